@@ -1,0 +1,10 @@
+DROP TABLE deliveries;
+DROP TABLE inbox_receipts;
+DROP TABLE activities;
+DROP TABLE supports;
+DROP TABLE comments;
+DROP TABLE idea_contributors;
+DROP TABLE ideas;
+DROP TABLE follows;
+DROP TABLE api_tokens;
+DROP TABLE actors;

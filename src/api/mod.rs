@@ -1,0 +1,424 @@
+//! The REST API for clients under `/api/v1` (documented in `spec/openapi.yaml`), with bearer
+//! tokens. Handlers parse and authenticate, then call one service function.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::error::{Error, Result};
+use crate::federation::fetch;
+use crate::service::{accounts, comments, follows, ideas, rooms, supports};
+use crate::state::Ctx;
+use crate::store::models::Actor;
+use crate::store::queries;
+
+/// A JSON error body `{"error": message}` with the status of the error kind.
+pub fn error_response(e: Error) -> Response {
+    let status = e.status();
+    if status.is_server_error() {
+        tracing::error!(error = %e, "request failed");
+    }
+    (
+        status,
+        Json(json!({ "error": e.to_string(), "status": status.as_u16() })),
+    )
+        .into_response()
+}
+
+pub struct ApiError(pub Error);
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        ApiError(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        error_response(self.0)
+    }
+}
+
+type ApiResult<T> = std::result::Result<T, ApiError>;
+
+/// The local person behind the bearer token.
+pub struct User(pub Actor);
+
+impl FromRequestParts<Ctx> for User {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, ctx: &Ctx) -> ApiResult<User> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| {
+                Error::Unauthorized("missing Authorization: Bearer TOKEN header".into())
+            })?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .ok_or_else(|| Error::Unauthorized("Authorization must be 'Bearer TOKEN'".into()))?;
+        Ok(User(accounts::authenticate(ctx, token.trim()).await?))
+    }
+}
+
+fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T> {
+    serde_json::from_slice(body).map_err(|e| Error::bad_request(format!("invalid JSON body: {e}")))
+}
+
+pub fn router() -> Router<Ctx> {
+    Router::new()
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/users", post(create_user))
+        .route("/api/v1/organization", get(organization))
+        .route("/api/v1/rooms", post(create_room).get(list_rooms))
+        .route(
+            "/api/v1/rooms/{name}/ideas",
+            post(submit_idea).get(room_ideas),
+        )
+        .route("/api/v1/ideas", get(ideas_by_room))
+        .route(
+            "/api/v1/ideas/{id}",
+            get(get_idea).patch(edit_idea).delete(delete_idea),
+        )
+        .route("/api/v1/ideas/{id}/comments", post(add_comment))
+        .route(
+            "/api/v1/comments/{id}",
+            axum::routing::patch(edit_comment).delete(delete_comment),
+        )
+        .route(
+            "/api/v1/ideas/{id}/support",
+            post(support).delete(withdraw_support),
+        )
+        .route("/api/v1/ideas/{id}/stage", post(change_stage))
+        .route("/api/v1/follows", post(follow).get(list_follows))
+        .route("/api/v1/admin/deliveries", get(deliveries))
+        .fallback(not_found)
+}
+
+async fn not_found() -> Response {
+    error_response(Error::NotFound("no such route".into()))
+}
+
+fn actor_view(a: &Actor) -> Value {
+    json!({
+        "ap_id": a.ap_id, "handle": a.handle(), "name": a.name, "display_name": a.display_name,
+        "kind": a.kind, "local": a.local, "staff": a.staff,
+    })
+}
+
+fn room_view(a: &Actor) -> Value {
+    json!({
+        "name": a.name, "handle": a.handle(), "ap_id": a.ap_id, "title": a.display_name,
+        "summary": a.summary, "visibility": a.visibility, "local": a.local,
+    })
+}
+
+async fn me(User(u): User) -> Json<Value> {
+    Json(actor_view(&u))
+}
+
+#[derive(Deserialize)]
+struct NewUserBody {
+    name: String,
+    #[serde(default)]
+    staff: bool,
+}
+
+async fn create_user(
+    State(ctx): State<Ctx>,
+    User(u): User,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    if !u.staff {
+        return Err(Error::Forbidden("only staff can create accounts".into()).into());
+    }
+    let b: NewUserBody = parse(&body)?;
+    let (actor, token) =
+        accounts::create_user(&ctx.db, &ctx.urls, &ctx.settings.domain, &b.name, b.staff).await?;
+    let mut v = actor_view(&actor);
+    v["token"] = json!(token);
+    Ok((StatusCode::CREATED, Json(v)))
+}
+
+async fn organization(State(ctx): State<Ctx>) -> ApiResult<Json<Value>> {
+    let org = ctx
+        .db
+        .read(|c| queries::local_actor_of_kind(c, "Organization"))
+        .await?
+        .ok_or_else(|| Error::not_found("organization"))?;
+    Ok(Json(
+        json!({"handle": org.handle(), "ap_id": org.ap_id, "name": org.display_name}),
+    ))
+}
+
+#[derive(Deserialize)]
+struct NewRoomBody {
+    name: String,
+    title: String,
+    #[serde(default)]
+    summary: String,
+    #[serde(default = "public")]
+    visibility: String,
+}
+
+fn public() -> String {
+    "public".into()
+}
+
+async fn create_room(
+    State(ctx): State<Ctx>,
+    User(u): User,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let b: NewRoomBody = parse(&body)?;
+    let room = rooms::create(
+        &ctx,
+        &u,
+        rooms::NewRoom {
+            name: b.name,
+            title: b.title,
+            summary: b.summary,
+            visibility: b.visibility,
+        },
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(room_view(&room))))
+}
+
+async fn list_rooms(State(ctx): State<Ctx>, User(_): User) -> ApiResult<Json<Value>> {
+    let list = rooms::list_local(&ctx).await?;
+    Ok(Json(json!(list.iter().map(room_view).collect::<Vec<_>>())))
+}
+
+#[derive(Deserialize)]
+struct NewIdeaBody {
+    title: String,
+    #[serde(default)]
+    body: String,
+}
+
+async fn submit_idea(
+    State(ctx): State<Ctx>,
+    User(u): User,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<ideas::IdeaDetail>)> {
+    let b: NewIdeaBody = parse(&body)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ideas::submit(&ctx, &u, &name, &b.title, &b.body).await?),
+    ))
+}
+
+async fn room_ideas(
+    State(ctx): State<Ctx>,
+    User(_): User,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Vec<ideas::IdeaDetail>>> {
+    let room = rooms::local_by_name(&ctx, &name).await?;
+    Ok(Json(ideas::list_room(&ctx, &room).await?))
+}
+
+#[derive(Deserialize)]
+struct RoomQuery {
+    room: String,
+}
+
+/// Ideas of a local or followed remote room, by handle or URL.
+async fn ideas_by_room(
+    State(ctx): State<Ctx>,
+    User(_): User,
+    Query(q): Query<RoomQuery>,
+) -> ApiResult<Json<Vec<ideas::IdeaDetail>>> {
+    let room = if q.room.starts_with("http://") || q.room.starts_with("https://") {
+        let r = q.room.clone();
+        ctx.db
+            .read(move |c| queries::actor_by_ap_id(c, &r))
+            .await?
+            .ok_or_else(|| Error::not_found(format!("room {}", q.room)))?
+    } else {
+        let h = crate::domain::Handle::parse(&q.room).map_err(Error::BadRequest)?;
+        let h2 = h.clone();
+        let known = ctx
+            .db
+            .read(move |c| {
+                use crate::store::schema::actors;
+                use diesel::prelude::*;
+                Ok(actors::table
+                    .filter(actors::name.eq(&h2.name))
+                    .filter(actors::host.eq(&h2.host))
+                    .filter(actors::kind.eq("Group"))
+                    .first::<Actor>(c)
+                    .optional()?)
+            })
+            .await?;
+        match known {
+            Some(a) => a,
+            None => fetch::resolve_handle(&ctx, &q.room).await?,
+        }
+    };
+    if !room.is_room() {
+        return Err(Error::bad_request(format!("{} is not a room", q.room)).into());
+    }
+    Ok(Json(ideas::list_room(&ctx, &room).await?))
+}
+
+async fn get_idea(
+    State(ctx): State<Ctx>,
+    User(_): User,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ideas::IdeaDetail>> {
+    Ok(Json(ideas::get(&ctx, &id).await?))
+}
+
+#[derive(Deserialize)]
+struct EditIdeaBody {
+    title: Option<String>,
+    body: Option<String>,
+}
+
+async fn edit_idea(
+    State(ctx): State<Ctx>,
+    User(u): User,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<ideas::IdeaDetail>> {
+    let b: EditIdeaBody = parse(&body)?;
+    Ok(Json(ideas::edit(&ctx, &u, &id, b.title, b.body).await?))
+}
+
+async fn delete_idea(
+    State(ctx): State<Ctx>,
+    User(u): User,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    ideas::delete(&ctx, &u, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct CommentBody {
+    body: String,
+    in_reply_to: Option<String>,
+}
+
+async fn add_comment(
+    State(ctx): State<Ctx>,
+    User(u): User,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<ideas::IdeaDetail>)> {
+    let b: CommentBody = parse(&body)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(comments::add(&ctx, &u, &id, &b.body, b.in_reply_to).await?),
+    ))
+}
+
+#[derive(Deserialize)]
+struct EditCommentBody {
+    body: String,
+}
+
+async fn edit_comment(
+    State(ctx): State<Ctx>,
+    User(u): User,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<StatusCode> {
+    let b: EditCommentBody = parse(&body)?;
+    comments::change(&ctx, &u, &id, Some(b.body)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn delete_comment(
+    State(ctx): State<Ctx>,
+    User(u): User,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    comments::change(&ctx, &u, &id, None).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn support(
+    State(ctx): State<Ctx>,
+    User(u): User,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ideas::IdeaDetail>> {
+    Ok(Json(supports::set(&ctx, &u, &id, true).await?))
+}
+
+async fn withdraw_support(
+    State(ctx): State<Ctx>,
+    User(u): User,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ideas::IdeaDetail>> {
+    Ok(Json(supports::set(&ctx, &u, &id, false).await?))
+}
+
+#[derive(Deserialize)]
+struct StageBody {
+    stage: String,
+    #[serde(default)]
+    answer: String,
+}
+
+async fn change_stage(
+    State(ctx): State<Ctx>,
+    User(u): User,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<ideas::IdeaDetail>> {
+    let b: StageBody = parse(&body)?;
+    Ok(Json(
+        ideas::change_stage(&ctx, &u, &id, &b.stage, &b.answer).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+struct FollowBody {
+    handle: String,
+}
+
+async fn follow(
+    State(ctx): State<Ctx>,
+    User(u): User,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let b: FollowBody = parse(&body)?;
+    let (target, state) = follows::follow_handle(&ctx, &u, &b.handle).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"target": actor_view(&target), "state": state})),
+    ))
+}
+
+async fn list_follows(State(ctx): State<Ctx>, User(u): User) -> ApiResult<Json<Value>> {
+    let id = u.id;
+    let list = ctx.db.read(move |c| queries::following_of(c, id)).await?;
+    Ok(Json(json!(list
+        .iter()
+        .map(|(a, s)| json!({"target": actor_view(a), "state": s}))
+        .collect::<Vec<_>>())))
+}
+
+async fn deliveries(State(ctx): State<Ctx>, User(u): User) -> ApiResult<Json<Value>> {
+    if !u.staff {
+        return Err(Error::Forbidden("staff only".into()).into());
+    }
+    let stats = ctx
+        .db
+        .read(crate::federation::outbox::delivery_stats)
+        .await?;
+    Ok(Json(json!(stats
+        .into_iter()
+        .collect::<std::collections::BTreeMap<_, _>>())))
+}

@@ -1,0 +1,248 @@
+//! Settings from flags, environment variables and a TOML file, validated into [`Settings`].
+//!
+//! Precedence: flag, then environment variable, then the file named by `--config`, then the
+//! default. Every problem is a one-line message naming the setting.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The configuration flags shared by every command (`serve`, `user add`, ...).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ConfigArgs {
+    /// TOML file with any of: domain, listen, database, dev, org_name, org_display_name,
+    /// retry_base_secs, max_body_bytes.
+    #[arg(long, env = "COCREATE_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Public host[:port] of this node, as other servers reach it.
+    #[arg(long, env = "COCREATE_DOMAIN", global = true)]
+    pub domain: Option<String>,
+    /// Address and port to listen on.
+    #[arg(long, env = "COCREATE_LISTEN", global = true)]
+    pub listen: Option<String>,
+    /// sqlite://PATH or postgres://USER@HOST/DB.
+    #[arg(long, env = "COCREATE_DATABASE_URL", global = true)]
+    pub database: Option<String>,
+    /// Development mode: plain http:// and loopback peers (only with a localhost domain).
+    #[arg(long, env = "COCREATE_DEV", global = true, action = clap::ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
+    pub dev: bool,
+}
+
+/// The TOML file's shape; every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    domain: Option<String>,
+    listen: Option<String>,
+    database: Option<String>,
+    dev: Option<bool>,
+    org_name: Option<String>,
+    org_display_name: Option<String>,
+    retry_base_secs: Option<f64>,
+    max_body_bytes: Option<usize>,
+}
+
+/// Validated settings of a node.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// host[:port] used in every ActivityPub id.
+    pub domain: String,
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub dev: bool,
+    /// The WebFinger name of the node's Organization actor.
+    pub org_name: String,
+    pub org_display_name: String,
+    /// First retry delay of a failed delivery; doubles on each attempt.
+    pub retry_base: Duration,
+    /// Largest accepted request body (inbox and API).
+    pub max_body_bytes: usize,
+}
+
+pub const DEFAULT_DATABASE: &str = "sqlite://cocreate.db";
+
+impl Settings {
+    /// `http` in development mode, `https` otherwise (TLS is a reverse proxy's job).
+    pub fn scheme(&self) -> &'static str {
+        if self.dev {
+            "http"
+        } else {
+            "https"
+        }
+    }
+
+    /// Base URL of every id this node mints, e.g. `https://example.com`.
+    pub fn base_url(&self) -> String {
+        format!("{}://{}", self.scheme(), self.domain)
+    }
+
+    pub fn load(args: &ConfigArgs) -> Result<Settings, String> {
+        let file = match &args.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("config: cannot read {}: {e}", path.display()))?;
+                toml::from_str::<FileConfig>(&text).map_err(|e| {
+                    format!("config: {}: {}", path.display(), one_line(&e.to_string()))
+                })?
+            }
+            None => FileConfig::default(),
+        };
+        let domain = args
+            .domain
+            .clone()
+            .or(file.domain)
+            .unwrap_or_else(|| "localhost:8080".to_string());
+        let listen = args
+            .listen
+            .clone()
+            .or(file.listen)
+            .unwrap_or_else(|| "127.0.0.1:8080".to_string());
+        let database_url = args
+            .database
+            .clone()
+            .or(file.database)
+            .unwrap_or_else(|| DEFAULT_DATABASE.to_string());
+        let dev = args.dev || file.dev.unwrap_or(false);
+        let org_name = file.org_name.unwrap_or_else(|| "org".to_string());
+        let retry_base_secs = file.retry_base_secs.unwrap_or(30.0);
+        let settings = Settings {
+            org_display_name: file
+                .org_display_name
+                .unwrap_or_else(|| domain.split(':').next().unwrap_or(&domain).to_string()),
+            domain: validate_domain(&domain)?,
+            listen: listen.parse().map_err(|_| {
+                format!("listen (--listen / COCREATE_LISTEN): '{listen}' is not an ADDRESS:PORT such as 127.0.0.1:8080")
+            })?,
+            database_url: {
+                crate::store::Backend::from_url(&database_url)
+                    .map_err(|e| format!("database (--database / COCREATE_DATABASE_URL): {e}"))?;
+                database_url
+            },
+            dev,
+            org_name,
+            retry_base: if retry_base_secs.is_finite() && retry_base_secs > 0.0 {
+                Duration::from_secs_f64(retry_base_secs)
+            } else {
+                return Err(format!("retry_base_secs: must be a positive number, got {retry_base_secs}"));
+            },
+            max_body_bytes: file.max_body_bytes.unwrap_or(1024 * 1024),
+        };
+        if settings.dev && !is_loopback_host(&settings.domain) {
+            return Err(format!(
+                "dev (--dev / COCREATE_DEV): development mode allows plain http and loopback peers, so it is refused for the public domain '{}'; use a localhost domain or turn dev off",
+                settings.domain
+            ));
+        }
+        Ok(settings)
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn validate_domain(domain: &str) -> Result<String, String> {
+    let err = || {
+        format!("domain (--domain / COCREATE_DOMAIN): '{domain}' is not a host[:port] such as cocreate.example.com or localhost:8080")
+    };
+    let (host, port) = match domain.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (domain, None),
+    };
+    if host.is_empty()
+        || !host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        || host.starts_with('.')
+        || host.ends_with('.')
+    {
+        return Err(err());
+    }
+    if let Some(p) = port {
+        if p.parse::<u16>().map(|n| n == 0).unwrap_or(true) {
+            return Err(err());
+        }
+    }
+    Ok(domain.to_ascii_lowercase())
+}
+
+/// Loopback names that development mode is allowed for.
+pub fn is_loopback_host(domain: &str) -> bool {
+    let host = domain.rsplit_once(':').map(|(h, _)| h).unwrap_or(domain);
+    host == "localhost" || host.ends_with(".localhost") || host.starts_with("127.")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(domain: &str, dev: bool) -> ConfigArgs {
+        ConfigArgs {
+            domain: Some(domain.into()),
+            dev,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn defaults_are_a_local_sqlite_node() {
+        let s = Settings::load(&ConfigArgs::default()).unwrap();
+        assert_eq!(s.domain, "localhost:8080");
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.database_url, DEFAULT_DATABASE);
+        assert!(!s.dev);
+        assert_eq!(s.base_url(), "https://localhost:8080");
+    }
+
+    #[test]
+    fn dev_mode_is_refused_for_public_domains() {
+        let err = Settings::load(&args("cocreate.example.com", true)).unwrap_err();
+        assert!(err.starts_with("dev (--dev"), "{err}");
+        assert!(Settings::load(&args("localhost:9000", true)).unwrap().dev);
+    }
+
+    #[test]
+    fn wrong_values_name_the_setting() {
+        let err = Settings::load(&args("bad domain", false)).unwrap_err();
+        assert!(err.starts_with("domain"), "{err}");
+        let err = Settings::load(&ConfigArgs {
+            listen: Some("nowhere".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(err.starts_with("listen"), "{err}");
+        let err = Settings::load(&ConfigArgs {
+            database: Some("mysql://x".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(err.starts_with("database"), "{err}");
+    }
+
+    #[test]
+    fn file_values_apply_below_flags_and_unknown_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "domain = \"localhost:9001\"\nlisten = \"127.0.0.1:9001\"\n",
+        )
+        .unwrap();
+        let s = Settings::load(&ConfigArgs {
+            config: Some(path.clone()),
+            listen: Some("127.0.0.1:9002".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(s.domain, "localhost:9001");
+        assert_eq!(s.listen.port(), 9002);
+        std::fs::write(&path, "domian = \"x\"\n").unwrap();
+        let err = Settings::load(&ConfigArgs {
+            config: Some(path),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(err.contains("domian"), "{err}");
+    }
+}

@@ -1,0 +1,67 @@
+//! The library's error type; the HTTP edges map each kind to a status code.
+
+use thiserror::Error;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Conflict(String),
+    /// Understood but not acted on: an activity type or object this node does not handle.
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("request body too large: {0}")]
+    TooLarge(String),
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    #[error("remote server error: {0}")]
+    Remote(String),
+    #[error("database error: {0}")]
+    Database(#[from] diesel::result::Error),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn not_found(what: impl std::fmt::Display) -> Error {
+        Error::NotFound(format!("{what} not found"))
+    }
+
+    pub fn bad_request(msg: impl Into<String>) -> Error {
+        Error::BadRequest(msg.into())
+    }
+
+    /// HTTP status for this error.
+    pub fn status(&self) -> http::StatusCode {
+        use http::StatusCode as S;
+        match self {
+            Error::NotFound(_) => S::NOT_FOUND,
+            Error::BadRequest(_) => S::BAD_REQUEST,
+            Error::Unauthorized(_) => S::UNAUTHORIZED,
+            Error::Forbidden(_) => S::FORBIDDEN,
+            Error::Conflict(_) => S::CONFLICT,
+            Error::Unsupported(_) => S::UNPROCESSABLE_ENTITY,
+            Error::TooLarge(_) => S::PAYLOAD_TOO_LARGE,
+            Error::UnsupportedMediaType(_) => S::UNSUPPORTED_MEDIA_TYPE,
+            Error::Unavailable(_) => S::SERVICE_UNAVAILABLE,
+            Error::Remote(_) => S::BAD_GATEWAY,
+            Error::Database(diesel::result::Error::NotFound) => S::NOT_FOUND,
+            Error::Database(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::ClosedConnection,
+                _,
+            )) => S::SERVICE_UNAVAILABLE,
+            Error::Database(_) | Error::Internal(_) => S::INTERNAL_SERVER_ERROR,
+        }
+    }
+}

@@ -1,0 +1,285 @@
+//! Finding remote actors and objects: WebFinger, signed GETs through the federation crate,
+//! and the actor cache in the `actors` table.
+
+use activitypub_federation::fetch::fetch_object_http;
+use serde_json::Value;
+use url::Url;
+
+use crate::domain::Handle;
+use crate::error::{Error, Result};
+use crate::state::Ctx;
+use crate::store::models::{Actor, NewActor};
+use crate::store::{now, queries};
+
+/// Refuses URLs a node must not contact: plain http outside development mode, and (in
+/// production) hosts that resolve to private or loopback addresses.
+pub async fn check_remote_url(ctx: &Ctx, url: &Url) -> Result<()> {
+    match url.scheme() {
+        "https" => {}
+        "http" if ctx.settings.dev => {}
+        other => {
+            return Err(Error::bad_request(format!(
+                "refusing {other}:// URL {url}: only https is allowed outside development mode"
+            )))
+        }
+    }
+    ctx.fed_data()
+        .is_valid_ip(url)
+        .await
+        .map_err(|e| Error::bad_request(format!("refusing {url}: {e}")))
+}
+
+/// GETs a remote ActivityPub document, signed by the instance actor. The federation crate
+/// checks the content type and that the document's id is the URL fetched.
+pub async fn fetch_json(ctx: &Ctx, url: &str) -> Result<Value> {
+    let parsed =
+        Url::parse(url).map_err(|e| Error::bad_request(format!("invalid URL {url}: {e}")))?;
+    check_remote_url(ctx, &parsed).await?;
+    let res = fetch_object_http::<(), Value>(&parsed, &ctx.fed_data())
+        .await
+        .map_err(|e| Error::Remote(format!("fetching {url} failed: {e}")))?;
+    Ok(res.object)
+}
+
+/// `host[:port]` of a URL, the unit of origin checks.
+pub fn host_of(url: &str) -> Option<String> {
+    let u = Url::parse(url).ok()?;
+    let host = u.host_str()?.to_ascii_lowercase();
+    Some(match u.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host,
+    })
+}
+
+pub fn same_host(a: &str, b: &str) -> bool {
+    matches!((host_of(a), host_of(b)), (Some(x), Some(y)) if x == y)
+}
+
+/// Reads a string, or the id of an embedded object, or the first of an array.
+pub fn id_of(v: &Value) -> Option<&str> {
+    match v {
+        Value::String(s) => Some(s),
+        Value::Object(o) => o.get("id").and_then(Value::as_str),
+        Value::Array(a) => a.first().and_then(id_of),
+        _ => None,
+    }
+}
+
+/// Reads `type`, which may be an array of types.
+pub fn type_of(v: &Value) -> Option<&str> {
+    match &v["type"] {
+        Value::String(s) => Some(s),
+        Value::Array(a) => a.iter().find_map(Value::as_str),
+        _ => None,
+    }
+}
+
+/// Turns a fetched actor document into an `actors` row.
+pub fn actor_from_json(doc: &Value) -> Result<NewActor> {
+    let bad = |what: &str| Error::bad_request(format!("actor document has no usable {what}"));
+    let ap_id = doc["id"].as_str().ok_or_else(|| bad("id"))?.to_string();
+    let kind = type_of(doc).ok_or_else(|| bad("type"))?.to_string();
+    if !matches!(
+        kind.as_str(),
+        "Person" | "Group" | "Organization" | "Application" | "Service"
+    ) {
+        return Err(Error::bad_request(format!(
+            "{ap_id} is a {kind}, not an actor"
+        )));
+    }
+    let inbox = doc["inbox"]
+        .as_str()
+        .ok_or_else(|| bad("inbox"))?
+        .to_string();
+    let key = match &doc["publicKey"] {
+        Value::Array(keys) => keys.iter().find(|k| k["publicKeyPem"].is_string()).cloned(),
+        k @ Value::Object(_) => Some(k.clone()),
+        _ => None,
+    }
+    .ok_or_else(|| bad("publicKey"))?;
+    let pem = key["publicKeyPem"]
+        .as_str()
+        .ok_or_else(|| bad("publicKeyPem"))?
+        .to_string();
+    let key_id = key["id"]
+        .as_str()
+        .map(String::from)
+        .unwrap_or_else(|| format!("{ap_id}#main-key"));
+    let host = host_of(&ap_id).ok_or_else(|| bad("host in its id"))?;
+    let name = doc["preferredUsername"]
+        .as_str()
+        .map(String::from)
+        .or_else(|| {
+            ap_id
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .map(String::from)
+        })
+        .unwrap_or_default();
+    let t = now();
+    Ok(NewActor {
+        display_name: doc["name"]
+            .as_str()
+            .map(String::from)
+            .unwrap_or_else(|| name.clone()),
+        summary: doc["summary"]
+            .as_str()
+            .map(crate::domain::text::sanitize_html)
+            .unwrap_or_default(),
+        shared_inbox: doc["endpoints"]["sharedInbox"].as_str().map(String::from),
+        outbox: doc["outbox"].as_str().map(String::from),
+        followers: doc["followers"].as_str().map(String::from),
+        visibility: doc["visibility"].as_str().map(String::from),
+        ap_id,
+        kind,
+        local: false,
+        name,
+        inbox,
+        public_key_pem: pem,
+        key_id,
+        private_key_pem: None,
+        staff: false,
+        host,
+        fetched_at: t,
+        created_at: t,
+    })
+}
+
+/// Fetches an actor by id and stores (or refreshes) it.
+pub async fn refresh_actor(ctx: &Ctx, ap_id: &str) -> Result<Actor> {
+    let doc = fetch_json(ctx, ap_id).await?;
+    let new = actor_from_json(&doc)?;
+    if !same_host(&new.ap_id, ap_id) {
+        return Err(Error::bad_request(format!(
+            "{ap_id} answered with an actor of another host"
+        )));
+    }
+    ctx.db
+        .write(move |c| queries::upsert_remote_actor(c, &new))
+        .await
+}
+
+/// An actor from the cache, fetched when unknown.
+pub async fn actor(ctx: &Ctx, ap_id: &str) -> Result<Actor> {
+    let id = ap_id.to_string();
+    if let Some(a) = ctx
+        .db
+        .read(move |c| queries::actor_by_ap_id(c, &id))
+        .await?
+    {
+        return Ok(a);
+    }
+    if ctx.urls.is_local(ap_id) {
+        return Err(Error::not_found(format!("local actor {ap_id}")));
+    }
+    refresh_actor(ctx, ap_id).await
+}
+
+/// The actor owning a signature key. With `refresh`, the key is fetched again even if cached
+/// (keys rotate).
+pub async fn key_owner(ctx: &Ctx, key_id: &str, refresh: bool) -> Result<Actor> {
+    if !refresh {
+        let k = key_id.to_string();
+        if let Some(a) = ctx
+            .db
+            .read(move |c| queries::actor_by_key_id(c, &k))
+            .await?
+        {
+            return Ok(a);
+        }
+    }
+    let mut url = Url::parse(key_id)
+        .map_err(|_| Error::Unauthorized(format!("keyId {key_id} is not a URL")))?;
+    url.set_fragment(None);
+    if ctx.urls.is_local(url.as_str()) {
+        let k = key_id.to_string();
+        return ctx
+            .db
+            .read(move |c| queries::actor_by_key_id(c, &k))
+            .await?
+            .ok_or_else(|| Error::Unauthorized(format!("unknown local key {key_id}")));
+    }
+    let doc = fetch_json(ctx, url.as_str()).await?;
+    // The key URL serves either the actor itself or a key document naming its owner.
+    let actor_doc = if doc.get("inbox").is_some() {
+        doc
+    } else if let Some(owner) = doc["owner"].as_str() {
+        if !same_host(owner, key_id) {
+            return Err(Error::Unauthorized(format!(
+                "key {key_id} names an owner on another host"
+            )));
+        }
+        fetch_json(ctx, owner).await?
+    } else {
+        return Err(Error::Unauthorized(format!(
+            "{url} is neither an actor nor a key"
+        )));
+    };
+    let new = actor_from_json(&actor_doc)?;
+    if !same_host(&new.ap_id, key_id) {
+        return Err(Error::Unauthorized(format!(
+            "key {key_id} belongs to an actor on another host"
+        )));
+    }
+    ctx.db
+        .write(move |c| queries::upsert_remote_actor(c, &new))
+        .await
+}
+
+/// Resolves `name@host[:port]` to an actor: local by name, remote by WebFinger.
+pub async fn resolve_handle(ctx: &Ctx, handle: &str) -> Result<Actor> {
+    let h = Handle::parse(handle).map_err(Error::BadRequest)?;
+    if h.host == ctx.settings.domain {
+        let name = h.name.clone();
+        return ctx
+            .db
+            .read(move |c| queries::local_actor_by_name(c, &name))
+            .await?
+            .ok_or_else(|| Error::not_found(handle));
+    }
+    let url = format!(
+        "{}://{}/.well-known/webfinger?resource=acct:{}@{}",
+        ctx.settings.scheme(),
+        h.host,
+        h.name,
+        h.host
+    );
+    let parsed =
+        Url::parse(&url).map_err(|e| Error::bad_request(format!("bad handle {handle}: {e}")))?;
+    check_remote_url(ctx, &parsed).await?;
+    let resp = ctx
+        .http
+        .get(parsed)
+        .header("accept", "application/jrd+json, application/json")
+        .send()
+        .await
+        .map_err(|e| Error::Remote(format!("WebFinger for {handle} failed: {e}")))?;
+    if resp.status() == reqwest::StatusCode::NOT_FOUND {
+        return Err(Error::not_found(format!("{handle} (WebFinger)")));
+    }
+    if !resp.status().is_success() {
+        return Err(Error::Remote(format!(
+            "WebFinger for {handle} answered {}",
+            resp.status()
+        )));
+    }
+    let jrd: Value = resp
+        .json()
+        .await
+        .map_err(|e| Error::Remote(format!("WebFinger for {handle} is not JSON: {e}")))?;
+    let href = jrd["links"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|l| {
+            l["rel"] == "self"
+                && l["type"].as_str().is_some_and(|t| {
+                    t == "application/activity+json" || t.starts_with("application/ld+json")
+                })
+        })
+        .and_then(|l| l["href"].as_str())
+        .ok_or_else(|| Error::Remote(format!("WebFinger for {handle} has no ActivityPub link")))?
+        .to_string();
+    refresh_actor(ctx, &href).await
+}

@@ -1,0 +1,192 @@
+//! The JSON forms of this node's actors, ideas, comments and activities.
+//!
+//! Everything here is a pure function of stored rows; `spec/` documents each shape.
+
+use chrono::{NaiveDateTime, SecondsFormat};
+use serde_json::{json, Value};
+
+use crate::state::Urls;
+use crate::store::models::{Actor, Comment, Idea};
+
+pub const AS_CONTEXT: &str = "https://www.w3.org/ns/activitystreams";
+pub const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
+/// Namespace of the project's own terms; `spec/context.jsonld` defines them.
+pub const NS: &str = "https://cocreate.dev/ns#";
+
+/// `@context` of every document: ActivityStreams, security (keys) and the project's terms,
+/// inlined so that JSON-LD processors need not fetch anything.
+pub fn context() -> Value {
+    json!([
+        AS_CONTEXT,
+        "https://w3id.org/security/v1",
+        {
+            "cocreate": NS,
+            "stage": "cocreate:stage",
+            "stageAnswer": "cocreate:stageAnswer",
+            "contributors": {"@id": "cocreate:contributors", "@type": "@id"},
+            "contributor": {"@id": "cocreate:contributor", "@type": "@id"},
+            "role": "cocreate:role",
+            "supportCount": "cocreate:supportCount",
+            "visibility": "cocreate:visibility",
+            "manuallyApprovesFollowers": "as:manuallyApprovesFollowers"
+        }
+    ])
+}
+
+/// Every spelling of the public collection that peers use.
+pub fn is_public(iri: &str) -> bool {
+    matches!(iri, PUBLIC | "as:Public" | "Public")
+}
+
+pub fn timestamp(t: NaiveDateTime) -> String {
+    t.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// An actor document for any local actor kind.
+pub fn actor_json(actor: &Actor, urls: &Urls) -> Value {
+    let mut doc = json!({
+        "@context": context(),
+        "id": actor.ap_id,
+        "type": actor.kind,
+        "preferredUsername": actor.name,
+        "name": actor.display_name,
+        "summary": actor.summary,
+        "inbox": actor.inbox,
+        "outbox": actor.outbox,
+        "followers": actor.followers,
+        "url": actor.ap_id,
+        "endpoints": {"sharedInbox": urls.shared_inbox()},
+        "publicKey": {
+            "id": actor.key_id,
+            "owner": actor.ap_id,
+            "publicKeyPem": actor.public_key_pem,
+        },
+        "manuallyApprovesFollowers": actor.visibility.as_deref().is_some_and(|v| v != "public"),
+        "discoverable": actor.kind == "Group",
+    });
+    if let Some(v) = &actor.visibility {
+        doc["visibility"] = json!(v);
+    }
+    if actor.kind == "Group" {
+        // FEP-1b12: only members post into a room through the room; anyone may reply.
+        doc["postingRestrictedToMods"] = json!(false);
+    }
+    doc
+}
+
+/// What the idea's JSON needs besides the row itself.
+pub struct IdeaView<'a> {
+    pub idea: &'a Idea,
+    pub room: &'a Actor,
+    pub author_ap_id: &'a str,
+    pub contributors: &'a [(String, String)],
+    pub support_count: i64,
+}
+
+/// An idea as a `Page` with the project's terms.
+pub fn idea_json(v: &IdeaView<'_>) -> Value {
+    let i = v.idea;
+    let mut cc = vec![json!(v.room.ap_id)];
+    if let Some(f) = &v.room.followers {
+        cc.push(json!(f));
+    }
+    let mut doc = json!({
+        "id": i.ap_id,
+        "type": "Page",
+        "attributedTo": v.author_ap_id,
+        "name": i.title,
+        "content": i.content,
+        "mediaType": "text/html",
+        "source": {"content": i.source, "mediaType": "text/markdown"},
+        "to": [PUBLIC],
+        "cc": cc,
+        "audience": v.room.ap_id,
+        "context": v.room.ap_id,
+        "url": i.ap_id,
+        "published": timestamp(i.published),
+        "updated": timestamp(i.updated),
+        "stage": i.stage,
+        "contributors": v.contributors.iter().map(|(actor, role)| json!({
+            "type": "cocreate:Contribution", "contributor": actor, "role": role
+        })).collect::<Vec<_>>(),
+        "supportCount": v.support_count,
+        "likes": {"type": "Collection", "totalItems": v.support_count},
+    });
+    if let Some(a) = &i.stage_answer {
+        doc["stageAnswer"] = json!(a);
+    }
+    doc
+}
+
+/// A comment as a `Note` reply.
+pub fn comment_json(c: &Comment, author_ap_id: &str, room: &Actor, idea_author: &str) -> Value {
+    let mut cc = vec![json!(room.ap_id)];
+    if idea_author != author_ap_id {
+        cc.push(json!(idea_author));
+    }
+    let mut doc = json!({
+        "id": c.ap_id,
+        "type": "Note",
+        "attributedTo": author_ap_id,
+        "inReplyTo": c.in_reply_to,
+        "content": c.content,
+        "mediaType": "text/html",
+        "to": [PUBLIC],
+        "cc": cc,
+        "audience": room.ap_id,
+        "published": timestamp(c.published),
+        "updated": timestamp(c.updated),
+        "url": c.ap_id,
+    });
+    if let Some(s) = &c.source {
+        doc["source"] = json!({"content": s, "mediaType": "text/markdown"});
+    }
+    doc
+}
+
+/// A `Tombstone` for a deleted object.
+pub fn tombstone(ap_id: &str, former_type: &str) -> Value {
+    json!({"id": ap_id, "type": "Tombstone", "formerType": former_type})
+}
+
+/// An activity with the standard fields; `object` may be an id or an embedded document.
+pub fn activity(
+    kind: &str,
+    id: &str,
+    actor: &str,
+    object: Value,
+    to: &[&str],
+    cc: &[&str],
+) -> Value {
+    json!({
+        "@context": context(),
+        "id": id,
+        "type": kind,
+        "actor": actor,
+        "object": object,
+        "to": to,
+        "cc": cc,
+        "published": timestamp(crate::store::now()),
+    })
+}
+
+/// Strips `@context` from an activity before it is embedded in another one.
+pub fn embedded(mut v: Value) -> Value {
+    if let Some(o) = v.as_object_mut() {
+        o.remove("@context");
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_public_spelling_is_recognised() {
+        assert!(is_public(PUBLIC));
+        assert!(is_public("as:Public"));
+        assert!(is_public("Public"));
+        assert!(!is_public("https://example.com/followers"));
+    }
+}

@@ -1,0 +1,324 @@
+//! The transactional outbox: activities are stored with their deliveries in the same
+//! transaction as the state change they announce; a worker delivers them afterwards.
+//!
+//! A delivery is claimed with a conditional UPDATE (a lease in `claimed_until`), so several node
+//! processes sharing one PostgreSQL never send the same row twice at once, and a process killed
+//! mid-send leaves a lease that simply expires. Failures are retried with exponential backoff;
+//! a 4xx other than 408/429 is final and recorded as `failed` with the peer's answer.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use rsa::RsaPrivateKey;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::federation::signatures;
+use crate::state::{Ctx, Urls};
+use crate::store::models::{Actor, Delivery};
+use crate::store::schema::deliveries;
+use crate::store::{now, queries, DbConnection};
+
+/// Deliveries are abandoned after this many attempts (about two days with a 30 s base).
+pub const MAX_ATTEMPTS: i32 = 14;
+const LEASE_SECS: i64 = 120;
+const BATCH: i64 = 32;
+
+/// Stores a published activity and queues one delivery per distinct remote inbox.
+/// Call inside the transaction of the change the activity describes.
+pub fn publish(
+    conn: &mut DbConnection,
+    urls: &Urls,
+    signer: &Actor,
+    activity: &Value,
+    inboxes: impl IntoIterator<Item = String>,
+) -> Result<()> {
+    let ap_id = activity["id"]
+        .as_str()
+        .ok_or_else(|| Error::Internal("activity without id".into()))?;
+    let kind = activity["type"].as_str().unwrap_or("Activity");
+    let public = audience_of(activity)
+        .iter()
+        .any(|a| super::objects::is_public(a));
+    let body = activity.to_string();
+    queries::insert_activity(conn, ap_id, signer.id, kind, &body, public)?;
+    let targets: BTreeSet<String> = inboxes.into_iter().filter(|i| !urls.is_local(i)).collect();
+    let t = now();
+    for inbox in targets {
+        diesel::insert_into(deliveries::table)
+            .values((
+                deliveries::activity_ap_id.eq(ap_id),
+                deliveries::signer_id.eq(signer.id),
+                deliveries::inbox.eq(&inbox),
+                deliveries::body.eq(&body),
+                deliveries::state.eq("pending"),
+                deliveries::attempts.eq(0),
+                deliveries::next_attempt_at.eq(t),
+                deliveries::created_at.eq(t),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// `to`, `cc` and `audience` of an activity, flattened.
+pub fn audience_of(v: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for key in ["to", "cc", "audience", "bto", "bcc"] {
+        match &v[key] {
+            Value::String(s) => out.push(s.clone()),
+            Value::Array(items) => {
+                out.extend(items.iter().filter_map(|i| i.as_str().map(String::from)))
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Outcome of one delivery attempt.
+enum Outcome {
+    Delivered,
+    Retry(String),
+    Final(String),
+}
+
+/// Runs the delivery loop until the process ends.
+pub async fn run_worker(ctx: Ctx) {
+    let mut keys: HashMap<i32, RsaPrivateKey> = HashMap::new();
+    loop {
+        match deliver_due(&ctx, &mut keys).await {
+            Ok(0) => {
+                let _ =
+                    tokio::time::timeout(Duration::from_millis(500), ctx.delivery_wake.notified())
+                        .await;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "delivery worker: database problem, retrying shortly");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+/// Claims and sends one batch of due deliveries; returns how many were attempted.
+pub async fn deliver_due(ctx: &Ctx, keys: &mut HashMap<i32, RsaPrivateKey>) -> Result<usize> {
+    let claimed = ctx.db.write(claim_batch).await?;
+    if claimed.is_empty() {
+        return Ok(0);
+    }
+    for d in &claimed {
+        if let std::collections::hash_map::Entry::Vacant(e) = keys.entry(d.signer_id) {
+            let signer_id = d.signer_id;
+            let signer = ctx
+                .db
+                .read(move |c| queries::actor_by_id(c, signer_id))
+                .await?;
+            let pem = signer.private_key_pem.ok_or_else(|| {
+                Error::Internal(format!("actor {} has no private key", signer.ap_id))
+            })?;
+            let key = tokio::task::spawn_blocking(move || signatures::parse_private_key(&pem))
+                .await
+                .map_err(|e| Error::Internal(e.to_string()))?
+                .map_err(|e| Error::Internal(e.to_string()))?;
+            e.insert(key);
+        }
+    }
+    let n = claimed.len();
+    let mut sends = Vec::with_capacity(n);
+    for d in claimed {
+        let key = keys.get(&d.signer_id).cloned();
+        let ctx2 = ctx.clone();
+        sends.push(tokio::spawn(async move {
+            let outcome = match key {
+                Some(key) => send(&ctx2, &d, &key).await,
+                None => Outcome::Final("no signing key".into()),
+            };
+            (d, outcome)
+        }));
+    }
+    for handle in sends {
+        let Ok((d, outcome)) = handle.await else {
+            continue;
+        };
+        let base = ctx.settings.retry_base;
+        ctx.db
+            .write(move |c| record_outcome(c, &d, outcome, base))
+            .await?;
+    }
+    Ok(n)
+}
+
+fn claim_batch(conn: &mut DbConnection) -> Result<Vec<Delivery>> {
+    let t = now();
+    let due: Vec<Delivery> = deliveries::table
+        .filter(deliveries::state.eq("pending"))
+        .filter(deliveries::next_attempt_at.le(t))
+        .filter(
+            deliveries::claimed_until
+                .is_null()
+                .or(deliveries::claimed_until.lt(t)),
+        )
+        .order(deliveries::next_attempt_at.asc())
+        .limit(BATCH)
+        .load(conn)?;
+    let lease = t + chrono::Duration::seconds(LEASE_SECS);
+    let mut claimed = Vec::with_capacity(due.len());
+    for d in due {
+        let won = diesel::update(
+            deliveries::table
+                .filter(deliveries::id.eq(d.id))
+                .filter(deliveries::state.eq("pending"))
+                .filter(
+                    deliveries::claimed_until
+                        .is_null()
+                        .or(deliveries::claimed_until.lt(t)),
+                ),
+        )
+        .set(deliveries::claimed_until.eq(Some(lease)))
+        .execute(conn)?;
+        if won == 1 {
+            claimed.push(d);
+        }
+    }
+    Ok(claimed)
+}
+
+fn record_outcome(
+    conn: &mut DbConnection,
+    d: &Delivery,
+    outcome: Outcome,
+    base: Duration,
+) -> Result<()> {
+    let row = deliveries::table.filter(deliveries::id.eq(d.id));
+    match outcome {
+        Outcome::Delivered => {
+            diesel::update(row)
+                .set((
+                    deliveries::state.eq("delivered"),
+                    deliveries::attempts.eq(d.attempts + 1),
+                    deliveries::claimed_until.eq(None::<NaiveDateTime>),
+                    deliveries::last_error.eq(None::<String>),
+                ))
+                .execute(conn)?;
+        }
+        Outcome::Final(err) => {
+            tracing::warn!(inbox = %d.inbox, activity = %d.activity_ap_id, error = %err, "delivery refused");
+            diesel::update(row)
+                .set((
+                    deliveries::state.eq("failed"),
+                    deliveries::attempts.eq(d.attempts + 1),
+                    deliveries::claimed_until.eq(None::<NaiveDateTime>),
+                    deliveries::last_error.eq(Some(err)),
+                ))
+                .execute(conn)?;
+        }
+        Outcome::Retry(err) => {
+            let attempts = d.attempts + 1;
+            let state = if attempts >= MAX_ATTEMPTS {
+                "failed"
+            } else {
+                "pending"
+            };
+            let delay = backoff(base, attempts);
+            tracing::info!(inbox = %d.inbox, attempts, error = %err, "delivery failed, will retry");
+            diesel::update(row)
+                .set((
+                    deliveries::state.eq(state),
+                    deliveries::attempts.eq(attempts),
+                    deliveries::next_attempt_at
+                        .eq(now() + chrono::Duration::from_std(delay).unwrap_or_default()),
+                    deliveries::claimed_until.eq(None::<NaiveDateTime>),
+                    deliveries::last_error.eq(Some(err)),
+                ))
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
+/// `base * 2^(attempts-1)`, capped at 12 hours.
+pub fn backoff(base: Duration, attempts: i32) -> Duration {
+    let factor = 2u32.saturating_pow(attempts.saturating_sub(1).clamp(0, 20) as u32);
+    base.saturating_mul(factor)
+        .min(Duration::from_secs(12 * 3600))
+}
+
+async fn send(ctx: &Ctx, d: &Delivery, key: &RsaPrivateKey) -> Outcome {
+    let url = match url::Url::parse(&d.inbox) {
+        Ok(u) => u,
+        Err(e) => return Outcome::Final(format!("invalid inbox URL: {e}")),
+    };
+    if let Err(e) = super::fetch::check_remote_url(ctx, &url).await {
+        return Outcome::Final(e.to_string());
+    }
+    let signer_key_id = match ctx
+        .db
+        .read({
+            let id = d.signer_id;
+            move |c| queries::actor_by_id(c, id)
+        })
+        .await
+    {
+        Ok(a) => a.key_id,
+        Err(e) => return Outcome::Retry(e.to_string()),
+    };
+    let headers = match signatures::sign("POST", &url, Some(d.body.as_bytes()), &signer_key_id, key)
+    {
+        Ok(h) => h,
+        Err(e) => return Outcome::Final(e.to_string()),
+    };
+    let mut req = ctx
+        .http
+        .post(url)
+        .header("content-type", "application/activity+json")
+        .body(d.body.clone());
+    for (name, value) in headers {
+        req = req.header(name, value);
+    }
+    match req.send().await {
+        Ok(resp) if resp.status().is_success() => Outcome::Delivered,
+        Ok(resp) => {
+            let status = resp.status();
+            let text: String = resp
+                .text()
+                .await
+                .unwrap_or_default()
+                .chars()
+                .take(300)
+                .collect();
+            let msg = format!("{status}: {text}");
+            if status.is_client_error() && status.as_u16() != 408 && status.as_u16() != 429 {
+                Outcome::Final(msg)
+            } else {
+                Outcome::Retry(msg)
+            }
+        }
+        Err(e) => Outcome::Retry(e.to_string()),
+    }
+}
+
+/// Delivery counts by state, for the operator and tests.
+pub fn delivery_stats(conn: &mut DbConnection) -> Result<Vec<(String, i64)>> {
+    Ok(deliveries::table
+        .group_by(deliveries::state)
+        .select((deliveries::state, diesel::dsl::count_star()))
+        .load(conn)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let b = Duration::from_secs(30);
+        assert_eq!(backoff(b, 1), Duration::from_secs(30));
+        assert_eq!(backoff(b, 2), Duration::from_secs(60));
+        assert_eq!(backoff(b, 5), Duration::from_secs(480));
+        assert_eq!(backoff(b, 40), Duration::from_secs(12 * 3600));
+    }
+}

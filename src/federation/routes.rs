@@ -1,0 +1,349 @@
+//! HTTP routes of the federation side: actors, objects, collections, WebFinger, NodeInfo and
+//! every inbox. Objects are served as `application/activity+json` to clients asking for
+//! ActivityPub, and as a small HTML page to browsers.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::error::{Error, Result};
+use crate::federation::inbox::post_inbox;
+use crate::federation::objects;
+use crate::service::ideas;
+use crate::state::Ctx;
+use crate::store::models::Actor;
+use crate::store::queries;
+
+pub const AP_CONTENT_TYPE: &str = "application/activity+json";
+
+pub fn router() -> Router<Ctx> {
+    Router::new()
+        .route("/.well-known/webfinger", get(webfinger))
+        .route("/.well-known/nodeinfo", get(nodeinfo_links))
+        .route("/nodeinfo/2.1", get(nodeinfo))
+        .route("/inbox", post(post_inbox))
+        .route("/actor", get(instance_actor))
+        .route("/actor/inbox", post(post_inbox))
+        .route("/u/{name}", get(person))
+        .route("/r/{name}", get(room))
+        .route("/o/{name}", get(organization))
+        .route("/u/{name}/inbox", post(post_inbox))
+        .route("/r/{name}/inbox", post(post_inbox))
+        .route("/o/{name}/inbox", post(post_inbox))
+        .route("/u/{name}/outbox", get(outbox))
+        .route("/r/{name}/outbox", get(outbox))
+        .route("/o/{name}/outbox", get(outbox))
+        .route("/u/{name}/followers", get(followers))
+        .route("/r/{name}/followers", get(followers))
+        .route("/o/{name}/followers", get(followers))
+        .route("/ideas/{id}", get(idea))
+        .route("/comments/{id}", get(comment))
+        .route("/activities/{id}", get(activity))
+}
+
+/// Whether the client asked for ActivityPub JSON rather than a web page.
+pub fn wants_activitypub(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| {
+            a.contains("activity+json") || a.contains("ld+json") || a.contains("application/json")
+        })
+}
+
+pub fn ap_json(status: StatusCode, doc: &Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, AP_CONTENT_TYPE)],
+        doc.to_string(),
+    )
+        .into_response()
+}
+
+fn with_context(mut doc: Value) -> Value {
+    if let Some(o) = doc.as_object_mut() {
+        o.insert("@context".into(), objects::context());
+    }
+    doc
+}
+
+async fn local_actor(ctx: &Ctx, name: &str, kind: &str) -> Result<Actor> {
+    let n = name.to_string();
+    ctx.db
+        .read(move |c| queries::local_actor_by_name(c, &n))
+        .await?
+        .filter(|a| a.kind == kind)
+        .ok_or_else(|| Error::not_found(format!("{kind} {name}")))
+}
+
+async fn serve_actor(ctx: &Ctx, headers: &HeaderMap, actor: Result<Actor>) -> Response {
+    match actor {
+        Ok(a) if wants_activitypub(headers) => {
+            ap_json(StatusCode::OK, &objects::actor_json(&a, &ctx.urls))
+        }
+        Ok(a) => crate::web::actor_page(ctx, &a).await,
+        Err(e) => crate::api::error_response(e),
+    }
+}
+
+async fn person(State(ctx): State<Ctx>, Path(name): Path<String>, headers: HeaderMap) -> Response {
+    let a = local_actor(&ctx, &name, "Person").await;
+    serve_actor(&ctx, &headers, a).await
+}
+
+async fn room(State(ctx): State<Ctx>, Path(name): Path<String>, headers: HeaderMap) -> Response {
+    let a = local_actor(&ctx, &name, "Group").await;
+    serve_actor(&ctx, &headers, a).await
+}
+
+async fn organization(
+    State(ctx): State<Ctx>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let a = local_actor(&ctx, &name, "Organization").await;
+    serve_actor(&ctx, &headers, a).await
+}
+
+async fn instance_actor(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
+    let a = ctx
+        .db
+        .read(|c| queries::local_actor_of_kind(c, "Application"))
+        .await
+        .and_then(|a| a.ok_or_else(|| Error::not_found("instance actor")));
+    serve_actor(&ctx, &headers, a).await
+}
+
+/// The actor whose collection a path like `/r/{name}/outbox` names.
+async fn collection_owner(ctx: &Ctx, uri: &axum::http::Uri, name: &str) -> Result<Actor> {
+    let kind = match uri.path().split('/').nth(1) {
+        Some("u") => "Person",
+        Some("r") => "Group",
+        _ => "Organization",
+    };
+    local_actor(ctx, name, kind).await
+}
+
+async fn outbox(
+    State(ctx): State<Ctx>,
+    Path(name): Path<String>,
+    uri: axum::http::Uri,
+) -> Response {
+    let result = async {
+        let owner = collection_owner(&ctx, &uri, &name).await?;
+        let id = owner.id;
+        let (items, total) = ctx
+            .db
+            .read(move |c| {
+                Ok((
+                    queries::public_activities_of(c, id, 50)?,
+                    queries::count_public_activities(c, id)?,
+                ))
+            })
+            .await?;
+        let items: Vec<Value> = items
+            .iter()
+            .filter_map(|a| serde_json::from_str::<Value>(&a.body).ok())
+            .map(objects::embedded)
+            .collect();
+        Ok(with_context(json!({
+            "id": owner.outbox,
+            "type": "OrderedCollection",
+            "totalItems": total,
+            "orderedItems": items,
+        })))
+    }
+    .await;
+    match result {
+        Ok(doc) => ap_json(StatusCode::OK, &doc),
+        Err(e) => crate::api::error_response(e),
+    }
+}
+
+async fn followers(
+    State(ctx): State<Ctx>,
+    Path(name): Path<String>,
+    uri: axum::http::Uri,
+) -> Response {
+    let result = async {
+        let owner = collection_owner(&ctx, &uri, &name).await?;
+        let id = owner.id;
+        let list = ctx.db.read(move |c| queries::followers_of(c, id)).await?;
+        Ok(with_context(json!({
+            "id": owner.followers,
+            "type": "OrderedCollection",
+            "totalItems": list.len(),
+            "orderedItems": list.iter().map(|a| a.ap_id.clone()).collect::<Vec<_>>(),
+        })))
+    }
+    .await;
+    match result {
+        Ok(doc) => ap_json(StatusCode::OK, &doc),
+        Err(e) => crate::api::error_response(e),
+    }
+}
+
+async fn idea(State(ctx): State<Ctx>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let ap_id = ctx.urls.idea(&id);
+    let found = ctx
+        .db
+        .read(move |c| match queries::idea_by_ap_id(c, &ap_id)? {
+            Some(i) if i.deleted => Ok(Err(objects::tombstone(&i.ap_id, "Page"))),
+            Some(i) => Ok(Ok((ideas::page_json(c, &i)?, i.id))),
+            None => Err(Error::not_found("idea")),
+        })
+        .await;
+    match found {
+        Ok(Ok((page, id))) if wants_activitypub(&headers) => {
+            let _ = id;
+            ap_json(StatusCode::OK, &with_context(page))
+        }
+        Ok(Ok((_, id))) => crate::web::idea_page(&ctx, id).await,
+        Ok(Err(tomb)) => ap_json(StatusCode::GONE, &with_context(tomb)),
+        Err(e) => crate::api::error_response(e),
+    }
+}
+
+async fn comment(State(ctx): State<Ctx>, Path(id): Path<String>) -> Response {
+    let ap_id = ctx.urls.comment(&id);
+    let found = ctx
+        .db
+        .read(move |c| {
+            let cm =
+                queries::comment_by_ap_id(c, &ap_id)?.ok_or_else(|| Error::not_found("comment"))?;
+            if cm.deleted {
+                return Ok((StatusCode::GONE, objects::tombstone(&cm.ap_id, "Note")));
+            }
+            let idea =
+                queries::idea_by_id(c, cm.idea_id)?.ok_or_else(|| Error::not_found("idea"))?;
+            let room = queries::actor_by_id(c, idea.room_id)?;
+            let author = queries::actor_by_id(c, cm.author_id)?;
+            let idea_author = queries::actor_by_id(c, idea.author_id)?;
+            Ok((
+                StatusCode::OK,
+                objects::comment_json(&cm, &author.ap_id, &room, &idea_author.ap_id),
+            ))
+        })
+        .await;
+    match found {
+        Ok((status, doc)) => ap_json(status, &with_context(doc)),
+        Err(e) => crate::api::error_response(e),
+    }
+}
+
+async fn activity(State(ctx): State<Ctx>, Path(id): Path<String>) -> Response {
+    let ap_id = ctx.urls.activity(&id);
+    let found = ctx
+        .db
+        .read(move |c| queries::activity_by_ap_id(c, &ap_id))
+        .await;
+    match found {
+        Ok(Some(a)) if a.public => match serde_json::from_str::<Value>(&a.body) {
+            Ok(doc) => ap_json(StatusCode::OK, &doc),
+            Err(e) => crate::api::error_response(Error::Internal(e.to_string())),
+        },
+        Ok(_) => crate::api::error_response(Error::not_found("activity")),
+        Err(e) => crate::api::error_response(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct WebfingerQuery {
+    resource: Option<String>,
+}
+
+async fn webfinger(State(ctx): State<Ctx>, Query(q): Query<WebfingerQuery>) -> Response {
+    let result = async {
+        let resource = q.resource.ok_or_else(|| Error::bad_request("resource parameter is required"))?;
+        let r = resource.clone();
+        let domain = ctx.settings.domain.clone();
+        let actor = ctx
+            .db
+            .read(move |c| {
+                if r.starts_with("http://") || r.starts_with("https://") {
+                    return queries::actor_by_ap_id(c, &r).map(|a| a.filter(|a| a.local));
+                }
+                let h = crate::domain::Handle::parse(&r).map_err(Error::BadRequest)?;
+                if h.host != domain {
+                    return Ok(None);
+                }
+                if h.name == domain {
+                    return queries::local_actor_of_kind(c, "Application");
+                }
+                queries::local_actor_by_name(c, &h.name)
+            })
+            .await?
+            .ok_or_else(|| Error::not_found(&resource))?;
+        Ok(json!({
+            "subject": format!("acct:{}@{}", actor.name, ctx.settings.domain),
+            "aliases": [actor.ap_id],
+            "links": [
+                {"rel": "self", "type": AP_CONTENT_TYPE, "href": actor.ap_id},
+                {"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": actor.ap_id},
+            ],
+        }))
+    }
+    .await;
+    match result {
+        Ok(doc) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/jrd+json")],
+            doc.to_string(),
+        )
+            .into_response(),
+        Err(e) => crate::api::error_response(e),
+    }
+}
+
+async fn nodeinfo_links(State(ctx): State<Ctx>) -> Response {
+    axum::Json(json!({
+        "links": [{
+            "rel": "http://nodeinfo.diaspora.software/ns/schema/2.1",
+            "href": format!("{}/nodeinfo/2.1", ctx.urls.base),
+        }]
+    }))
+    .into_response()
+}
+
+async fn nodeinfo(State(ctx): State<Ctx>) -> Response {
+    let counts = ctx
+        .db
+        .read(|c| {
+            use diesel::prelude::*;
+            let users = queries::count_local_people(c)?;
+            let posts: i64 = crate::store::schema::ideas::table
+                .filter(crate::store::schema::ideas::local.eq(true))
+                .count()
+                .get_result(c)?;
+            Ok((users, posts))
+        })
+        .await;
+    match counts {
+        Ok((users, posts)) => {
+            let doc = json!({
+                "version": "2.1",
+                "software": {
+                    "name": "cocreate",
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "homepage": "https://cocreate.dev",
+                },
+                "protocols": ["activitypub"],
+                "services": {"inbound": [], "outbound": []},
+                "openRegistrations": false,
+                "usage": {"users": {"total": users}, "localPosts": posts},
+                "metadata": {"nodeName": ctx.settings.org_display_name},
+            });
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json; profile=\"http://nodeinfo.diaspora.software/ns/schema/2.1#\"")],
+                doc.to_string(),
+            )
+                .into_response()
+        }
+        Err(e) => crate::api::error_response(e),
+    }
+}

@@ -1,0 +1,101 @@
+//! Cocreate: a self-hosted node for federated, cross-company co-creation over ActivityPub.
+//!
+//! # Layout
+//! - [`config`]: settings from flags, environment and a TOML file, validated.
+//! - [`domain`]: pure rules (idea life cycle, names, text sanitising); no I/O.
+//! - [`service`]: use cases, the only place where rules are applied to data.
+//! - [`store`]: diesel schema and queries for SQLite and PostgreSQL, migrations, the pool.
+//! - [`federation`]: ActivityPub transport: actors, objects, inbox, outbox worker, signatures.
+//! - [`api`]: the REST API for clients (`spec/openapi.yaml`).
+//! - [`web`]: minimal HTML pages for browsers.
+//! - [`state`]: the shared state handed to handlers and workers.
+//!
+//! Data flows one way: HTTP -> transport (api, federation) -> service -> store.
+
+pub mod api;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod federation;
+pub mod service;
+pub mod state;
+pub mod store;
+pub mod web;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use tokio::sync::Notify;
+
+use crate::config::Settings;
+use crate::state::{AppState, Ctx, Urls};
+use crate::store::Db;
+
+/// Opens the database (running migrations), makes sure the node's own actors exist and builds
+/// the shared state.
+pub async fn build_state(settings: Settings) -> anyhow::Result<Ctx> {
+    let url = settings.database_url.clone();
+    let db = tokio::task::spawn_blocking(move || Db::open(&url))
+        .await?
+        .map_err(anyhow::Error::msg)?;
+    let urls = Urls {
+        base: settings.base_url(),
+    };
+    let (instance, _org) = service::accounts::ensure_node_actors(
+        &db,
+        &urls,
+        &settings.domain,
+        &settings.org_name,
+        &settings.org_display_name,
+    )
+    .await?;
+    let fed = federation::federation_config(&settings.domain, settings.dev, &instance).await?;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .connect_timeout(Duration::from_secs(5))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(format!(
+            "Cocreate/{} (+{})",
+            env!("CARGO_PKG_VERSION"),
+            urls.base
+        ))
+        .build()?;
+    Ok(Arc::new(AppState {
+        settings,
+        db,
+        urls,
+        fed,
+        http,
+        delivery_wake: Arc::new(Notify::new()),
+    }))
+}
+
+/// The HTTP application: federation routes, the REST API and pages.
+pub fn router(ctx: Ctx) -> Router {
+    let limit = ctx.settings.max_body_bytes;
+    Router::new()
+        .merge(federation::routes::router())
+        .merge(api::router())
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(ctx)
+}
+
+/// Runs a node until the process is stopped: HTTP server plus the delivery worker.
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let listen = settings.listen;
+    let ctx = build_state(settings).await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    tokio::spawn(federation::outbox::run_worker(ctx.clone()));
+    tracing::info!(%listen, base = %ctx.urls.base, dev = ctx.settings.dev, "Cocreate node ready");
+    axum::serve(listener, router(ctx))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,308 @@
+//! Comments: threaded `Note` replies to ideas, from local users or any fediverse account.
+
+use serde_json::{json, Value};
+
+use crate::domain::text;
+use crate::error::{Error, Result};
+use crate::federation::objects::{self, PUBLIC};
+use crate::service::follows::{Applied, Receipt};
+use crate::service::{distribute, ideas};
+use crate::state::Ctx;
+use crate::store::models::{Actor, Comment, Idea, NewComment};
+use crate::store::{now, queries, DbConnection};
+
+pub const MAX_COMMENT: usize = 20_000;
+
+/// The idea a reply target belongs to: the idea itself or a comment on it.
+pub fn thread_of(c: &mut DbConnection, in_reply_to: &str) -> Result<Option<Idea>> {
+    if let Some(idea) = queries::idea_by_ap_id(c, in_reply_to)? {
+        return Ok(Some(idea));
+    }
+    match queries::comment_by_ap_id(c, in_reply_to)? {
+        Some(cm) => queries::idea_by_id(c, cm.idea_id),
+        None => Ok(None),
+    }
+}
+
+fn note_json(
+    c: &mut DbConnection,
+    comment: &Comment,
+    author: &Actor,
+    idea: &Idea,
+) -> Result<Value> {
+    let room = queries::actor_by_id(c, idea.room_id)?;
+    let idea_author = queries::actor_by_id(c, idea.author_id)?;
+    Ok(objects::comment_json(
+        comment,
+        &author.ap_id,
+        &room,
+        &idea_author.ap_id,
+    ))
+}
+
+/// A local user comments on an idea (or replies to a comment on it).
+pub async fn add(
+    ctx: &Ctx,
+    author: &Actor,
+    idea_key: &str,
+    body: &str,
+    in_reply_to: Option<String>,
+) -> Result<ideas::IdeaDetail> {
+    if body.trim().is_empty() || body.len() > MAX_COMMENT {
+        return Err(Error::bad_request(format!(
+            "comment body must be 1-{MAX_COMMENT} bytes"
+        )));
+    }
+    let (urls, author, key, body) = (
+        ctx.urls.clone(),
+        author.clone(),
+        idea_key.to_string(),
+        body.to_string(),
+    );
+    let d = ctx
+        .db
+        .write(move |c| {
+            let idea = ideas::find(c, &key)?;
+            if idea.deleted {
+                return Err(Error::Conflict("the idea was deleted".into()));
+            }
+            let parent = match in_reply_to {
+                Some(p) if p != idea.ap_id => {
+                    let parent = queries::comment_by_ap_id(c, &p)?
+                        .or(match p.parse::<i32>() {
+                            Ok(_) => None,
+                            Err(_) => None,
+                        })
+                        .ok_or_else(|| Error::not_found(format!("comment {p}")))?;
+                    if parent.idea_id != idea.id {
+                        return Err(Error::bad_request(
+                            "in_reply_to is a comment on another idea",
+                        ));
+                    }
+                    parent.ap_id
+                }
+                _ => idea.ap_id.clone(),
+            };
+            let t = now();
+            let comment = queries::insert_comment(
+                c,
+                &NewComment {
+                    ap_id: urls.comment(&uuid::Uuid::new_v4().to_string()),
+                    idea_id: idea.id,
+                    author_id: author.id,
+                    in_reply_to: parent,
+                    content: text::markdown_to_html(&body),
+                    source: Some(body),
+                    local: true,
+                    deleted: false,
+                    published: t,
+                    updated: t,
+                },
+            )?;
+            let room = queries::actor_by_id(c, idea.room_id)?;
+            let idea_author = queries::actor_by_id(c, idea.author_id)?;
+            let note = note_json(c, &comment, &author, &idea)?;
+            let followers = room.followers.clone().unwrap_or_default();
+            let mut create = objects::activity(
+                "Create",
+                &urls.new_activity(),
+                &author.ap_id,
+                note,
+                &[PUBLIC],
+                &[&room.ap_id, &followers, &idea_author.ap_id],
+            );
+            create["audience"] = json!(room.ap_id);
+            let extra = if idea_author.local {
+                vec![]
+            } else {
+                vec![idea_author.delivery_inbox().to_string()]
+            };
+            distribute(c, &urls, &author, &room, &create, None, extra)?;
+            ideas::detail(c, &idea, true)
+        })
+        .await?;
+    ctx.delivery_wake.notify_one();
+    Ok(d)
+}
+
+/// Edits (`body = Some`) or deletes (`None`) a local user's own comment.
+pub async fn change(
+    ctx: &Ctx,
+    author: &Actor,
+    comment_key: &str,
+    body: Option<String>,
+) -> Result<()> {
+    let (urls, author, key) = (ctx.urls.clone(), author.clone(), comment_key.to_string());
+    ctx.db
+        .write(move |c| {
+            let comment = match key.parse::<i32>() {
+                Ok(id) => crate::store::schema::comments::table
+                    .find(id)
+                    .first::<Comment>(c)
+                    .map(Some)
+                    .or_else(|e| {
+                        if e == diesel::result::Error::NotFound {
+                            Ok(None)
+                        } else {
+                            Err(e)
+                        }
+                    })?,
+                Err(_) => queries::comment_by_ap_id(c, &key)?,
+            }
+            .ok_or_else(|| Error::not_found(format!("comment {key}")))?;
+            if comment.author_id != author.id || !comment.local {
+                return Err(Error::Forbidden(
+                    "only the author can change a comment".into(),
+                ));
+            }
+            let idea =
+                queries::idea_by_id(c, comment.idea_id)?.ok_or_else(|| Error::not_found("idea"))?;
+            let room = queries::actor_by_id(c, idea.room_id)?;
+            let followers = room.followers.clone().unwrap_or_default();
+            let activity = match body {
+                Some(body) => {
+                    if body.trim().is_empty() || body.len() > MAX_COMMENT {
+                        return Err(Error::bad_request(format!(
+                            "comment body must be 1-{MAX_COMMENT} bytes"
+                        )));
+                    }
+                    queries::update_comment(
+                        c,
+                        comment.id,
+                        &text::markdown_to_html(&body),
+                        Some(&body),
+                    )?;
+                    let updated = crate::store::schema::comments::table
+                        .find(comment.id)
+                        .first::<Comment>(c)?;
+                    let note = note_json(c, &updated, &author, &idea)?;
+                    objects::activity(
+                        "Update",
+                        &urls.new_activity(),
+                        &author.ap_id,
+                        note,
+                        &[PUBLIC],
+                        &[&room.ap_id, &followers],
+                    )
+                }
+                None => {
+                    queries::mark_comment_deleted(c, comment.id)?;
+                    objects::activity(
+                        "Delete",
+                        &urls.new_activity(),
+                        &author.ap_id,
+                        objects::tombstone(&comment.ap_id, "Note"),
+                        &[PUBLIC],
+                        &[&room.ap_id, &followers],
+                    )
+                }
+            };
+            distribute(c, &urls, &author, &room, &activity, None, vec![])
+        })
+        .await?;
+    ctx.delivery_wake.notify_one();
+    Ok(())
+}
+
+/// A comment as another server sent it.
+#[derive(Debug, Clone)]
+pub struct IncomingComment {
+    pub ap_id: String,
+    pub author: Actor,
+    pub in_reply_to: String,
+    pub content: String,
+    pub source: Option<String>,
+    pub published: chrono::NaiveDateTime,
+}
+
+/// Stores a reply from another server; in a local room the room announces it to followers.
+pub async fn receive(
+    ctx: &Ctx,
+    incoming: IncomingComment,
+    original: Value,
+    receipt: Receipt,
+) -> Result<Applied> {
+    if incoming.content.len() > MAX_COMMENT * 4 {
+        return Err(Error::TooLarge("comment content".into()));
+    }
+    let urls = ctx.urls.clone();
+    let applied = ctx
+        .db
+        .write(move |c| {
+            let idea = thread_of(c, &incoming.in_reply_to)?.ok_or_else(|| {
+                Error::Unsupported(format!(
+                    "{} does not reply to an idea on this node",
+                    incoming.ap_id
+                ))
+            })?;
+            if !receipt.record(c)? {
+                return Ok(Applied::Duplicate);
+            }
+            if queries::comment_by_ap_id(c, &incoming.ap_id)?.is_some() {
+                return Ok(Applied::Duplicate);
+            }
+            queries::insert_comment(
+                c,
+                &NewComment {
+                    ap_id: incoming.ap_id.clone(),
+                    idea_id: idea.id,
+                    author_id: incoming.author.id,
+                    in_reply_to: incoming.in_reply_to.clone(),
+                    content: text::sanitize_html(&incoming.content),
+                    source: incoming.source.clone(),
+                    local: false,
+                    deleted: false,
+                    published: incoming.published,
+                    updated: incoming.published,
+                },
+            )?;
+            let room = queries::actor_by_id(c, idea.room_id)?;
+            distribute(c, &urls, &incoming.author, &room, &original, None, vec![])?;
+            Ok(Applied::Done)
+        })
+        .await?;
+    ctx.delivery_wake.notify_one();
+    Ok(applied)
+}
+
+/// Update or Delete (`content = None`) of a remote comment by its author.
+pub async fn receive_change(
+    ctx: &Ctx,
+    actor: &Actor,
+    ap_id: &str,
+    content: Option<String>,
+    original: Value,
+    receipt: Receipt,
+) -> Result<Applied> {
+    let (urls, actor, ap_id) = (ctx.urls.clone(), actor.clone(), ap_id.to_string());
+    let applied = ctx
+        .db
+        .write(move |c| {
+            let comment = queries::comment_by_ap_id(c, &ap_id)?
+                .ok_or_else(|| Error::not_found(format!("comment {ap_id}")))?;
+            if comment.author_id != actor.id {
+                return Err(Error::Forbidden(
+                    "only the author can change a comment".into(),
+                ));
+            }
+            if !receipt.record(c)? {
+                return Ok(Applied::Duplicate);
+            }
+            match content {
+                Some(html) => {
+                    queries::update_comment(c, comment.id, &text::sanitize_html(&html), None)?
+                }
+                None => queries::mark_comment_deleted(c, comment.id)?,
+            }
+            let idea =
+                queries::idea_by_id(c, comment.idea_id)?.ok_or_else(|| Error::not_found("idea"))?;
+            let room = queries::actor_by_id(c, idea.room_id)?;
+            distribute(c, &urls, &actor, &room, &original, None, vec![])?;
+            Ok(Applied::Done)
+        })
+        .await?;
+    ctx.delivery_wake.notify_one();
+    Ok(applied)
+}
+
+use diesel::prelude::*;

@@ -1,0 +1,193 @@
+//! Following rooms (and other actors) across nodes: Follow, Accept, Reject, Undo.
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::federation::{fetch, objects, outbox};
+use crate::state::Ctx;
+use crate::store::models::Actor;
+use crate::store::queries;
+
+/// What the inbox is told about an inbound activity that was applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    Done,
+    Duplicate,
+}
+
+/// The inbound activity being applied; recorded in the same transaction as its effect.
+#[derive(Debug, Clone)]
+pub struct Receipt {
+    pub id: String,
+    pub actor: String,
+    pub kind: String,
+}
+
+impl Receipt {
+    /// Records the receipt; false when the activity was already applied.
+    pub fn record(&self, c: &mut crate::store::DbConnection) -> Result<bool> {
+        queries::record_receipt(c, &self.id, &self.actor, &self.kind)
+    }
+}
+
+/// A local user follows an actor by handle. Local targets are followed at once; remote ones
+/// get a Follow and stay `pending` until their Accept arrives.
+pub async fn follow_handle(ctx: &Ctx, user: &Actor, handle: &str) -> Result<(Actor, String)> {
+    let target = fetch::resolve_handle(ctx, handle).await?;
+    if target.id == user.id {
+        return Err(Error::bad_request("you cannot follow yourself"));
+    }
+    let follow_id = ctx.urls.new_activity();
+    let follow = objects::activity(
+        "Follow",
+        &follow_id,
+        &user.ap_id,
+        Value::String(target.ap_id.clone()),
+        &[&target.ap_id],
+        &[],
+    );
+    let (urls, user2, target2) = (ctx.urls.clone(), user.clone(), target.clone());
+    let state = ctx
+        .db
+        .write(move |c| {
+            if let Some(f) = queries::follow_between(c, user2.id, target2.id)? {
+                if f.state == "accepted" {
+                    return Ok(f.state);
+                }
+            }
+            let state = if target2.local { "accepted" } else { "pending" };
+            queries::put_follow(c, user2.id, target2.id, state, &follow_id)?;
+            outbox::publish(c, &urls, &user2, &follow, [target2.inbox.clone()])?;
+            Ok(state.to_string())
+        })
+        .await?;
+    ctx.delivery_wake.notify_one();
+    Ok((target, state))
+}
+
+/// Someone follows a local actor: public rooms, people and the organisation accept at once,
+/// with an Accept that embeds the whole Follow (Lemmy needs it).
+pub async fn receive_follow(
+    ctx: &Ctx,
+    follower: &Actor,
+    follow: &Value,
+    receipt: Receipt,
+) -> Result<Applied> {
+    let target_id = fetch::id_of(&follow["object"])
+        .ok_or_else(|| Error::bad_request("Follow has no object"))?
+        .to_string();
+    let follow_id = receipt.id.clone();
+    let urls = ctx.urls.clone();
+    let (follower, follow) = (follower.clone(), follow.clone());
+    let applied = ctx
+        .db
+        .write(move |c| {
+            let target = queries::actor_by_ap_id(c, &target_id)?
+                .filter(|a| a.local)
+                .ok_or_else(|| Error::not_found(format!("local actor {target_id}")))?;
+            if target.kind == "Application" {
+                return Err(Error::Unsupported(
+                    "the instance actor cannot be followed".into(),
+                ));
+            }
+            if target.visibility.as_deref().is_some_and(|v| v != "public") {
+                return Err(Error::Forbidden("this room is not public".into()));
+            }
+            if !receipt.record(c)? {
+                return Ok(Applied::Duplicate);
+            }
+            queries::put_follow(c, follower.id, target.id, "accepted", &follow_id)?;
+            let accept = objects::activity(
+                "Accept",
+                &urls.new_activity(),
+                &target.ap_id,
+                objects::embedded(follow),
+                &[&follower.ap_id],
+                &[],
+            );
+            outbox::publish(c, &urls, &target, &accept, [follower.inbox.clone()])?;
+            Ok(Applied::Done)
+        })
+        .await?;
+    ctx.delivery_wake.notify_one();
+    Ok(applied)
+}
+
+/// A followed actor answered our Follow. Returns the target when it was accepted, so the caller
+/// can fetch what the room already holds.
+pub async fn receive_answer(
+    ctx: &Ctx,
+    answerer: &Actor,
+    answer: &Value,
+    accepted: bool,
+    receipt: Receipt,
+) -> Result<(Applied, Option<Actor>)> {
+    let object = &answer["object"];
+    let follow_id = fetch::id_of(object).map(String::from);
+    let follower_id = object["actor"].as_str().map(String::from);
+    let answerer = answerer.clone();
+    ctx.db
+        .write(move |c| {
+            let mut follow = match &follow_id {
+                Some(id) => queries::follow_by_activity(c, id)?,
+                None => None,
+            };
+            if follow.is_none() {
+                if let Some(fid) = &follower_id {
+                    if let Some(f) = queries::actor_by_ap_id(c, fid)? {
+                        follow = queries::follow_between(c, f.id, answerer.id)?;
+                    }
+                }
+            }
+            let follow = follow.ok_or_else(|| {
+                Error::Unsupported("answer to a Follow this node never sent".into())
+            })?;
+            if follow.target_id != answerer.id {
+                return Err(Error::Forbidden(
+                    "only the followed actor can answer a Follow".into(),
+                ));
+            }
+            if !receipt.record(c)? {
+                return Ok((Applied::Duplicate, None));
+            }
+            queries::set_follow_state(
+                c,
+                follow.id,
+                if accepted { "accepted" } else { "rejected" },
+            )?;
+            Ok((Applied::Done, accepted.then_some(answerer)))
+        })
+        .await
+}
+
+/// The follower withdrew its Follow.
+pub async fn receive_unfollow(
+    ctx: &Ctx,
+    follower: &Actor,
+    follow: &Value,
+    receipt: Receipt,
+) -> Result<Applied> {
+    let target_id = fetch::id_of(&follow["object"]).map(String::from);
+    let follow_activity = fetch::id_of(follow).map(String::from);
+    let follower = follower.clone();
+    ctx.db
+        .write(move |c| {
+            let by_activity = match &follow_activity {
+                Some(id) => queries::follow_by_activity(c, id)?,
+                None => None,
+            };
+            let target = match (by_activity, &target_id) {
+                (Some(f), _) if f.follower_id == follower.id => f.target_id,
+                (_, Some(t)) => queries::actor_by_ap_id(c, t)?
+                    .map(|a| a.id)
+                    .ok_or_else(|| Error::not_found(format!("actor {t}")))?,
+                _ => return Err(Error::not_found("the follow to undo")),
+            };
+            if !receipt.record(c)? {
+                return Ok(Applied::Duplicate);
+            }
+            queries::delete_follow(c, follower.id, target)?;
+            Ok(Applied::Done)
+        })
+        .await
+}

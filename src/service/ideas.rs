@@ -1,0 +1,594 @@
+//! Ideas: submission, editing, stage changes and deletion, local and from other nodes.
+
+use chrono::NaiveDateTime;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::domain::lifecycle::{transition_allowed, Stage};
+use crate::domain::text;
+use crate::error::{Error, Result};
+use crate::federation::objects::{self, IdeaView, PUBLIC};
+use crate::service::distribute;
+use crate::service::follows::{Applied, Receipt};
+use crate::state::{Ctx, Urls};
+use crate::store::models::{Actor, Idea, NewIdea};
+use crate::store::{now, queries, DbConnection};
+
+pub const MAX_TITLE: usize = 200;
+pub const MAX_BODY: usize = 50_000;
+
+/// An idea with everything a client shows.
+#[derive(Debug, Serialize)]
+pub struct IdeaDetail {
+    pub id: i32,
+    pub ap_id: String,
+    pub title: String,
+    pub body: String,
+    pub content: String,
+    pub stage: String,
+    pub stage_answer: Option<String>,
+    pub next_stages: Vec<String>,
+    pub room: RoomRef,
+    pub author: String,
+    pub contributors: Vec<Contributor>,
+    pub support_count: i64,
+    pub comment_count: i64,
+    pub comments: Vec<CommentView>,
+    pub local: bool,
+    pub deleted: bool,
+    pub published: String,
+    pub updated: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RoomRef {
+    pub ap_id: String,
+    pub handle: String,
+    pub title: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Contributor {
+    pub actor: String,
+    pub role: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CommentView {
+    pub id: i32,
+    pub ap_id: String,
+    pub author: String,
+    pub in_reply_to: String,
+    pub content: String,
+    pub deleted: bool,
+    pub published: String,
+}
+
+/// Loads the client view of an idea; `with_comments` adds the thread.
+pub fn detail(c: &mut DbConnection, idea: &Idea, with_comments: bool) -> Result<IdeaDetail> {
+    let room = queries::actor_by_id(c, idea.room_id)?;
+    let author = queries::actor_by_id(c, idea.author_id)?;
+    let contributors = queries::contributors_of(c, idea.id)?;
+    let comments = if with_comments {
+        queries::comments_of(c, idea.id)?
+            .into_iter()
+            .map(|(cm, author)| CommentView {
+                id: cm.id,
+                ap_id: cm.ap_id,
+                author,
+                in_reply_to: cm.in_reply_to,
+                content: cm.content,
+                deleted: cm.deleted,
+                published: objects::timestamp(cm.published),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(IdeaDetail {
+        id: idea.id,
+        ap_id: idea.ap_id.clone(),
+        title: idea.title.clone(),
+        body: idea.source.clone(),
+        content: idea.content.clone(),
+        stage: idea.stage.clone(),
+        stage_answer: idea.stage_answer.clone(),
+        next_stages: Stage::parse(&idea.stage)
+            .map(|s| {
+                crate::domain::lifecycle::next_stages(s)
+                    .into_iter()
+                    .map(|s| s.to_string())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        room: RoomRef {
+            ap_id: room.ap_id.clone(),
+            handle: room.handle(),
+            title: room.display_name.clone(),
+        },
+        author: author.ap_id,
+        contributors: contributors
+            .into_iter()
+            .map(|(actor, role)| Contributor { actor, role })
+            .collect(),
+        support_count: queries::count_supports(c, idea.id)?,
+        comment_count: queries::count_comments(c, idea.id)?,
+        comments,
+        local: idea.local,
+        deleted: idea.deleted,
+        published: objects::timestamp(idea.published),
+        updated: objects::timestamp(idea.updated),
+    })
+}
+
+/// The `Page` document of an idea.
+pub fn page_json(c: &mut DbConnection, idea: &Idea) -> Result<Value> {
+    let room = queries::actor_by_id(c, idea.room_id)?;
+    let author = queries::actor_by_id(c, idea.author_id)?;
+    let contributors = queries::contributors_of(c, idea.id)?;
+    let support_count = queries::count_supports(c, idea.id)?;
+    Ok(objects::idea_json(&IdeaView {
+        idea,
+        room: &room,
+        author_ap_id: &author.ap_id,
+        contributors: &contributors,
+        support_count,
+    }))
+}
+
+/// Finds an idea by local id or ActivityPub id.
+pub fn find(c: &mut DbConnection, key: &str) -> Result<Idea> {
+    let found = match key.parse::<i32>() {
+        Ok(id) => queries::idea_by_id(c, id)?,
+        Err(_) => queries::idea_by_ap_id(c, key)?,
+    };
+    found.ok_or_else(|| Error::not_found(format!("idea {key}")))
+}
+
+fn check_text(title: &str, body: &str) -> Result<()> {
+    if title.trim().is_empty() || title.chars().count() > MAX_TITLE {
+        return Err(Error::bad_request(format!(
+            "title must be 1-{MAX_TITLE} characters"
+        )));
+    }
+    if body.len() > MAX_BODY {
+        return Err(Error::bad_request(format!(
+            "body must be at most {MAX_BODY} bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// A local member submits an idea to a local room.
+pub async fn submit(
+    ctx: &Ctx,
+    author: &Actor,
+    room_name: &str,
+    title: &str,
+    body: &str,
+) -> Result<IdeaDetail> {
+    check_text(title, body)?;
+    let room = crate::service::rooms::local_by_name(ctx, room_name).await?;
+    let t = now();
+    let new = NewIdea {
+        ap_id: ctx.urls.idea(&uuid::Uuid::new_v4().to_string()),
+        room_id: room.id,
+        author_id: author.id,
+        title: title.trim().to_string(),
+        source: body.to_string(),
+        content: text::markdown_to_html(body),
+        stage: Stage::Suggested.to_string(),
+        stage_answer: None,
+        local: true,
+        deleted: false,
+        published: t,
+        updated: t,
+    };
+    let (urls, author) = (ctx.urls.clone(), author.clone());
+    let detail = ctx
+        .db
+        .write(move |c| {
+            let idea = queries::insert_idea(c, &new)?;
+            queries::add_contributor(c, idea.id, author.id, "author")?;
+            let page = page_json(c, &idea)?;
+            let create = create_activity(&urls, &author, &room, page.clone());
+            distribute(c, &urls, &author, &room, &create, Some(page), vec![])?;
+            detail(c, &idea, true)
+        })
+        .await?;
+    ctx.delivery_wake.notify_one();
+    Ok(detail)
+}
+
+fn create_activity(urls: &Urls, actor: &Actor, room: &Actor, object: Value) -> Value {
+    let followers = room.followers.clone().unwrap_or_default();
+    let mut a = objects::activity(
+        "Create",
+        &urls.new_activity(),
+        &actor.ap_id,
+        object,
+        &[PUBLIC],
+        &[&room.ap_id, &followers],
+    );
+    a["audience"] = json!(room.ap_id);
+    a
+}
+
+/// The author edits title or body.
+pub async fn edit(
+    ctx: &Ctx,
+    actor: &Actor,
+    key: &str,
+    title: Option<String>,
+    body: Option<String>,
+) -> Result<IdeaDetail> {
+    let (urls, actor, key) = (ctx.urls.clone(), actor.clone(), key.to_string());
+    let d = ctx
+        .db
+        .write(move |c| {
+            let idea = find(c, &key)?;
+            if idea.author_id != actor.id || !idea.local {
+                return Err(Error::Forbidden("only the author can edit an idea".into()));
+            }
+            if idea.deleted {
+                return Err(Error::Conflict("the idea was deleted".into()));
+            }
+            let title = title.unwrap_or(idea.title.clone());
+            let body = body.unwrap_or(idea.source.clone());
+            check_text(&title, &body)?;
+            queries::update_idea_content(
+                c,
+                idea.id,
+                title.trim(),
+                &body,
+                &text::markdown_to_html(&body),
+                now(),
+            )?;
+            announce_update(c, &urls, &actor, idea.id)
+        })
+        .await?;
+    ctx.delivery_wake.notify_one();
+    Ok(d)
+}
+
+fn announce_update(
+    c: &mut DbConnection,
+    urls: &Urls,
+    actor: &Actor,
+    idea_id: i32,
+) -> Result<IdeaDetail> {
+    let idea = queries::idea_by_id(c, idea_id)?.ok_or_else(|| Error::not_found("idea"))?;
+    let room = queries::actor_by_id(c, idea.room_id)?;
+    let page = page_json(c, &idea)?;
+    let followers = room.followers.clone().unwrap_or_default();
+    let mut update = objects::activity(
+        "Update",
+        &urls.new_activity(),
+        &actor.ap_id,
+        page,
+        &[PUBLIC],
+        &[&room.ap_id, &followers],
+    );
+    update["audience"] = json!(room.ap_id);
+    distribute(c, urls, actor, &room, &update, None, vec![])?;
+    detail(c, &idea, true)
+}
+
+/// Staff of the room's node move an idea along its life cycle, with an answer saying why.
+pub async fn change_stage(
+    ctx: &Ctx,
+    actor: &Actor,
+    key: &str,
+    stage: &str,
+    answer: &str,
+) -> Result<IdeaDetail> {
+    let to = Stage::parse(stage).ok_or_else(|| {
+        Error::bad_request(format!(
+            "unknown stage '{stage}': one of {}",
+            Stage::ALL.map(|s| s.as_str()).join(", ")
+        ))
+    })?;
+    if matches!(to, Stage::Merged | Stage::HandedOff) {
+        return Err(Error::bad_request(format!(
+            "'{to}' is set by the merge and handoff flows, not by a stage change"
+        )));
+    }
+    if answer.trim().is_empty() {
+        return Err(Error::bad_request(
+            "a stage change needs an answer text saying why",
+        ));
+    }
+    if !actor.staff {
+        return Err(Error::Forbidden(
+            "only staff can change the stage of an idea".into(),
+        ));
+    }
+    let (urls, actor, key, answer) = (
+        ctx.urls.clone(),
+        actor.clone(),
+        key.to_string(),
+        answer.trim().to_string(),
+    );
+    let d = ctx
+        .db
+        .write(move |c| {
+            let idea = find(c, &key)?;
+            let room = queries::actor_by_id(c, idea.room_id)?;
+            if !room.local {
+                return Err(Error::Forbidden(
+                    "stages are changed by the node hosting the room".into(),
+                ));
+            }
+            let from = Stage::parse(&idea.stage).unwrap_or(Stage::Suggested);
+            if !transition_allowed(from, to) {
+                return Err(Error::Conflict(format!(
+                    "an idea cannot move from {from} to {to}"
+                )));
+            }
+            queries::update_idea_stage(c, idea.id, to.as_str(), Some(&answer), now())?;
+            announce_update(c, &urls, &actor, idea.id)
+        })
+        .await?;
+    ctx.delivery_wake.notify_one();
+    Ok(d)
+}
+
+/// The author, or staff of the room's node, deletes an idea.
+pub async fn delete(ctx: &Ctx, actor: &Actor, key: &str) -> Result<()> {
+    let (urls, actor, key) = (ctx.urls.clone(), actor.clone(), key.to_string());
+    ctx.db
+        .write(move |c| {
+            let idea = find(c, &key)?;
+            let room = queries::actor_by_id(c, idea.room_id)?;
+            let may = (idea.author_id == actor.id && idea.local) || (actor.staff && room.local);
+            if !may {
+                return Err(Error::Forbidden(
+                    "only the author or staff can delete an idea".into(),
+                ));
+            }
+            if idea.deleted {
+                return Ok(());
+            }
+            queries::mark_idea_deleted(c, idea.id)?;
+            let followers = room.followers.clone().unwrap_or_default();
+            let del = objects::activity(
+                "Delete",
+                &urls.new_activity(),
+                &actor.ap_id,
+                objects::tombstone(&idea.ap_id, "Page"),
+                &[PUBLIC],
+                &[&room.ap_id, &followers],
+            );
+            distribute(c, &urls, &actor, &room, &del, None, vec![])
+        })
+        .await?;
+    ctx.delivery_wake.notify_one();
+    Ok(())
+}
+
+pub async fn list_room(ctx: &Ctx, room: &Actor) -> Result<Vec<IdeaDetail>> {
+    let room_id = room.id;
+    ctx.db
+        .read(move |c| {
+            queries::ideas_in_room(c, room_id)?
+                .iter()
+                .map(|i| detail(c, i, false))
+                .collect()
+        })
+        .await
+}
+
+pub async fn get(ctx: &Ctx, key: &str) -> Result<IdeaDetail> {
+    let key = key.to_string();
+    ctx.db
+        .read(move |c| {
+            let i = find(c, &key)?;
+            detail(c, &i, true)
+        })
+        .await
+}
+
+/// An idea as another node sent it.
+#[derive(Debug, Clone)]
+pub struct IncomingIdea {
+    pub ap_id: String,
+    pub author: Actor,
+    pub title: String,
+    pub source: String,
+    pub content: String,
+    pub stage: Option<String>,
+    pub stage_answer: Option<String>,
+    pub contributors: Vec<(String, String)>,
+    pub published: NaiveDateTime,
+    pub updated: NaiveDateTime,
+}
+
+/// Stores an idea from another node. In a local room this is a suggestion from outside
+/// (stage `suggested`, announced to followers); in a followed remote room it mirrors the
+/// room's copy, stage included.
+pub async fn receive(
+    ctx: &Ctx,
+    room: &Actor,
+    incoming: IncomingIdea,
+    original: Value,
+    receipt: Receipt,
+) -> Result<Applied> {
+    if incoming.title.trim().is_empty() && incoming.content.trim().is_empty() {
+        return Err(Error::bad_request("idea has neither a title nor content"));
+    }
+    let (urls, room) = (ctx.urls.clone(), room.clone());
+    let applied = ctx
+        .db
+        .write(move |c| {
+            if !receipt.record(c)? {
+                return Ok(Applied::Duplicate);
+            }
+            if let Some(existing) = queries::idea_by_ap_id(c, &incoming.ap_id)? {
+                return apply_remote_update(c, &urls, &room, existing, &incoming, &original);
+            }
+            let stage = if room.local {
+                Stage::Suggested.to_string()
+            } else {
+                incoming
+                    .stage
+                    .clone()
+                    .filter(|s| Stage::parse(s).is_some())
+                    .unwrap_or_else(|| Stage::Suggested.to_string())
+            };
+            let idea = queries::insert_idea(
+                c,
+                &NewIdea {
+                    ap_id: incoming.ap_id.clone(),
+                    room_id: room.id,
+                    author_id: incoming.author.id,
+                    title: incoming.title.clone(),
+                    source: incoming.source.clone(),
+                    content: incoming.content.clone(),
+                    stage,
+                    stage_answer: if room.local {
+                        None
+                    } else {
+                        incoming.stage_answer.clone()
+                    },
+                    local: false,
+                    deleted: false,
+                    published: incoming.published,
+                    updated: incoming.updated,
+                },
+            )?;
+            queries::add_contributor(c, idea.id, incoming.author.id, "author")?;
+            if !room.local {
+                for (actor, role) in &incoming.contributors {
+                    if let Some(a) = queries::actor_by_ap_id(c, actor)? {
+                        queries::add_contributor(c, idea.id, a.id, role)?;
+                    }
+                }
+            }
+            if room.local {
+                let page = page_json(c, &idea)?;
+                distribute(
+                    c,
+                    &urls,
+                    &incoming.author,
+                    &room,
+                    &original,
+                    Some(page),
+                    vec![],
+                )?;
+            }
+            Ok(Applied::Done)
+        })
+        .await?;
+    ctx.delivery_wake.notify_one();
+    Ok(applied)
+}
+
+fn apply_remote_update(
+    c: &mut DbConnection,
+    urls: &Urls,
+    room: &Actor,
+    existing: Idea,
+    incoming: &IncomingIdea,
+    original: &Value,
+) -> Result<Applied> {
+    if existing.room_id != room.id {
+        return Err(Error::Forbidden(
+            "an idea cannot move to another room".into(),
+        ));
+    }
+    let from_room_host = !room.local;
+    if existing.author_id != incoming.author.id && !from_room_host {
+        return Err(Error::Forbidden(
+            "only the author can update an idea".into(),
+        ));
+    }
+    if incoming.updated < existing.updated {
+        return Ok(Applied::Done); // an older version arriving late changes nothing
+    }
+    queries::update_idea_content(
+        c,
+        existing.id,
+        &incoming.title,
+        &incoming.source,
+        &incoming.content,
+        incoming.updated,
+    )?;
+    if from_room_host {
+        if let Some(stage) = incoming
+            .stage
+            .as_deref()
+            .filter(|s| Stage::parse(s).is_some())
+        {
+            queries::update_idea_stage(
+                c,
+                existing.id,
+                stage,
+                incoming.stage_answer.as_deref(),
+                incoming.updated,
+            )?;
+        }
+    } else {
+        distribute(c, urls, &incoming.author, room, original, None, vec![])?;
+    }
+    Ok(Applied::Done)
+}
+
+/// An Update of an idea from its author (local room) or from the room (mirror).
+pub async fn receive_update(
+    ctx: &Ctx,
+    room: &Actor,
+    incoming: IncomingIdea,
+    original: Value,
+    receipt: Receipt,
+) -> Result<Applied> {
+    let (urls, room) = (ctx.urls.clone(), room.clone());
+    let applied = ctx
+        .db
+        .write(move |c| {
+            let existing = queries::idea_by_ap_id(c, &incoming.ap_id)?
+                .ok_or_else(|| Error::not_found(format!("idea {}", incoming.ap_id)))?;
+            if !receipt.record(c)? {
+                return Ok(Applied::Duplicate);
+            }
+            apply_remote_update(c, &urls, &room, existing, &incoming, &original)
+        })
+        .await?;
+    ctx.delivery_wake.notify_one();
+    Ok(applied)
+}
+
+/// A Delete of an idea by its author, or by the remote room's node.
+pub async fn receive_delete(
+    ctx: &Ctx,
+    actor: &Actor,
+    idea: Idea,
+    original: Value,
+    via_room: bool,
+    receipt: Receipt,
+) -> Result<Applied> {
+    let (urls, actor) = (ctx.urls.clone(), actor.clone());
+    let applied = ctx
+        .db
+        .write(move |c| {
+            let room = queries::actor_by_id(c, idea.room_id)?;
+            let allowed = idea.author_id == actor.id
+                || (via_room && !room.local)
+                || crate::federation::fetch::same_host(&actor.ap_id, &room.ap_id) && !room.local;
+            if !allowed {
+                return Err(Error::Forbidden(
+                    "only the author can delete an idea".into(),
+                ));
+            }
+            if !receipt.record(c)? {
+                return Ok(Applied::Duplicate);
+            }
+            queries::mark_idea_deleted(c, idea.id)?;
+            if room.local {
+                distribute(c, &urls, &actor, &room, &original, None, vec![])?;
+            }
+            Ok(Applied::Done)
+        })
+        .await?;
+    ctx.delivery_wake.notify_one();
+    Ok(applied)
+}

@@ -1,0 +1,174 @@
+//! Rows as read from and written to the tables in `schema`.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::*;
+
+#[derive(Debug, Clone, Queryable, Identifiable)]
+#[diesel(table_name = actors)]
+pub struct Actor {
+    pub id: i32,
+    pub ap_id: String,
+    pub kind: String,
+    pub local: bool,
+    pub name: String,
+    pub display_name: String,
+    pub summary: String,
+    pub inbox: String,
+    pub shared_inbox: Option<String>,
+    pub outbox: Option<String>,
+    pub followers: Option<String>,
+    pub public_key_pem: String,
+    pub key_id: String,
+    pub private_key_pem: Option<String>,
+    pub visibility: Option<String>,
+    pub staff: bool,
+    pub host: String,
+    pub fetched_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+}
+
+impl Actor {
+    /// Where to deliver to this actor: the shared inbox when it has one (one POST per server).
+    pub fn delivery_inbox(&self) -> &str {
+        self.shared_inbox.as_deref().unwrap_or(&self.inbox)
+    }
+
+    /// `name@host`, the WebFinger handle.
+    pub fn handle(&self) -> String {
+        format!("{}@{}", self.name, self.host)
+    }
+
+    pub fn is_room(&self) -> bool {
+        self.kind == "Group"
+    }
+}
+
+#[derive(Debug, Clone, Insertable, AsChangeset)]
+#[diesel(table_name = actors)]
+pub struct NewActor {
+    pub ap_id: String,
+    pub kind: String,
+    pub local: bool,
+    pub name: String,
+    pub display_name: String,
+    pub summary: String,
+    pub inbox: String,
+    pub shared_inbox: Option<String>,
+    pub outbox: Option<String>,
+    pub followers: Option<String>,
+    pub public_key_pem: String,
+    pub key_id: String,
+    pub private_key_pem: Option<String>,
+    pub visibility: Option<String>,
+    pub staff: bool,
+    pub host: String,
+    pub fetched_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable)]
+#[diesel(table_name = follows)]
+pub struct Follow {
+    pub id: i32,
+    pub follower_id: i32,
+    pub target_id: i32,
+    pub state: String,
+    pub activity_ap_id: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable)]
+#[diesel(table_name = ideas)]
+pub struct Idea {
+    pub id: i32,
+    pub ap_id: String,
+    pub room_id: i32,
+    pub author_id: i32,
+    pub title: String,
+    pub source: String,
+    pub content: String,
+    pub stage: String,
+    pub stage_answer: Option<String>,
+    pub local: bool,
+    pub deleted: bool,
+    pub published: NaiveDateTime,
+    pub updated: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = ideas)]
+pub struct NewIdea {
+    pub ap_id: String,
+    pub room_id: i32,
+    pub author_id: i32,
+    pub title: String,
+    pub source: String,
+    pub content: String,
+    pub stage: String,
+    pub stage_answer: Option<String>,
+    pub local: bool,
+    pub deleted: bool,
+    pub published: NaiveDateTime,
+    pub updated: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable)]
+#[diesel(table_name = comments)]
+pub struct Comment {
+    pub id: i32,
+    pub ap_id: String,
+    pub idea_id: i32,
+    pub author_id: i32,
+    pub in_reply_to: String,
+    pub content: String,
+    pub source: Option<String>,
+    pub local: bool,
+    pub deleted: bool,
+    pub published: NaiveDateTime,
+    pub updated: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = comments)]
+pub struct NewComment {
+    pub ap_id: String,
+    pub idea_id: i32,
+    pub author_id: i32,
+    pub in_reply_to: String,
+    pub content: String,
+    pub source: Option<String>,
+    pub local: bool,
+    pub deleted: bool,
+    pub published: NaiveDateTime,
+    pub updated: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable)]
+#[diesel(table_name = activities)]
+pub struct StoredActivity {
+    pub id: i32,
+    pub ap_id: String,
+    pub actor_id: i32,
+    pub kind: String,
+    pub body: String,
+    pub public: bool,
+    pub published: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable)]
+#[diesel(table_name = deliveries)]
+pub struct Delivery {
+    pub id: i32,
+    pub activity_ap_id: String,
+    pub signer_id: i32,
+    pub inbox: String,
+    pub body: String,
+    pub state: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub claimed_until: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+}

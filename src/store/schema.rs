@@ -1,0 +1,153 @@
+//! Diesel table definitions shared by the SQLite and PostgreSQL backends.
+//!
+//! Written by hand to match `migrations/*/up.sql`; both backends use the same column types.
+
+diesel::table! {
+    actors (id) {
+        id -> Integer,
+        ap_id -> Text,
+        kind -> Text,
+        local -> Bool,
+        name -> Text,
+        display_name -> Text,
+        summary -> Text,
+        inbox -> Text,
+        shared_inbox -> Nullable<Text>,
+        outbox -> Nullable<Text>,
+        followers -> Nullable<Text>,
+        public_key_pem -> Text,
+        key_id -> Text,
+        private_key_pem -> Nullable<Text>,
+        visibility -> Nullable<Text>,
+        staff -> Bool,
+        host -> Text,
+        fetched_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_tokens (token_hash) {
+        token_hash -> Text,
+        actor_id -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    follows (id) {
+        id -> Integer,
+        follower_id -> Integer,
+        target_id -> Integer,
+        state -> Text,
+        activity_ap_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ideas (id) {
+        id -> Integer,
+        ap_id -> Text,
+        room_id -> Integer,
+        author_id -> Integer,
+        title -> Text,
+        source -> Text,
+        content -> Text,
+        stage -> Text,
+        stage_answer -> Nullable<Text>,
+        local -> Bool,
+        deleted -> Bool,
+        published -> Timestamp,
+        updated -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idea_contributors (idea_id, actor_id, role) {
+        idea_id -> Integer,
+        actor_id -> Integer,
+        role -> Text,
+    }
+}
+
+diesel::table! {
+    comments (id) {
+        id -> Integer,
+        ap_id -> Text,
+        idea_id -> Integer,
+        author_id -> Integer,
+        in_reply_to -> Text,
+        content -> Text,
+        source -> Nullable<Text>,
+        local -> Bool,
+        deleted -> Bool,
+        published -> Timestamp,
+        updated -> Timestamp,
+    }
+}
+
+diesel::table! {
+    supports (id) {
+        id -> Integer,
+        idea_id -> Integer,
+        actor_id -> Integer,
+        activity_ap_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    activities (id) {
+        id -> Integer,
+        ap_id -> Text,
+        actor_id -> Integer,
+        kind -> Text,
+        body -> Text,
+        public -> Bool,
+        published -> Timestamp,
+    }
+}
+
+diesel::table! {
+    inbox_receipts (ap_id) {
+        ap_id -> Text,
+        actor -> Text,
+        kind -> Text,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    deliveries (id) {
+        id -> Integer,
+        activity_ap_id -> Text,
+        signer_id -> Integer,
+        inbox -> Text,
+        body -> Text,
+        state -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(api_tokens -> actors (actor_id));
+diesel::joinable!(comments -> ideas (idea_id));
+diesel::joinable!(supports -> ideas (idea_id));
+diesel::joinable!(idea_contributors -> ideas (idea_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    actors,
+    api_tokens,
+    follows,
+    ideas,
+    idea_contributors,
+    comments,
+    supports,
+    activities,
+    inbox_receipts,
+    deliveries,
+);

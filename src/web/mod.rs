@@ -1,0 +1,83 @@
+//! Minimal pages for people who open an actor or idea URL in a browser.
+
+use axum::response::{Html, IntoResponse, Response};
+
+use crate::service::ideas;
+use crate::state::Ctx;
+use crate::store::models::Actor;
+use crate::store::queries;
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn page(title: &str, body: &str) -> Response {
+    Html(format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{}</title></head><body>{body}</body></html>",
+        escape(title)
+    ))
+    .into_response()
+}
+
+pub async fn actor_page(ctx: &Ctx, actor: &Actor) -> Response {
+    let mut body = format!(
+        "<h1>{}</h1><p>@{}</p><div>{}</div>",
+        escape(&actor.display_name),
+        escape(&actor.handle()),
+        actor.summary
+    );
+    if actor.is_room() {
+        let room = actor.clone();
+        if let Ok(list) = ideas::list_room(ctx, &room).await {
+            body.push_str("<ul>");
+            for i in list {
+                body.push_str(&format!(
+                    "<li><a href=\"{}\">{}</a> ({}, {} supports)</li>",
+                    escape(&i.ap_id),
+                    escape(&i.title),
+                    escape(&i.stage),
+                    i.support_count
+                ));
+            }
+            body.push_str("</ul>");
+        }
+    }
+    page(&actor.display_name, &body)
+}
+
+pub async fn idea_page(ctx: &Ctx, id: i32) -> Response {
+    let detail = ctx
+        .db
+        .read(move |c| {
+            let idea = queries::idea_by_id(c, id)?
+                .ok_or_else(|| crate::error::Error::not_found("idea"))?;
+            ideas::detail(c, &idea, true)
+        })
+        .await;
+    match detail {
+        Ok(d) => {
+            let mut body = format!(
+                "<h1>{}</h1><p>Stage: {}{}</p><p>{} supports · in <a href=\"{}\">{}</a></p><div>{}</div><h2>Comments</h2>",
+                escape(&d.title),
+                escape(&d.stage),
+                d.stage_answer.as_deref().map(|a| format!(" — {}", escape(a))).unwrap_or_default(),
+                d.support_count,
+                escape(&d.room.ap_id),
+                escape(&d.room.title),
+                d.content
+            );
+            for c in d.comments.iter().filter(|c| !c.deleted) {
+                body.push_str(&format!(
+                    "<div><p><small>{}</small></p>{}</div>",
+                    escape(&c.author),
+                    c.content
+                ));
+            }
+            page(&d.title, &body)
+        }
+        Err(e) => crate::api::error_response(e),
+    }
+}

@@ -1,0 +1,227 @@
+//! Two companies co-create on one idea across three real nodes (A hosts the room, B and C follow
+//! it), on SQLite and on PostgreSQL.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+
+async fn rooms_ideas_comments_support_and_stages_cross_nodes(backend: Backend) {
+    if !backend_available(backend) {
+        return;
+    }
+    let mut a = Node::start("A", backend).await;
+    let mut b = Node::start("B", backend).await;
+    let mut c = Node::start("C", backend).await;
+    let a_staff = a.add_user("alice", true);
+    let a_member = a.add_user("amir", false);
+    let b_user = b.add_user("bob", false);
+    let c_user = c.add_user("carol", false);
+
+    // On A, staff creates a public room and a member submits an idea.
+    let (s, room) = a
+        .post("/api/v1/rooms", &a_staff, json!({"name": "widgets", "title": "Widgets 2027", "summary": "Next-gen widgets", "visibility": "public"}))
+        .await;
+    assert_eq!(s, 201, "{room}");
+    let (s, _) = a
+        .post(
+            "/api/v1/rooms",
+            &a_member,
+            json!({"name": "nope", "title": "x"}),
+        )
+        .await;
+    assert_eq!(s, 403, "members who are not staff cannot create rooms");
+    let (s, first) = a
+        .post(
+            "/api/v1/rooms/widgets/ideas",
+            &a_member,
+            json!({"title": "Lighter casing", "body": "Use **recycled** aluminium"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{first}");
+    let first_ap = first["ap_id"].as_str().unwrap().to_string();
+    assert_eq!(first["stage"], "suggested");
+    assert!(first["content"]
+        .as_str()
+        .unwrap()
+        .contains("<strong>recycled</strong>"));
+
+    // On B, a user follows A's room by handle; the earlier idea appears on B.
+    let room_handle = a.handle("widgets");
+    let (s, f) = b
+        .post("/api/v1/follows", &b_user, json!({"handle": room_handle}))
+        .await;
+    assert_eq!(s, 201, "{f}");
+    let (s, f) = c
+        .post("/api/v1/follows", &c_user, json!({"handle": room_handle}))
+        .await;
+    assert_eq!(s, 201, "{f}");
+    let q = format!("/api/v1/ideas?room={}", encode(&room_handle));
+    for (node, token) in [(&b, &b_user), (&c, &c_user)] {
+        eventually(20, "the earlier idea reaches the follower", || async {
+            let (s, list) = node.get(&q, token).await;
+            (s == 200
+                && list
+                    .as_array()
+                    .is_some_and(|l| l.iter().any(|i| i["ap_id"] == first_ap.as_str())))
+            .then_some(())
+        })
+        .await;
+    }
+
+    // Later ideas arrive by push.
+    let (_, second) = a
+        .post(
+            "/api/v1/rooms/widgets/ideas",
+            &a_member,
+            json!({"title": "Modular battery", "body": "Swap it without tools"}),
+        )
+        .await;
+    let second_ap = second["ap_id"].as_str().unwrap().to_string();
+    let idea_path = format!("/api/v1/ideas/{}", encode(&second_ap));
+    eventually(20, "the new idea reaches B", || async {
+        let (s, i) = b.get(&idea_path, &b_user).await;
+        (s == 200 && i["title"] == "Modular battery").then_some(())
+    })
+    .await;
+
+    // B comments and supports; A shows both.
+    let (s, after) = b
+        .post(
+            &format!("{idea_path}/comments"),
+            &b_user,
+            json!({"body": "We can supply the cells"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{after}");
+    let (s, after) = b
+        .post(&format!("{idea_path}/support"), &b_user, json!({}))
+        .await;
+    assert_eq!(s, 200, "{after}");
+    assert_eq!(after["support_count"], 1);
+    let on_a = format!("/api/v1/ideas/{}", second["id"]);
+    eventually(20, "B's comment and support reach A", || async {
+        let (_, i) = a.get(&on_a, &a_staff).await;
+        let has_comment = i["comments"].as_array().is_some_and(|cs| {
+            cs.iter().any(|c| {
+                c["content"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("supply the cells")
+            })
+        });
+        (has_comment && i["support_count"] == 1).then_some(())
+    })
+    .await;
+
+    // C follows the room and sees B's comment through the room's Announce.
+    eventually(20, "B's comment reaches C through the room", || async {
+        let (_, i) = c.get(&idea_path, &c_user).await;
+        let ok = i["comments"].as_array().is_some_and(|cs| {
+            cs.iter().any(|c| {
+                c["content"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("supply the cells")
+            })
+        });
+        (ok && i["support_count"] == 1).then_some(())
+    })
+    .await;
+
+    // Support is one per actor and can be withdrawn.
+    let (_, again) = b
+        .post(&format!("{idea_path}/support"), &b_user, json!({}))
+        .await;
+    assert_eq!(
+        again["support_count"], 1,
+        "a second support by the same person does not count"
+    );
+
+    // A stage change on A (staff only, allowed transitions only) reaches B and C with its answer.
+    let (s, _) = a
+        .post(
+            &format!("{on_a}/stage"),
+            &a_member,
+            json!({"stage": "under_review", "answer": "x"}),
+        )
+        .await;
+    assert_eq!(s, 403);
+    let (s, e) = a
+        .post(
+            &format!("{on_a}/stage"),
+            &a_staff,
+            json!({"stage": "launched", "answer": "skip"}),
+        )
+        .await;
+    assert_eq!(s, 409, "{e}");
+    let (s, staged) = a
+        .post(
+            &format!("{on_a}/stage"),
+            &a_staff,
+            json!({"stage": "under_review", "answer": "Engineering will size the cells"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{staged}");
+    for (node, token) in [(&b, &b_user), (&c, &c_user)] {
+        eventually(20, "the stage change reaches the followers", || async {
+            let (_, i) = node.get(&idea_path, token).await;
+            (i["stage"] == "under_review" && i["stage_answer"] == "Engineering will size the cells")
+                .then_some(())
+        })
+        .await;
+    }
+
+    // Withdrawing support federates.
+    let (_, w) = b
+        .call(
+            reqwest::Method::DELETE,
+            &format!("{idea_path}/support"),
+            &b_user,
+            None,
+        )
+        .await;
+    assert_eq!(w["support_count"], 0);
+    eventually(20, "the withdrawn support reaches A", || async {
+        let (_, i) = a.get(&on_a, &a_staff).await;
+        (i["support_count"] == 0).then_some(())
+    })
+    .await;
+
+    // Restart every node (killed, not stopped): nothing is lost.
+    a.restart().await;
+    b.restart().await;
+    c.restart().await;
+    let (_, i) = a.get(&on_a, &a_staff).await;
+    assert_eq!(i["stage"], "under_review");
+    assert_eq!(i["comment_count"], 1);
+    let (_, i) = b.get(&idea_path, &b_user).await;
+    assert_eq!(i["stage"], "under_review");
+    let (_, list) = c.get(&q, &c_user).await;
+    assert_eq!(list.as_array().map(|l| l.len()), Some(2), "{list}");
+
+    // After the restart, federation goes on.
+    let (s, _) = a
+        .post(
+            "/api/v1/rooms/widgets/ideas",
+            &a_member,
+            json!({"title": "Solar lid", "body": ""}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    eventually(20, "an idea after restart reaches C", || async {
+        let (_, list) = c.get(&q, &c_user).await;
+        (list.as_array().map(|l| l.len()) == Some(3)).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn federation_sqlite() {
+    rooms_ideas_comments_support_and_stages_cross_nodes(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn federation_postgres() {
+    rooms_ideas_comments_support_and_stages_cross_nodes(Backend::Postgres).await;
+}
