@@ -93,8 +93,20 @@ pub fn sign(
     key_id: &str,
     key: &RsaPrivateKey,
 ) -> Result<Vec<(&'static str, String)>, SignatureError> {
+    sign_at(method, url, body, key_id, key, Utc::now())
+}
+
+/// [`sign`] with a given `Date` (tests use it to make stale signatures).
+pub fn sign_at(
+    method: &str,
+    url: &Url,
+    body: Option<&[u8]>,
+    key_id: &str,
+    key: &RsaPrivateKey,
+    at: DateTime<Utc>,
+) -> Result<Vec<(&'static str, String)>, SignatureError> {
     let host = host_header(url);
-    let date = http_date(Utc::now());
+    let date = http_date(at);
     let target = request_target(method, url.path(), url.query());
     let mut out = vec![("host", host.clone()), ("date", date.clone())];
     let (names, signing_string) = match body {

@@ -262,3 +262,4 @@ where
 pub fn encode(id: &str) -> String {
     percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
+pub mod remote;

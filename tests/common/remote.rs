@@ -1,0 +1,193 @@
+//! A minimal remote fediverse server inside the test process: one `Person` with an RSA key,
+//! an inbox that records what it receives, and a store of objects it serves. Tests use it to
+//! send signed (or deliberately broken) activities to a node.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::Router;
+use rsa::pkcs8::{EncodePublicKey, LineEnding};
+use rsa::RsaPrivateKey;
+use serde_json::{json, Value};
+
+use cocreate::federation::signatures;
+
+#[derive(Default)]
+struct Shared {
+    received: Vec<Value>,
+    objects: HashMap<String, Value>,
+}
+
+pub struct RemoteActor {
+    pub base: String,
+    pub domain: String,
+    pub actor_id: String,
+    pub key_id: String,
+    pub key: RsaPrivateKey,
+    shared: Arc<Mutex<Shared>>,
+    pub http: reqwest::Client,
+}
+
+#[derive(Clone)]
+struct ServerState {
+    shared: Arc<Mutex<Shared>>,
+    actor: Value,
+}
+
+impl RemoteActor {
+    pub async fn start(name: &str) -> RemoteActor {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let base = format!("http://localhost:{port}");
+        let actor_id = format!("{base}/users/{name}");
+        let key = RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap();
+        let pem = key
+            .to_public_key()
+            .to_public_key_pem(LineEnding::LF)
+            .unwrap();
+        let key_id = format!("{actor_id}#main-key");
+        let actor = json!({
+            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+            "id": actor_id, "type": "Person", "preferredUsername": name, "name": name,
+            "inbox": format!("{actor_id}/inbox"), "outbox": format!("{actor_id}/outbox"),
+            "followers": format!("{actor_id}/followers"),
+            "endpoints": {"sharedInbox": format!("{base}/inbox")},
+            "publicKey": {"id": key_id, "owner": actor_id, "publicKeyPem": pem},
+        });
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let state = ServerState {
+            shared: shared.clone(),
+            actor,
+        };
+        let app = Router::new()
+            .route("/users/{name}", get(serve_actor))
+            .route("/users/{name}/inbox", post(record))
+            .route("/inbox", post(record))
+            .route("/objects/{id}", get(serve_object))
+            .with_state(state);
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        RemoteActor {
+            domain: format!("localhost:{port}"),
+            base,
+            actor_id,
+            key_id,
+            key,
+            shared,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// A new id on this server, e.g. for an activity.
+    pub fn new_id(&self, kind: &str) -> String {
+        format!(
+            "{}/objects/{kind}-{}",
+            self.base,
+            uuid::Uuid::new_v4().simple()
+        )
+    }
+
+    /// Serves `doc` at its `id` (which must be under `/objects/`).
+    pub fn serve(&self, doc: Value) {
+        let id = doc["id"].as_str().unwrap().to_string();
+        self.shared.lock().unwrap().objects.insert(id, doc);
+    }
+
+    pub fn received(&self) -> Vec<Value> {
+        self.shared.lock().unwrap().received.clone()
+    }
+
+    /// POSTs `body` to `inbox`, signed by this actor; returns status and response text.
+    pub async fn post_signed(&self, inbox: &str, body: &[u8]) -> (u16, String) {
+        let url = url::Url::parse(inbox).unwrap();
+        let headers = signatures::sign("POST", &url, Some(body), &self.key_id, &self.key).unwrap();
+        let mut req = self
+            .http
+            .post(inbox)
+            .header("content-type", "application/activity+json")
+            .body(body.to_vec());
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        let resp = req.send().await.unwrap();
+        (
+            resp.status().as_u16(),
+            resp.text().await.unwrap_or_default(),
+        )
+    }
+
+    pub async fn post_activity(&self, inbox: &str, activity: &Value) -> (u16, String) {
+        self.post_signed(inbox, activity.to_string().as_bytes())
+            .await
+    }
+
+    /// POSTs with exactly the given headers (for broken-signature tests).
+    pub async fn post_with_headers(
+        &self,
+        inbox: &str,
+        body: &[u8],
+        headers: &[(&str, String)],
+    ) -> (u16, String) {
+        let mut req = self
+            .http
+            .post(inbox)
+            .header("content-type", "application/activity+json")
+            .body(body.to_vec());
+        for (k, v) in headers {
+            req = req.header(*k, v);
+        }
+        let resp = req.send().await.unwrap();
+        (
+            resp.status().as_u16(),
+            resp.text().await.unwrap_or_default(),
+        )
+    }
+
+    /// Signature headers for `body` to `inbox`, to be altered by a test.
+    pub fn signed_headers(&self, inbox: &str, body: &[u8]) -> Vec<(&'static str, String)> {
+        let url = url::Url::parse(inbox).unwrap();
+        signatures::sign("POST", &url, Some(body), &self.key_id, &self.key).unwrap()
+    }
+}
+
+async fn serve_actor(State(s): State<ServerState>, Path(_name): Path<String>) -> impl IntoResponse {
+    (
+        [("content-type", "application/activity+json")],
+        s.actor.to_string(),
+    )
+}
+
+async fn serve_object(
+    State(s): State<ServerState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> axum::response::Response {
+    let _ = headers;
+    let base = s.actor["id"]
+        .as_str()
+        .unwrap()
+        .split("/users/")
+        .next()
+        .unwrap()
+        .to_string();
+    let full = format!("{base}/objects/{id}");
+    match s.shared.lock().unwrap().objects.get(&full) {
+        Some(doc) => (
+            [("content-type", "application/activity+json")],
+            doc.to_string(),
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn record(State(s): State<ServerState>, body: axum::body::Bytes) -> StatusCode {
+    if let Ok(v) = serde_json::from_slice::<Value>(&body) {
+        s.shared.lock().unwrap().received.push(v);
+    }
+    StatusCode::ACCEPTED
+}

@@ -1,0 +1,166 @@
+//! The inbox refuses what it cannot trust, with the right status, and changes nothing:
+//! unsigned, badly signed, wrong digest, stale, replayed, oversized, malformed, unknown types,
+//! and activities whose actor is not on the signer's host.
+
+mod common;
+
+use common::remote::RemoteActor;
+use common::*;
+use serde_json::{json, Value};
+
+async fn support_count(node: &Node, token: &str, idea_id: &Value) -> i64 {
+    let (_, i) = node.get(&format!("/api/v1/ideas/{idea_id}"), token).await;
+    i["support_count"].as_i64().unwrap()
+}
+
+async fn refused_requests_change_nothing(backend: Backend) {
+    if !backend_available(backend) {
+        return;
+    }
+    let node = Node::start("A", backend).await;
+    let staff = node.add_user("alice", true);
+    node.post(
+        "/api/v1/rooms",
+        &staff,
+        json!({"name": "lab", "title": "Lab"}),
+    )
+    .await;
+    let (_, idea) = node
+        .post(
+            "/api/v1/rooms/lab/ideas",
+            &staff,
+            json!({"title": "Quieter fan", "body": "x"}),
+        )
+        .await;
+    let idea_ap = idea["ap_id"].as_str().unwrap().to_string();
+    let remote = RemoteActor::start("mallory").await;
+    let inbox = format!("{}/inbox", node.base);
+    let like = |id: String| json!({"@context": "https://www.w3.org/ns/activitystreams", "id": id, "type": "Like", "actor": remote.actor_id, "object": idea_ap});
+
+    // Unsigned.
+    let body = like(remote.new_id("like")).to_string();
+    let (s, text) = remote.post_with_headers(&inbox, body.as_bytes(), &[]).await;
+    assert_eq!(s, 401, "unsigned: {text}");
+    assert!(text.contains("not signed"), "{text}");
+
+    // Signed by another key under our key id.
+    let impostor = RemoteActor::start("impostor").await;
+    let mut headers = impostor.signed_headers(&inbox, body.as_bytes());
+    let sig = headers.iter_mut().find(|(k, _)| *k == "signature").unwrap();
+    sig.1 = sig.1.replace(&impostor.key_id, &remote.key_id);
+    let (s, text) = remote
+        .post_with_headers(&inbox, body.as_bytes(), &headers)
+        .await;
+    assert_eq!(s, 401, "bad signature: {text}");
+
+    // Digest of another body.
+    let headers = remote.signed_headers(&inbox, b"{}");
+    let (s, text) = remote
+        .post_with_headers(&inbox, body.as_bytes(), &headers)
+        .await;
+    assert_eq!(s, 401, "wrong digest: {text}");
+    assert!(text.contains("Digest"), "{text}");
+
+    // A date outside the window.
+    let url = url::Url::parse(&inbox).unwrap();
+    let old = chrono::Utc::now() - chrono::Duration::hours(13);
+    let headers = cocreate::federation::signatures::sign_at(
+        "POST",
+        &url,
+        Some(body.as_bytes()),
+        &remote.key_id,
+        &remote.key,
+        old,
+    )
+    .unwrap();
+    let (s, text) = remote
+        .post_with_headers(&inbox, body.as_bytes(), &headers)
+        .await;
+    assert_eq!(s, 401, "stale: {text}");
+
+    // The actor claims another host than the signer's.
+    let forged = json!({"id": "http://other.localhost:1/likes/1", "type": "Like", "actor": "http://other.localhost:1/users/eve", "object": idea_ap});
+    let (s, text) = remote.post_activity(&inbox, &forged).await;
+    assert_eq!(s, 401, "actor host differs from signer: {text}");
+
+    // A Note created for an object on another host.
+    let foreign = json!({"id": remote.new_id("create"), "type": "Create", "actor": remote.actor_id,
+        "object": {"id": "http://other.localhost:1/notes/1", "type": "Note", "attributedTo": remote.actor_id, "inReplyTo": idea_ap, "content": "hi"}});
+    let (s, text) = remote.post_activity(&inbox, &foreign).await;
+    assert_eq!(s, 403, "object on another host: {text}");
+
+    // Malformed JSON, even when properly signed.
+    let (s, text) = remote.post_signed(&inbox, b"{\"type\": \"Like\",").await;
+    assert_eq!(s, 400, "malformed: {text}");
+    let (s, text) = remote.post_signed(&inbox, b"[1, 2, 3]").await;
+    assert_eq!(s, 400, "not an object: {text}");
+    let (s, text) = remote
+        .post_activity(
+            &inbox,
+            &json!({"type": "Like", "actor": remote.actor_id, "object": idea_ap}),
+        )
+        .await;
+    assert_eq!(s, 400, "no id: {text}");
+
+    // Unknown activity types are refused with 422 and a reason.
+    let (s, text) = remote.post_activity(&inbox, &json!({"id": remote.new_id("x"), "type": "Rearrange", "actor": remote.actor_id, "object": idea_ap})).await;
+    assert_eq!(s, 422, "unknown type: {text}");
+    assert!(text.contains("Rearrange"), "{text}");
+
+    // Oversized bodies.
+    let huge = format!(
+        "{{\"id\": \"x\", \"content\": \"{}\"}}",
+        "a".repeat(2 * 1024 * 1024)
+    );
+    let (s, _) = remote.post_signed(&inbox, huge.as_bytes()).await;
+    assert_eq!(s, 413, "oversized");
+
+    assert_eq!(
+        support_count(&node, &staff, &idea["id"]).await,
+        0,
+        "no refused request changed anything"
+    );
+
+    // A good Like counts once; replaying the exact request changes nothing.
+    let good = like(remote.new_id("like")).to_string();
+    let headers = remote.signed_headers(&inbox, good.as_bytes());
+    let (s, text) = remote
+        .post_with_headers(&inbox, good.as_bytes(), &headers)
+        .await;
+    assert_eq!(s, 202, "{text}");
+    assert_eq!(support_count(&node, &staff, &idea["id"]).await, 1);
+    let (s, text) = remote
+        .post_with_headers(&inbox, good.as_bytes(), &headers)
+        .await;
+    assert_eq!(s, 202, "{text}");
+    assert!(text.contains("duplicate"), "{text}");
+    // The same headers with another body: the digest no longer matches.
+    let other = like(remote.new_id("like")).to_string();
+    let (s, _) = remote
+        .post_with_headers(&inbox, other.as_bytes(), &headers)
+        .await;
+    assert_eq!(s, 401);
+    assert_eq!(
+        support_count(&node, &staff, &idea["id"]).await,
+        1,
+        "replays change nothing"
+    );
+
+    // Objects are served by content negotiation; unknown ones are 404 JSON.
+    let (s, page) = node.get_ap(&idea_ap).await;
+    assert_eq!(s, 200);
+    assert_eq!(page["type"], "Page");
+    assert_eq!(page["likes"]["totalItems"], 1);
+    let (s, _) = node.get_ap(&format!("{}/ideas/nope", node.base)).await;
+    assert_eq!(s, 404);
+}
+
+#[tokio::test]
+async fn inbox_security_sqlite() {
+    refused_requests_change_nothing(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn inbox_security_postgres() {
+    refused_requests_change_nothing(Backend::Postgres).await;
+}
