@@ -51,6 +51,13 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<Ctx> {
         &settings.org_display_name,
     )
     .await?;
+    if instance.ap_id != urls.instance_actor() {
+        anyhow::bail!(
+            "domain/dev: this database belongs to the node {}, but the settings give {} (check --domain and --dev)",
+            instance.ap_id.trim_end_matches("/actor"),
+            urls.base
+        );
+    }
     let fed = federation::federation_config(&settings.domain, settings.dev, &instance).await?;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
