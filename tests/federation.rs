@@ -188,13 +188,114 @@ async fn rooms_ideas_comments_support_and_stages_cross_nodes(backend: Backend) {
     })
     .await;
 
+    // Edits and deletions federate: B edits then deletes its comment; A's member edits the idea.
+    let (_, b_view) = b.get(&idea_path, &b_user).await;
+    let comment_id = b_view["comments"][0]["id"].clone();
+    let (s, _) = b
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/comments/{comment_id}"),
+            &b_user,
+            Some(json!({"body": "We can supply the cells by March"})),
+        )
+        .await;
+    assert_eq!(s, 204);
+    eventually(20, "the edited comment reaches A", || async {
+        let (_, i) = a.get(&on_a, &a_staff).await;
+        i["comments"].to_string().contains("by March").then_some(())
+    })
+    .await;
+    let (s, _) = a
+        .call(
+            reqwest::Method::PATCH,
+            &on_a,
+            &a_member,
+            Some(json!({"title": "Modular, swappable battery"})),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, _) = a
+        .call(
+            reqwest::Method::PATCH,
+            &on_a,
+            &a_staff,
+            Some(json!({"title": "Not mine"})),
+        )
+        .await;
+    assert_eq!(s, 403, "only the author edits an idea");
+    for (node, token) in [(&b, &b_user), (&c, &c_user)] {
+        eventually(20, "the edited idea reaches the followers", || async {
+            let (_, i) = node.get(&idea_path, token).await;
+            (i["title"] == "Modular, swappable battery" && i["stage"] == "under_review")
+                .then_some(())
+        })
+        .await;
+    }
+    let (s, _) = b
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/comments/{comment_id}"),
+            &b_user,
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+    eventually(20, "the deleted comment is gone on A and C", || async {
+        let (_, on_a_view) = a.get(&on_a, &a_staff).await;
+        let (_, on_c_view) = c.get(&idea_path, &c_user).await;
+        (on_a_view["comment_count"] == 0
+            && on_c_view["comment_count"] == 0
+            && !on_a_view["comments"].to_string().contains("March"))
+        .then_some(())
+    })
+    .await;
+
+    // A node that is down gets what it missed once it is back (the outbox retries).
+    c.kill();
+    let (_, offline) = a
+        .post(
+            "/api/v1/rooms/widgets/ideas",
+            &a_member,
+            json!({"title": "Sent while C was down", "body": ""}),
+        )
+        .await;
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    c.launch().await;
+    let offline_path = format!(
+        "/api/v1/ideas/{}",
+        encode(offline["ap_id"].as_str().unwrap())
+    );
+    eventually(30, "C receives the idea it missed", || async {
+        let (s, _) = c.get(&offline_path, &c_user).await;
+        (s == 200).then_some(())
+    })
+    .await;
+    let (s, _) = a
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/ideas/{}", offline["id"]),
+            &a_member,
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+    eventually(20, "the deleted idea is deleted on C", || async {
+        let (_, i) = c.get(&offline_path, &c_user).await;
+        (i["deleted"] == true).then_some(())
+    })
+    .await;
+
     // Restart every node (killed, not stopped): nothing is lost.
     a.restart().await;
     b.restart().await;
     c.restart().await;
     let (_, i) = a.get(&on_a, &a_staff).await;
     assert_eq!(i["stage"], "under_review");
-    assert_eq!(i["comment_count"], 1);
+    assert_eq!(
+        i["comments"].as_array().map(|c| c.len()),
+        Some(1),
+        "the deleted comment stays as a tombstone"
+    );
     let (_, i) = b.get(&idea_path, &b_user).await;
     assert_eq!(i["stage"], "under_review");
     let (_, list) = c.get(&q, &c_user).await;

@@ -152,7 +152,9 @@ pub async fn deliver_due(ctx: &Ctx, keys: &mut HashMap<i32, RsaPrivateKey>) -> R
     Ok(n)
 }
 
-fn claim_batch(conn: &mut DbConnection) -> Result<Vec<Delivery>> {
+/// Leases up to one batch of due deliveries to this worker; rows leased by another worker are
+/// skipped, so two processes never send the same delivery at once.
+pub fn claim_batch(conn: &mut DbConnection) -> Result<Vec<Delivery>> {
     let t = now();
     let due: Vec<Delivery> = deliveries::table
         .filter(deliveries::state.eq("pending"))

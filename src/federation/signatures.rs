@@ -365,6 +365,28 @@ mod tests {
     }
 
     #[test]
+    fn hs2019_and_a_missing_algorithm_verify_like_rsa_sha256() {
+        let (k, pem) = key();
+        let url = Url::parse("http://localhost:8080/inbox").unwrap();
+        let mut h = to_map(&sign("POST", &url, Some(b"{}"), "k", &k).unwrap());
+        let raw = h["signature"].to_str().unwrap().to_string();
+        for replacement in ["algorithm=\"hs2019\"", ""] {
+            let changed = raw.replace("algorithm=\"rsa-sha256\"", replacement);
+            h.insert("signature", HeaderValue::from_str(&changed).unwrap());
+            let sig = parse_header(&h).unwrap();
+            check_coverage_and_freshness(&sig, &h, true, Utc::now()).unwrap();
+            verify(&sig, "POST", "/inbox", &h, &pem).unwrap();
+        }
+        let changed = raw.replace("rsa-sha256", "ed25519");
+        h.insert("signature", HeaderValue::from_str(&changed).unwrap());
+        let sig = parse_header(&h).unwrap();
+        assert!(matches!(
+            check_coverage_and_freshness(&sig, &h, true, Utc::now()),
+            Err(SignatureError::Algorithm(_))
+        ));
+    }
+
+    #[test]
     fn stale_and_uncovered_signatures_are_refused() {
         let (k, _) = key();
         let url = Url::parse("http://localhost:8080/inbox").unwrap();

@@ -33,7 +33,7 @@ pub fn backend_available(b: Backend) -> bool {
     true
 }
 
-fn fresh_postgres_db() -> String {
+pub fn fresh_postgres_db() -> String {
     use diesel::{Connection, PgConnection, RunQueryDsl};
     let server = postgres_server().expect("COCREATE_TEST_POSTGRES");
     let name = format!("cocreate_test_{}", uuid::Uuid::new_v4().simple());
