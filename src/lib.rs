@@ -26,6 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
+use axum::response::IntoResponse;
 use axum::Router;
 use tokio::sync::Notify;
 
@@ -58,7 +59,6 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<Ctx> {
             urls.base
         );
     }
-    let fed = federation::federation_config(&settings.domain, settings.dev, &instance).await?;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .connect_timeout(Duration::from_secs(5))
@@ -69,6 +69,9 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<Ctx> {
             urls.base
         ))
         .build()?;
+    let fed =
+        federation::federation_config(&settings.domain, settings.dev, &instance, http.clone())
+            .await?;
     Ok(Arc::new(AppState {
         settings,
         db,
@@ -86,8 +89,56 @@ pub fn router(ctx: Ctx) -> Router {
         .merge(federation::routes::router())
         .merge(api::router())
         .layer(DefaultBodyLimit::max(limit))
+        // A bug must cost one request, never the process or a silent connection reset.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            panic_response,
+        ))
+        .layer(axum::middleware::map_response(json_errors))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(ctx)
+}
+
+/// Rewrites the plain-text or empty error bodies that axum's extractors and method routing
+/// produce (413, 405, a bad query string) into the API's JSON error shape.
+async fn json_errors(resp: axum::response::Response) -> axum::response::Response {
+    use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.contains("json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        text
+    };
+    let mut out = (
+        status,
+        axum::Json(serde_json::json!({ "error": message, "status": status.as_u16() })),
+    )
+        .into_response();
+    for (name, value) in parts.headers.iter() {
+        if name != CONTENT_TYPE && name != CONTENT_LENGTH {
+            out.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    out
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    tracing::error!("a request handler panicked");
+    api::error_response(error::Error::Internal(
+        "unexpected failure; the request was not applied".into(),
+    ))
 }
 
 /// Runs a node until the process is stopped: HTTP server plus the delivery worker.

@@ -99,6 +99,7 @@ pub fn router() -> Router<Ctx> {
         )
         .route("/api/v1/ideas/{id}/stage", post(change_stage))
         .route("/api/v1/follows", post(follow).get(list_follows))
+        .route("/api/v1/follows/{handle}", axum::routing::delete(unfollow))
         .route("/api/v1/admin/deliveries", get(deliveries))
         .fallback(not_found)
 }
@@ -399,6 +400,15 @@ async fn follow(
         StatusCode::CREATED,
         Json(json!({"target": actor_view(&target), "state": state})),
     ))
+}
+
+async fn unfollow(
+    State(ctx): State<Ctx>,
+    User(u): User,
+    Path(handle): Path<String>,
+) -> ApiResult<StatusCode> {
+    follows::unfollow(&ctx, &u, &handle).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn list_follows(State(ctx): State<Ctx>, User(u): User) -> ApiResult<Json<Value>> {

@@ -16,18 +16,45 @@ pub fn sanitize_html(html: &str) -> String {
     ammonia::clean(html)
 }
 
-/// Plain text of an HTML fragment (for titles derived from notes).
+/// Plain text of an HTML fragment: one line per paragraph, line break or list item.
 pub fn html_to_text(html: &str) -> String {
-    let cleaned = ammonia::Builder::empty().clean(html).to_string();
+    let mut marked = html.to_string();
+    for tag in [
+        "</p>",
+        "<br>",
+        "<br/>",
+        "<br />",
+        "</div>",
+        "</li>",
+        "</h1>",
+        "</h2>",
+        "</h3>",
+        "</blockquote>",
+    ] {
+        marked = marked.replace(tag, &format!("{tag}\n"));
+    }
+    let cleaned = ammonia::Builder::empty().clean(&marked).to_string();
     cleaned
         .replace("&amp;", "&")
         .replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&quot;", "\"")
         .replace("&#39;", "'")
-        .split_whitespace()
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
-        .join(" ")
+        .join("\n")
+}
+
+/// Removes the `@room@node` mentions a post starts with (how Mastodon users address a room).
+pub fn strip_leading_mentions(text: &str) -> String {
+    let mut rest = text.trim_start();
+    while rest.starts_with('@') {
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        rest = rest[end..].trim_start();
+    }
+    rest.to_string()
 }
 
 /// A title for an idea suggested by a plain post: its first line, at most 120 characters.
@@ -69,6 +96,18 @@ mod tests {
         assert_eq!(
             html_to_text("<p>Make it <b>lighter</b></p>"),
             "Make it lighter"
+        );
+        assert_eq!(
+            html_to_text("<p>Charging station</p><p>So that <br>we can</p>"),
+            "Charging station\nSo that\nwe can"
+        );
+        assert_eq!(
+            strip_leading_mentions("@widgets @bob Solar lid\nfor the case"),
+            "Solar lid\nfor the case"
+        );
+        assert_eq!(
+            title_from_text(&strip_leading_mentions("@room")),
+            "Untitled suggestion"
         );
         assert_eq!(title_from_text(""), "Untitled suggestion");
         assert_eq!(title_from_text(&"x".repeat(200)).chars().count(), 121);

@@ -183,6 +183,9 @@ pub fn dispatch<'a>(
         if receipt.id.is_empty() {
             return Err(Error::bad_request(format!("{kind} has no id")));
         }
+        if let Some(room) = via {
+            ensure_in_room(ctx, activity, room).await?;
+        }
         match kind.as_str() {
             "Follow" if via.is_none() => {
                 follows::receive_follow(ctx, actor, activity, receipt).await
@@ -205,7 +208,7 @@ pub fn dispatch<'a>(
             "Create" | "Update" => {
                 receive_create_or_update(ctx, actor, activity, via, receipt).await
             }
-            "Delete" => receive_delete(ctx, actor, activity, via, receipt).await,
+            "Delete" => receive_delete(ctx, actor, activity, receipt).await,
             "Like" | "EmojiReact" => {
                 let object = id_of(&activity["object"])
                     .ok_or_else(|| Error::bad_request("Like has no object"))?;
@@ -225,6 +228,35 @@ pub fn dispatch<'a>(
             ))),
         }
     })
+}
+
+/// A room may only relay activities about its own ideas and their comments.
+async fn ensure_in_room(ctx: &Ctx, activity: &Value, room: &Actor) -> Result<()> {
+    let object = &activity["object"];
+    let mut targets: Vec<String> = id_of(object).into_iter().map(String::from).collect();
+    targets.extend(id_of(&object["object"]).map(String::from));
+    targets.extend(id_of(&object["inReplyTo"]).map(String::from));
+    let room_id = room.id;
+    let foreign = ctx
+        .db
+        .read(move |c| {
+            for t in &targets {
+                if let Some(idea) = comments::thread_of(c, t)? {
+                    if idea.room_id != room_id {
+                        return Ok(true);
+                    }
+                }
+            }
+            Ok(false)
+        })
+        .await?;
+    if foreign {
+        return Err(Error::Forbidden(format!(
+            "{} relayed an activity about another room's idea",
+            room.ap_id
+        )));
+    }
+    Ok(())
 }
 
 async fn receive_undo(
@@ -323,12 +355,13 @@ fn addressees(activity: &Value, object: &Value) -> Vec<String> {
     out
 }
 
-/// Strips leading `@name` mentions from the text of a post that suggests an idea.
-fn strip_mentions(s: &str) -> String {
-    s.split_whitespace()
-        .skip_while(|w| w.starts_with('@'))
-        .collect::<Vec<_>>()
-        .join(" ")
+/// Whether an activity or its object names the public collection (in any spelling) in `to`,
+/// `cc` or `audience`: only public posts may become ideas or comments, which are public.
+fn addressed_publicly(activity: &Value, object: &Value) -> bool {
+    crate::federation::outbox::audience_of(activity)
+        .iter()
+        .chain(crate::federation::outbox::audience_of(object).iter())
+        .any(|a| crate::federation::objects::is_public(a))
 }
 
 async fn receive_create_or_update(
@@ -345,13 +378,32 @@ async fn receive_create_or_update(
         .ok_or_else(|| Error::bad_request("object has no id"))?
         .to_string();
     let object_type = type_of(&object).unwrap_or_default().to_string();
-    if !same_host(&object_id, &actor.ap_id) {
+    // The node hosting a room moderates its ideas: it may update (a stage change, say) an idea
+    // whose author lives elsewhere, and the room relays that update.
+    let moderated = !is_create
+        && !same_host(&object_id, &actor.ap_id)
+        && match via {
+            Some(room) if same_host(&actor.ap_id, &room.ap_id) => {
+                let (oid, room_id) = (object_id.clone(), room.id);
+                ctx.db
+                    .read(move |c| queries::idea_by_ap_id(c, &oid))
+                    .await?
+                    .is_some_and(|i| i.room_id == room_id)
+            }
+            _ => false,
+        };
+    if !moderated && !same_host(&object_id, &actor.ap_id) {
         return Err(Error::Forbidden(format!(
             "{} cannot create or update {object_id}: hosts differ",
             actor.ap_id
         )));
     }
-    if let Some(author) = id_of(&object["attributedTo"]) {
+    if is_create && !addressed_publicly(activity, &object) {
+        return Err(Error::Unsupported(format!(
+            "{object_id} is not addressed to the public: private messages never become ideas or comments"
+        )));
+    }
+    if let Some(author) = id_of(&object["attributedTo"]).filter(|_| !moderated) {
         if author != actor.ap_id && !same_host(author, &actor.ap_id) {
             return Err(Error::Forbidden(format!(
                 "{object_id} is attributed to {author}, not to {}",
@@ -390,15 +442,6 @@ async fn receive_create_or_update(
         .await;
     }
     if let Some(parent) = in_reply_to {
-        if let Some(room) = via {
-            let (p, room_id) = (parent.clone(), room.id);
-            let thread = ctx.db.read(move |c| comments::thread_of(c, &p)).await?;
-            if thread.is_some_and(|i| i.room_id != room_id) {
-                return Err(Error::Forbidden(
-                    "a room can only announce comments on its own ideas".into(),
-                ));
-            }
-        }
         let source = (object["source"]["mediaType"] == "text/markdown")
             .then(|| object["source"]["content"].as_str().map(String::from))
             .flatten();
@@ -434,13 +477,13 @@ async fn receive_create_or_update(
                 "{object_id} is neither a reply to an idea nor addressed to a room of this node"
             ))
         })?;
-    let plain = text::html_to_text(&content);
+    let plain = text::strip_leading_mentions(&text::html_to_text(&content));
     let title = object["name"]
         .as_str()
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .map(String::from)
-        .unwrap_or_else(|| text::title_from_text(&strip_mentions(&plain)));
+        .unwrap_or_else(|| text::title_from_text(&plain));
     let source = match (&object["source"]["content"], &object["source"]["mediaType"]) {
         (Value::String(s), m) if m == "text/markdown" => s.clone(),
         _ => plain,
@@ -486,7 +529,6 @@ async fn receive_delete(
     ctx: &Ctx,
     actor: &Actor,
     activity: &Value,
-    via: Option<&Actor>,
     receipt: Receipt,
 ) -> Result<Applied> {
     let target = id_of(&activity["object"])
@@ -519,8 +561,7 @@ async fn receive_delete(
             .await;
     }
     if let Some(idea) = ctx.db.read(move |c| queries::idea_by_ap_id(c, &t2)).await? {
-        return ideas::receive_delete(ctx, actor, idea, activity.clone(), via.is_some(), receipt)
-            .await;
+        return ideas::receive_delete(ctx, actor, idea, activity.clone(), receipt).await;
     }
     // Deleting what this node never held leaves it as it is: nothing to do, nothing lost.
     Ok(Applied::Done)
@@ -555,6 +596,12 @@ async fn apply_announced(
     object: &Value,
     announce_id: &str,
 ) -> Result<Applied> {
+    // A room relaying what this node's own users did: already applied here.
+    if id_of(object).is_some_and(|id| ctx.urls.is_local(id))
+        || id_of(&object["actor"]).is_some_and(|a| ctx.urls.is_local(a))
+    {
+        return Ok(Applied::Duplicate);
+    }
     if let Some(id) = object.as_str() {
         let known = id.to_string();
         if ctx

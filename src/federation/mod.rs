@@ -98,16 +98,19 @@ impl ApActor for InstanceActor {
 }
 
 /// Builds the federation crate's config: debug mode (http, loopback) only in development
-/// mode, and outbound GETs signed by the instance actor.
+/// mode, outbound GETs signed by the instance actor, and our HTTP client (timeouts, no
+/// automatic redirects, a User-Agent naming the node).
 pub async fn federation_config(
     domain: &str,
     dev: bool,
     instance: &Actor,
+    http: reqwest::Client,
 ) -> Result<FederationConfig<()>, Error> {
     let signer = InstanceActor::from_row(instance)?;
     FederationConfig::builder()
         .domain(domain)
         .app_data(())
+        .client(reqwest_middleware::ClientWithMiddleware::from(http))
         .debug(dev)
         .http_signature_compat(true)
         .signed_fetch_actor(&signer)

@@ -21,6 +21,10 @@ pub fn context() -> Value {
         "https://w3id.org/security/v1",
         {
             "cocreate": NS,
+            "toot": "http://joinmastodon.org/ns#",
+            "lemmy": "https://join-lemmy.org/ns#",
+            "discoverable": "toot:discoverable",
+            "postingRestrictedToMods": "lemmy:postingRestrictedToMods",
             "stage": "cocreate:stage",
             "stageAnswer": "cocreate:stageAnswer",
             "contributors": {"@id": "cocreate:contributors", "@type": "@id"},
@@ -168,6 +172,22 @@ pub fn activity(
         "cc": cc,
         "published": timestamp(crate::store::now()),
     })
+}
+
+/// An activity about something in `room`: public, copied to the room and its followers, with
+/// the room as `audience` (FEP-1b12).
+pub fn room_activity(kind: &str, id: &str, actor: &str, object: Value, room: &Actor) -> Value {
+    let followers = room.followers.as_deref().unwrap_or_default();
+    let mut a = activity(
+        kind,
+        id,
+        actor,
+        object,
+        &[PUBLIC],
+        &[&room.ap_id, followers],
+    );
+    a["audience"] = json!(room.ap_id);
+    a
 }
 
 /// Strips `@context` from an activity before it is embedded in another one.

@@ -28,6 +28,8 @@ pub fn router() -> Router<Ctx> {
         .route("/inbox", post(post_inbox))
         .route("/actor", get(instance_actor))
         .route("/actor/inbox", post(post_inbox))
+        .route("/actor/outbox", get(outbox))
+        .route("/actor/followers", get(followers))
         .route("/u/{name}", get(person))
         .route("/r/{name}", get(room))
         .route("/o/{name}", get(organization))
@@ -118,23 +120,22 @@ async fn instance_actor(State(ctx): State<Ctx>, headers: HeaderMap) -> Response 
     serve_actor(&ctx, &headers, a).await
 }
 
-/// The actor whose collection a path like `/r/{name}/outbox` names.
-async fn collection_owner(ctx: &Ctx, uri: &axum::http::Uri, name: &str) -> Result<Actor> {
-    let kind = match uri.path().split('/').nth(1) {
-        Some("u") => "Person",
-        Some("r") => "Group",
-        _ => "Organization",
-    };
-    local_actor(ctx, name, kind).await
+/// The local actor whose collection a path like `/r/{name}/outbox` names: the actor's id is
+/// the collection's URL without its last segment.
+async fn collection_owner(ctx: &Ctx, uri: &axum::http::Uri) -> Result<Actor> {
+    let path = uri.path();
+    let actor_path = path.rsplit_once('/').map(|(p, _)| p).unwrap_or(path);
+    let ap_id = format!("{}{actor_path}", ctx.urls.base);
+    ctx.db
+        .read(move |c| queries::actor_by_ap_id(c, &ap_id))
+        .await?
+        .filter(|a| a.local)
+        .ok_or_else(|| Error::not_found(format!("collection {path}")))
 }
 
-async fn outbox(
-    State(ctx): State<Ctx>,
-    Path(name): Path<String>,
-    uri: axum::http::Uri,
-) -> Response {
+async fn outbox(State(ctx): State<Ctx>, uri: axum::http::Uri) -> Response {
     let result = async {
-        let owner = collection_owner(&ctx, &uri, &name).await?;
+        let owner = collection_owner(&ctx, &uri).await?;
         let id = owner.id;
         let (items, total) = ctx
             .db
@@ -164,13 +165,9 @@ async fn outbox(
     }
 }
 
-async fn followers(
-    State(ctx): State<Ctx>,
-    Path(name): Path<String>,
-    uri: axum::http::Uri,
-) -> Response {
+async fn followers(State(ctx): State<Ctx>, uri: axum::http::Uri) -> Response {
     let result = async {
-        let owner = collection_owner(&ctx, &uri, &name).await?;
+        let owner = collection_owner(&ctx, &uri).await?;
         let id = owner.id;
         let list = ctx.db.read(move |c| queries::followers_of(c, id)).await?;
         Ok(with_context(json!({

@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 
 use crate::domain::text;
 use crate::error::{Error, Result};
-use crate::federation::objects::{self, PUBLIC};
+use crate::federation::objects;
 use crate::service::follows::{Applied, Receipt};
 use crate::service::{distribute, ideas};
 use crate::state::Ctx;
@@ -22,6 +22,15 @@ pub fn thread_of(c: &mut DbConnection, in_reply_to: &str) -> Result<Option<Idea>
         Some(cm) => queries::idea_by_id(c, cm.idea_id),
         None => Ok(None),
     }
+}
+
+/// Finds a comment by local id or ActivityPub id.
+pub fn find_comment(c: &mut DbConnection, key: &str) -> Result<Comment> {
+    let found = match key.parse::<i32>() {
+        Ok(id) => queries::comment_by_id(c, id)?,
+        Err(_) => queries::comment_by_ap_id(c, key)?,
+    };
+    found.ok_or_else(|| Error::not_found(format!("comment {key}")))
 }
 
 fn note_json(
@@ -68,12 +77,7 @@ pub async fn add(
             }
             let parent = match in_reply_to {
                 Some(p) if p != idea.ap_id => {
-                    let parent = queries::comment_by_ap_id(c, &p)?
-                        .or(match p.parse::<i32>() {
-                            Ok(_) => None,
-                            Err(_) => None,
-                        })
-                        .ok_or_else(|| Error::not_found(format!("comment {p}")))?;
+                    let parent = find_comment(c, &p)?;
                     if parent.idea_id != idea.id {
                         return Err(Error::bad_request(
                             "in_reply_to is a comment on another idea",
@@ -102,16 +106,11 @@ pub async fn add(
             let room = queries::actor_by_id(c, idea.room_id)?;
             let idea_author = queries::actor_by_id(c, idea.author_id)?;
             let note = note_json(c, &comment, &author, &idea)?;
-            let followers = room.followers.clone().unwrap_or_default();
-            let mut create = objects::activity(
-                "Create",
-                &urls.new_activity(),
-                &author.ap_id,
-                note,
-                &[PUBLIC],
-                &[&room.ap_id, &followers, &idea_author.ap_id],
-            );
-            create["audience"] = json!(room.ap_id);
+            let mut create =
+                objects::room_activity("Create", &urls.new_activity(), &author.ap_id, note, &room);
+            if let Some(cc) = create["cc"].as_array_mut() {
+                cc.push(json!(idea_author.ap_id));
+            }
             let extra = if idea_author.local {
                 vec![]
             } else {
@@ -135,30 +134,18 @@ pub async fn change(
     let (urls, author, key) = (ctx.urls.clone(), author.clone(), comment_key.to_string());
     ctx.db
         .write(move |c| {
-            let comment = match key.parse::<i32>() {
-                Ok(id) => crate::store::schema::comments::table
-                    .find(id)
-                    .first::<Comment>(c)
-                    .map(Some)
-                    .or_else(|e| {
-                        if e == diesel::result::Error::NotFound {
-                            Ok(None)
-                        } else {
-                            Err(e)
-                        }
-                    })?,
-                Err(_) => queries::comment_by_ap_id(c, &key)?,
-            }
-            .ok_or_else(|| Error::not_found(format!("comment {key}")))?;
+            let comment = find_comment(c, &key)?;
             if comment.author_id != author.id || !comment.local {
                 return Err(Error::Forbidden(
                     "only the author can change a comment".into(),
                 ));
             }
+            if comment.deleted {
+                return Err(Error::Conflict("the comment was deleted".into()));
+            }
             let idea =
                 queries::idea_by_id(c, comment.idea_id)?.ok_or_else(|| Error::not_found("idea"))?;
             let room = queries::actor_by_id(c, idea.room_id)?;
-            let followers = room.followers.clone().unwrap_or_default();
             let activity = match body {
                 Some(body) => {
                     if body.trim().is_empty() || body.len() > MAX_COMMENT {
@@ -172,28 +159,24 @@ pub async fn change(
                         &text::markdown_to_html(&body),
                         Some(&body),
                     )?;
-                    let updated = crate::store::schema::comments::table
-                        .find(comment.id)
-                        .first::<Comment>(c)?;
+                    let updated = find_comment(c, &comment.id.to_string())?;
                     let note = note_json(c, &updated, &author, &idea)?;
-                    objects::activity(
+                    objects::room_activity(
                         "Update",
                         &urls.new_activity(),
                         &author.ap_id,
                         note,
-                        &[PUBLIC],
-                        &[&room.ap_id, &followers],
+                        &room,
                     )
                 }
                 None => {
                     queries::mark_comment_deleted(c, comment.id)?;
-                    objects::activity(
+                    objects::room_activity(
                         "Delete",
                         &urls.new_activity(),
                         &author.ap_id,
                         objects::tombstone(&comment.ap_id, "Note"),
-                        &[PUBLIC],
-                        &[&room.ap_id, &followers],
+                        &room,
                     )
                 }
             };
@@ -304,5 +287,3 @@ pub async fn receive_change(
     ctx.delivery_wake.notify_one();
     Ok(applied)
 }
-
-use diesel::prelude::*;

@@ -65,6 +65,35 @@ pub async fn follow_handle(ctx: &Ctx, user: &Actor, handle: &str) -> Result<(Act
     Ok((target, state))
 }
 
+/// A local user stops following an actor: the follow is removed and the target gets an
+/// `Undo` of the original Follow.
+pub async fn unfollow(ctx: &Ctx, user: &Actor, handle: &str) -> Result<()> {
+    let target = fetch::resolve_handle(ctx, handle).await?;
+    let (urls, user, undo_id) = (ctx.urls.clone(), user.clone(), ctx.urls.new_activity());
+    ctx.db
+        .write(move |c| {
+            let follow = queries::follow_between(c, user.id, target.id)?
+                .ok_or_else(|| Error::not_found(format!("a follow of {}", target.handle())))?;
+            queries::delete_follow(c, user.id, target.id)?;
+            let original = serde_json::json!({
+                "id": follow.activity_ap_id, "type": "Follow",
+                "actor": user.ap_id, "object": target.ap_id,
+            });
+            let undo = objects::activity(
+                "Undo",
+                &undo_id,
+                &user.ap_id,
+                original,
+                &[&target.ap_id],
+                &[],
+            );
+            outbox::publish(c, &urls, &user, &undo, [target.inbox.clone()])
+        })
+        .await?;
+    ctx.delivery_wake.notify_one();
+    Ok(())
+}
+
 /// Someone follows a local actor: public rooms, people and the organisation accept at once,
 /// with an Accept that embeds the whole Follow (Lemmy needs it).
 pub async fn receive_follow(

@@ -2,12 +2,12 @@
 
 use chrono::NaiveDateTime;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::domain::lifecycle::{transition_allowed, Stage};
 use crate::domain::text;
 use crate::error::{Error, Result};
-use crate::federation::objects::{self, IdeaView, PUBLIC};
+use crate::federation::objects::{self, IdeaView};
 use crate::service::distribute;
 use crate::service::follows::{Applied, Receipt};
 use crate::state::{Ctx, Urls};
@@ -95,8 +95,10 @@ pub fn detail(c: &mut DbConnection, idea: &Idea, with_comments: bool) -> Result<
         stage_answer: idea.stage_answer.clone(),
         next_stages: Stage::parse(&idea.stage)
             .map(|s| {
+                // Merging and handing off have their own flows, not a stage change.
                 crate::domain::lifecycle::next_stages(s)
                     .into_iter()
+                    .filter(|s| !matches!(s, Stage::Merged | Stage::HandedOff))
                     .map(|s| s.to_string())
                     .collect()
             })
@@ -201,17 +203,7 @@ pub async fn submit(
 }
 
 fn create_activity(urls: &Urls, actor: &Actor, room: &Actor, object: Value) -> Value {
-    let followers = room.followers.clone().unwrap_or_default();
-    let mut a = objects::activity(
-        "Create",
-        &urls.new_activity(),
-        &actor.ap_id,
-        object,
-        &[PUBLIC],
-        &[&room.ap_id, &followers],
-    );
-    a["audience"] = json!(room.ap_id);
-    a
+    objects::room_activity("Create", &urls.new_activity(), &actor.ap_id, object, room)
 }
 
 /// The author edits title or body.
@@ -260,16 +252,7 @@ fn announce_update(
     let idea = queries::idea_by_id(c, idea_id)?.ok_or_else(|| Error::not_found("idea"))?;
     let room = queries::actor_by_id(c, idea.room_id)?;
     let page = page_json(c, &idea)?;
-    let followers = room.followers.clone().unwrap_or_default();
-    let mut update = objects::activity(
-        "Update",
-        &urls.new_activity(),
-        &actor.ap_id,
-        page,
-        &[PUBLIC],
-        &[&room.ap_id, &followers],
-    );
-    update["audience"] = json!(room.ap_id);
+    let update = objects::room_activity("Update", &urls.new_activity(), &actor.ap_id, page, &room);
     distribute(c, urls, actor, &room, &update, None, vec![])?;
     detail(c, &idea, true)
 }
@@ -350,14 +333,12 @@ pub async fn delete(ctx: &Ctx, actor: &Actor, key: &str) -> Result<()> {
                 return Ok(());
             }
             queries::mark_idea_deleted(c, idea.id)?;
-            let followers = room.followers.clone().unwrap_or_default();
-            let del = objects::activity(
+            let del = objects::room_activity(
                 "Delete",
                 &urls.new_activity(),
                 &actor.ap_id,
                 objects::tombstone(&idea.ap_id, "Page"),
-                &[PUBLIC],
-                &[&room.ap_id, &followers],
+                &room,
             );
             distribute(c, &urls, &actor, &room, &del, None, vec![])
         })
@@ -502,8 +483,10 @@ fn apply_remote_update(
             "only the author can update an idea".into(),
         ));
     }
-    if incoming.updated < existing.updated {
-        return Ok(Applied::Done); // an older version arriving late changes nothing
+    // An older version arriving late changes nothing. Documents carry whole seconds, so compare
+    // at that precision: an update within the same second as the stored copy still applies.
+    if incoming.updated.and_utc().timestamp() < existing.updated.and_utc().timestamp() {
+        return Ok(Applied::Done);
     }
     queries::update_idea_content(
         c,
@@ -557,13 +540,13 @@ pub async fn receive_update(
     Ok(applied)
 }
 
-/// A Delete of an idea by its author, or by the remote room's node.
+/// A Delete of an idea by its author, or by an actor of the node hosting the room (which
+/// moderates its ideas).
 pub async fn receive_delete(
     ctx: &Ctx,
     actor: &Actor,
     idea: Idea,
     original: Value,
-    via_room: bool,
     receipt: Receipt,
 ) -> Result<Applied> {
     let (urls, actor) = (ctx.urls.clone(), actor.clone());
@@ -572,8 +555,7 @@ pub async fn receive_delete(
         .write(move |c| {
             let room = queries::actor_by_id(c, idea.room_id)?;
             let allowed = idea.author_id == actor.id
-                || (via_room && !room.local)
-                || crate::federation::fetch::same_host(&actor.ap_id, &room.ap_id) && !room.local;
+                || (!room.local && crate::federation::fetch::same_host(&actor.ap_id, &room.ap_id));
             if !allowed {
                 return Err(Error::Forbidden(
                     "only the author can delete an idea".into(),

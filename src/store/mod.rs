@@ -73,11 +73,12 @@ impl ManageConnection for Manager {
             Backend::Sqlite { path } => {
                 let mut conn = diesel::SqliteConnection::establish(path)
                     .map_err(r2d2::Error::ConnectionError)?;
-                // WAL lets readers proceed during a write; foreign keys are off by default in
-                // SQLite; busy_timeout makes a second process wait instead of failing.
+                // busy_timeout first, so that switching a new file to WAL waits for the other
+                // pool connections instead of failing; WAL lets readers proceed during a write;
+                // foreign keys are off by default in SQLite.
                 conn.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
-                     PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;",
+                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(conn))
@@ -120,7 +121,7 @@ impl Db {
         }
         let pool = r2d2::Pool::builder()
             .max_size(if is_sqlite { 4 } else { 8 })
-            .connection_timeout(Duration::from_secs(10))
+            .connection_timeout(Duration::from_secs(5))
             .build(Manager { backend })
             .map_err(|e| format!("cannot connect to the database {}: {e}", redact(url)))?;
         let db = Db {

@@ -327,6 +327,10 @@ pub fn contributors_of(conn: &mut DbConnection, idea: i32) -> Result<Vec<(String
 
 // ---- comments ----
 
+pub fn comment_by_id(conn: &mut DbConnection, id: i32) -> Result<Option<Comment>> {
+    Ok(comments::table.find(id).first(conn).optional()?)
+}
+
 pub fn comment_by_ap_id(conn: &mut DbConnection, ap_id: &str) -> Result<Option<Comment>> {
     Ok(comments::table
         .filter(comments::ap_id.eq(ap_id))

@@ -1,0 +1,127 @@
+//! Customers suggest from any fediverse client: a public post addressed to a room (as a
+//! Mastodon user writes "@widgets@node ...") becomes an idea with a clean title; a private
+//! message never does; the room's stage changes on such an idea still reach other followers.
+
+mod common;
+
+use common::remote::RemoteActor;
+use common::*;
+use serde_json::json;
+
+async fn suggestions(backend: Backend) {
+    if !backend_available(backend) {
+        return;
+    }
+    let a = Node::start("A", backend).await;
+    let b = Node::start("B", backend).await;
+    let staff = a.add_user("alice", true);
+    let bob = b.add_user("bob", false);
+    a.post(
+        "/api/v1/rooms",
+        &staff,
+        json!({"name": "widgets", "title": "Widgets"}),
+    )
+    .await;
+    let (s, _) = b
+        .post(
+            "/api/v1/follows",
+            &bob,
+            json!({"handle": a.handle("widgets")}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let room = format!("{}/r/widgets", a.base);
+    let customer = RemoteActor::start("customer").await;
+
+    // A private message to the room is refused and creates nothing.
+    let dm = json!({"id": customer.new_id("create"), "type": "Create", "actor": customer.actor_id, "to": [room],
+        "object": {"id": customer.new_id("note"), "type": "Note", "attributedTo": customer.actor_id, "to": [room],
+                   "content": "<p>@widgets secret plan</p>"}});
+    let (s, text) = customer
+        .post_activity(&format!("{}/inbox", a.base), &dm)
+        .await;
+    assert_eq!(s, 422, "{text}");
+    assert!(text.contains("not addressed to the public"), "{text}");
+
+    // A public post mentioning the room becomes an idea (Mastodon's shape: Public in cc).
+    let note_id = customer.new_id("note");
+    let post = json!({"id": customer.new_id("create"), "type": "Create", "actor": customer.actor_id,
+        "to": [room], "cc": ["https://www.w3.org/ns/activitystreams#Public"],
+        "object": {"id": note_id, "type": "Note", "attributedTo": customer.actor_id,
+                   "to": [room], "cc": ["https://www.w3.org/ns/activitystreams#Public"],
+                   "tag": [{"type": "Mention", "href": room, "name": "@widgets"}],
+                   "content": "<p><span class=\"h-card\"><a href=\"x\">@widgets</a></span> Charging station</p><p>So that the tools stay charged.</p>"}});
+    let (s, text) = customer
+        .post_activity(&format!("{}/u/alice/inbox", a.base), &post)
+        .await;
+    assert_eq!(s, 202, "{text}");
+    let (s, idea) = a
+        .get(&format!("/api/v1/ideas/{}", encode(&note_id)), &staff)
+        .await;
+    assert_eq!(s, 200, "{idea}");
+    assert_eq!(idea["title"], "Charging station");
+    assert_eq!(idea["stage"], "suggested");
+    assert_eq!(idea["author"], customer.actor_id.as_str());
+    assert_eq!(idea["room"]["ap_id"], room.as_str());
+
+    // B, another follower, sees it; the room's stage change reaches B although the idea's id
+    // lives on the customer's server.
+    let on_b = format!("/api/v1/ideas/{}", encode(&note_id));
+    eventually(20, "the suggestion reaches B", || async {
+        (b.get(&on_b, &bob).await.0 == 200).then_some(())
+    })
+    .await;
+    let (s, e) = a
+        .post(
+            &format!("/api/v1/ideas/{}/stage", idea["id"]),
+            &staff,
+            json!({"stage": "under_review", "answer": "Good point"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{e}");
+    eventually(20, "the stage change reaches B", || async {
+        let (_, i) = b.get(&on_b, &bob).await;
+        (i["stage"] == "under_review" && i["stage_answer"] == "Good point").then_some(())
+    })
+    .await;
+
+    // Nothing A sent is left undelivered or refused.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (_, d) = a.get("/api/v1/admin/deliveries", &staff).await;
+        if d.get("pending").is_none() && d.get("failed").is_none() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "A's deliveries are not all delivered: {d}\n{}",
+            a.log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // B unfollows: the room forgets B's follower.
+    let (s, _) = b
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/follows/{}", encode(&a.handle("widgets"))),
+            &bob,
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+    eventually(20, "the room drops B's follower", || async {
+        let (_, f) = a.get_ap(&format!("{room}/followers")).await;
+        (f["totalItems"] == 0).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn suggestions_sqlite() {
+    suggestions(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn suggestions_postgres() {
+    suggestions(Backend::Postgres).await;
+}
