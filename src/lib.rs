@@ -151,9 +151,31 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     tokio::spawn(federation::outbox::run_worker(ctx.clone()));
     tracing::info!(%listen, base = %ctx.urls.base, dev = ctx.settings.dev, "Cocreate node ready");
     axum::serve(listener, router(ctx))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(shutdown_signal())
         .await?;
+    tracing::info!("stopped");
     Ok(())
+}
+
+/// Ctrl-C or SIGTERM (what `docker stop` and systemd send). Everything acknowledged is already
+/// committed, so stopping at any point loses nothing; this only lets open requests finish.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
 }

@@ -146,11 +146,24 @@ async fn refused_requests_change_nothing(backend: Backend) {
         "replays change nothing"
     );
 
+    // Keys rotate: a signature by the new key verifies after one fresh fetch of the key.
+    let mut remote = remote;
+    remote.rotate_key();
+    let after_rotation = json!({"id": remote.new_id("undo"), "type": "Undo", "actor": remote.actor_id,
+        "object": {"id": "unknown-like", "type": "Like", "actor": remote.actor_id, "object": idea_ap}});
+    let (s, text) = remote.post_activity(&inbox, &after_rotation).await;
+    assert_eq!(s, 202, "rotated key: {text}");
+    assert_eq!(
+        support_count(&node, &staff, &idea["id"]).await,
+        0,
+        "the Undo signed with the new key applied"
+    );
+
     // Objects are served by content negotiation; unknown ones are 404 JSON.
     let (s, page) = node.get_ap(&idea_ap).await;
     assert_eq!(s, 200);
     assert_eq!(page["type"], "Page");
-    assert_eq!(page["likes"]["totalItems"], 1);
+    assert_eq!(page["likes"]["totalItems"], 0);
     let (s, _) = node.get_ap(&format!("{}/ideas/nope", node.base)).await;
     assert_eq!(s, 404);
 }

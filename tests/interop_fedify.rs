@@ -160,6 +160,23 @@ async fn fedify_peer_follows_receives_and_replies(backend: Backend) {
     })
     .await;
     assert_eq!(announce["actor"], format!("{}/r/widgets", node.base));
+    // Followers that do not unwrap announced activities (Mastodon) get the idea itself too.
+    eventually(
+        30,
+        "the peer received the Page as a plain Announce",
+        || async {
+            peer.inbox()
+                .await
+                .iter()
+                .any(|a| {
+                    a["type"] == "Announce"
+                        && a["json"]["object"]["type"] == "Page"
+                        && a["json"]["object"]["id"] == idea_ap.as_str()
+                })
+                .then_some(())
+        },
+    )
+    .await;
 
     // A reply to the shared inbox and one to the author's inbox both become comments.
     peer.control(

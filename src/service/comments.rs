@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 use crate::domain::text;
 use crate::error::{Error, Result};
 use crate::federation::objects;
+use crate::service::commit;
 use crate::service::follows::{Applied, Receipt};
 use crate::service::{distribute, ideas};
 use crate::state::Ctx;
@@ -68,59 +69,56 @@ pub async fn add(
         idea_key.to_string(),
         body.to_string(),
     );
-    let d = ctx
-        .db
-        .write(move |c| {
-            let idea = ideas::find(c, &key)?;
-            if idea.deleted {
-                return Err(Error::Conflict("the idea was deleted".into()));
-            }
-            let parent = match in_reply_to {
-                Some(p) if p != idea.ap_id => {
-                    let parent = find_comment(c, &p)?;
-                    if parent.idea_id != idea.id {
-                        return Err(Error::bad_request(
-                            "in_reply_to is a comment on another idea",
-                        ));
-                    }
-                    parent.ap_id
+    let d = commit(ctx, move |c| {
+        let idea = ideas::find(c, &key)?;
+        if idea.deleted {
+            return Err(Error::Conflict("the idea was deleted".into()));
+        }
+        let parent = match in_reply_to {
+            Some(p) if p != idea.ap_id => {
+                let parent = find_comment(c, &p)?;
+                if parent.idea_id != idea.id {
+                    return Err(Error::bad_request(
+                        "in_reply_to is a comment on another idea",
+                    ));
                 }
-                _ => idea.ap_id.clone(),
-            };
-            let t = now();
-            let comment = queries::insert_comment(
-                c,
-                &NewComment {
-                    ap_id: urls.comment(&uuid::Uuid::new_v4().to_string()),
-                    idea_id: idea.id,
-                    author_id: author.id,
-                    in_reply_to: parent,
-                    content: text::markdown_to_html(&body),
-                    source: Some(body),
-                    local: true,
-                    deleted: false,
-                    published: t,
-                    updated: t,
-                },
-            )?;
-            let room = queries::actor_by_id(c, idea.room_id)?;
-            let idea_author = queries::actor_by_id(c, idea.author_id)?;
-            let note = note_json(c, &comment, &author, &idea)?;
-            let mut create =
-                objects::room_activity("Create", &urls.new_activity(), &author.ap_id, note, &room);
-            if let Some(cc) = create["cc"].as_array_mut() {
-                cc.push(json!(idea_author.ap_id));
+                parent.ap_id
             }
-            let extra = if idea_author.local {
-                vec![]
-            } else {
-                vec![idea_author.delivery_inbox().to_string()]
-            };
-            distribute(c, &urls, &author, &room, &create, None, extra)?;
-            ideas::detail(c, &idea, true)
-        })
-        .await?;
-    ctx.delivery_wake.notify_one();
+            _ => idea.ap_id.clone(),
+        };
+        let t = now();
+        let comment = queries::insert_comment(
+            c,
+            &NewComment {
+                ap_id: urls.comment(&uuid::Uuid::new_v4().to_string()),
+                idea_id: idea.id,
+                author_id: author.id,
+                in_reply_to: parent,
+                content: text::markdown_to_html(&body),
+                source: Some(body),
+                local: true,
+                deleted: false,
+                published: t,
+                updated: t,
+            },
+        )?;
+        let room = queries::actor_by_id(c, idea.room_id)?;
+        let idea_author = queries::actor_by_id(c, idea.author_id)?;
+        let note = note_json(c, &comment, &author, &idea)?;
+        let mut create =
+            objects::room_activity("Create", &urls.new_activity(), &author.ap_id, note, &room);
+        if let Some(cc) = create["cc"].as_array_mut() {
+            cc.push(json!(idea_author.ap_id));
+        }
+        let extra = if idea_author.local {
+            vec![]
+        } else {
+            vec![idea_author.delivery_inbox().to_string()]
+        };
+        distribute(c, &urls, &author, &room, &create, None, extra)?;
+        ideas::detail(c, &idea, true)
+    })
+    .await?;
     Ok(d)
 }
 
@@ -132,58 +130,50 @@ pub async fn change(
     body: Option<String>,
 ) -> Result<()> {
     let (urls, author, key) = (ctx.urls.clone(), author.clone(), comment_key.to_string());
-    ctx.db
-        .write(move |c| {
-            let comment = find_comment(c, &key)?;
-            if comment.author_id != author.id || !comment.local {
-                return Err(Error::Forbidden(
-                    "only the author can change a comment".into(),
-                ));
-            }
-            if comment.deleted {
-                return Err(Error::Conflict("the comment was deleted".into()));
-            }
-            let idea =
-                queries::idea_by_id(c, comment.idea_id)?.ok_or_else(|| Error::not_found("idea"))?;
-            let room = queries::actor_by_id(c, idea.room_id)?;
-            let activity = match body {
-                Some(body) => {
-                    if body.trim().is_empty() || body.len() > MAX_COMMENT {
-                        return Err(Error::bad_request(format!(
-                            "comment body must be 1-{MAX_COMMENT} bytes"
-                        )));
-                    }
-                    queries::update_comment(
-                        c,
-                        comment.id,
-                        &text::markdown_to_html(&body),
-                        Some(&body),
-                    )?;
-                    let updated = find_comment(c, &comment.id.to_string())?;
-                    let note = note_json(c, &updated, &author, &idea)?;
-                    objects::room_activity(
-                        "Update",
-                        &urls.new_activity(),
-                        &author.ap_id,
-                        note,
-                        &room,
-                    )
+    commit(ctx, move |c| {
+        let comment = find_comment(c, &key)?;
+        if comment.author_id != author.id || !comment.local {
+            return Err(Error::Forbidden(
+                "only the author can change a comment".into(),
+            ));
+        }
+        if comment.deleted {
+            return Err(Error::Conflict("the comment was deleted".into()));
+        }
+        let idea =
+            queries::idea_by_id(c, comment.idea_id)?.ok_or_else(|| Error::not_found("idea"))?;
+        let room = queries::actor_by_id(c, idea.room_id)?;
+        let activity = match body {
+            Some(body) => {
+                if body.trim().is_empty() || body.len() > MAX_COMMENT {
+                    return Err(Error::bad_request(format!(
+                        "comment body must be 1-{MAX_COMMENT} bytes"
+                    )));
                 }
-                None => {
-                    queries::mark_comment_deleted(c, comment.id)?;
-                    objects::room_activity(
-                        "Delete",
-                        &urls.new_activity(),
-                        &author.ap_id,
-                        objects::tombstone(&comment.ap_id, "Note"),
-                        &room,
-                    )
-                }
-            };
-            distribute(c, &urls, &author, &room, &activity, None, vec![])
-        })
-        .await?;
-    ctx.delivery_wake.notify_one();
+                queries::update_comment(
+                    c,
+                    comment.id,
+                    &text::markdown_to_html(&body),
+                    Some(&body),
+                )?;
+                let updated = find_comment(c, &comment.id.to_string())?;
+                let note = note_json(c, &updated, &author, &idea)?;
+                objects::room_activity("Update", &urls.new_activity(), &author.ap_id, note, &room)
+            }
+            None => {
+                queries::mark_comment_deleted(c, comment.id)?;
+                objects::room_activity(
+                    "Delete",
+                    &urls.new_activity(),
+                    &author.ap_id,
+                    objects::tombstone(&comment.ap_id, "Note"),
+                    &room,
+                )
+            }
+        };
+        distribute(c, &urls, &author, &room, &activity, None, vec![])
+    })
+    .await?;
     Ok(())
 }
 
@@ -209,42 +199,39 @@ pub async fn receive(
         return Err(Error::TooLarge("comment content".into()));
     }
     let urls = ctx.urls.clone();
-    let applied = ctx
-        .db
-        .write(move |c| {
-            let idea = thread_of(c, &incoming.in_reply_to)?.ok_or_else(|| {
-                Error::Unsupported(format!(
-                    "{} does not reply to an idea on this node",
-                    incoming.ap_id
-                ))
-            })?;
-            if !receipt.record(c)? {
-                return Ok(Applied::Duplicate);
-            }
-            if queries::comment_by_ap_id(c, &incoming.ap_id)?.is_some() {
-                return Ok(Applied::Duplicate);
-            }
-            queries::insert_comment(
-                c,
-                &NewComment {
-                    ap_id: incoming.ap_id.clone(),
-                    idea_id: idea.id,
-                    author_id: incoming.author.id,
-                    in_reply_to: incoming.in_reply_to.clone(),
-                    content: text::sanitize_html(&incoming.content),
-                    source: incoming.source.clone(),
-                    local: false,
-                    deleted: false,
-                    published: incoming.published,
-                    updated: incoming.published,
-                },
-            )?;
-            let room = queries::actor_by_id(c, idea.room_id)?;
-            distribute(c, &urls, &incoming.author, &room, &original, None, vec![])?;
-            Ok(Applied::Done)
-        })
-        .await?;
-    ctx.delivery_wake.notify_one();
+    let applied = commit(ctx, move |c| {
+        let idea = thread_of(c, &incoming.in_reply_to)?.ok_or_else(|| {
+            Error::Unsupported(format!(
+                "{} does not reply to an idea on this node",
+                incoming.ap_id
+            ))
+        })?;
+        if !receipt.record(c)? {
+            return Ok(Applied::Duplicate);
+        }
+        if queries::comment_by_ap_id(c, &incoming.ap_id)?.is_some() {
+            return Ok(Applied::Duplicate);
+        }
+        queries::insert_comment(
+            c,
+            &NewComment {
+                ap_id: incoming.ap_id.clone(),
+                idea_id: idea.id,
+                author_id: incoming.author.id,
+                in_reply_to: incoming.in_reply_to.clone(),
+                content: text::sanitize_html(&incoming.content),
+                source: incoming.source.clone(),
+                local: false,
+                deleted: false,
+                published: incoming.published,
+                updated: incoming.published,
+            },
+        )?;
+        let room = queries::actor_by_id(c, idea.room_id)?;
+        distribute(c, &urls, &incoming.author, &room, &original, None, vec![])?;
+        Ok(Applied::Done)
+    })
+    .await?;
     Ok(applied)
 }
 
@@ -258,32 +245,29 @@ pub async fn receive_change(
     receipt: Receipt,
 ) -> Result<Applied> {
     let (urls, actor, ap_id) = (ctx.urls.clone(), actor.clone(), ap_id.to_string());
-    let applied = ctx
-        .db
-        .write(move |c| {
-            let comment = queries::comment_by_ap_id(c, &ap_id)?
-                .ok_or_else(|| Error::not_found(format!("comment {ap_id}")))?;
-            if comment.author_id != actor.id {
-                return Err(Error::Forbidden(
-                    "only the author can change a comment".into(),
-                ));
+    let applied = commit(ctx, move |c| {
+        let comment = queries::comment_by_ap_id(c, &ap_id)?
+            .ok_or_else(|| Error::not_found(format!("comment {ap_id}")))?;
+        if comment.author_id != actor.id {
+            return Err(Error::Forbidden(
+                "only the author can change a comment".into(),
+            ));
+        }
+        if !receipt.record(c)? {
+            return Ok(Applied::Duplicate);
+        }
+        match content {
+            Some(html) => {
+                queries::update_comment(c, comment.id, &text::sanitize_html(&html), None)?
             }
-            if !receipt.record(c)? {
-                return Ok(Applied::Duplicate);
-            }
-            match content {
-                Some(html) => {
-                    queries::update_comment(c, comment.id, &text::sanitize_html(&html), None)?
-                }
-                None => queries::mark_comment_deleted(c, comment.id)?,
-            }
-            let idea =
-                queries::idea_by_id(c, comment.idea_id)?.ok_or_else(|| Error::not_found("idea"))?;
-            let room = queries::actor_by_id(c, idea.room_id)?;
-            distribute(c, &urls, &actor, &room, &original, None, vec![])?;
-            Ok(Applied::Done)
-        })
-        .await?;
-    ctx.delivery_wake.notify_one();
+            None => queries::mark_comment_deleted(c, comment.id)?,
+        }
+        let idea =
+            queries::idea_by_id(c, comment.idea_id)?.ok_or_else(|| Error::not_found("idea"))?;
+        let room = queries::actor_by_id(c, idea.room_id)?;
+        distribute(c, &urls, &actor, &room, &original, None, vec![])?;
+        Ok(Applied::Done)
+    })
+    .await?;
     Ok(applied)
 }

@@ -4,6 +4,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::federation::{fetch, objects, outbox};
+use crate::service::commit;
 use crate::state::Ctx;
 use crate::store::models::Actor;
 use crate::store::queries;
@@ -47,21 +48,18 @@ pub async fn follow_handle(ctx: &Ctx, user: &Actor, handle: &str) -> Result<(Act
         &[],
     );
     let (urls, user2, target2) = (ctx.urls.clone(), user.clone(), target.clone());
-    let state = ctx
-        .db
-        .write(move |c| {
-            if let Some(f) = queries::follow_between(c, user2.id, target2.id)? {
-                if f.state == "accepted" {
-                    return Ok(f.state);
-                }
+    let state = commit(ctx, move |c| {
+        if let Some(f) = queries::follow_between(c, user2.id, target2.id)? {
+            if f.state == "accepted" {
+                return Ok(f.state);
             }
-            let state = if target2.local { "accepted" } else { "pending" };
-            queries::put_follow(c, user2.id, target2.id, state, &follow_id)?;
-            outbox::publish(c, &urls, &user2, &follow, [target2.inbox.clone()])?;
-            Ok(state.to_string())
-        })
-        .await?;
-    ctx.delivery_wake.notify_one();
+        }
+        let state = if target2.local { "accepted" } else { "pending" };
+        queries::put_follow(c, user2.id, target2.id, state, &follow_id)?;
+        outbox::publish(c, &urls, &user2, &follow, [target2.inbox.clone()])?;
+        Ok(state.to_string())
+    })
+    .await?;
     Ok((target, state))
 }
 
@@ -70,27 +68,25 @@ pub async fn follow_handle(ctx: &Ctx, user: &Actor, handle: &str) -> Result<(Act
 pub async fn unfollow(ctx: &Ctx, user: &Actor, handle: &str) -> Result<()> {
     let target = fetch::resolve_handle(ctx, handle).await?;
     let (urls, user, undo_id) = (ctx.urls.clone(), user.clone(), ctx.urls.new_activity());
-    ctx.db
-        .write(move |c| {
-            let follow = queries::follow_between(c, user.id, target.id)?
-                .ok_or_else(|| Error::not_found(format!("a follow of {}", target.handle())))?;
-            queries::delete_follow(c, user.id, target.id)?;
-            let original = serde_json::json!({
-                "id": follow.activity_ap_id, "type": "Follow",
-                "actor": user.ap_id, "object": target.ap_id,
-            });
-            let undo = objects::activity(
-                "Undo",
-                &undo_id,
-                &user.ap_id,
-                original,
-                &[&target.ap_id],
-                &[],
-            );
-            outbox::publish(c, &urls, &user, &undo, [target.inbox.clone()])
-        })
-        .await?;
-    ctx.delivery_wake.notify_one();
+    commit(ctx, move |c| {
+        let follow = queries::follow_between(c, user.id, target.id)?
+            .ok_or_else(|| Error::not_found(format!("a follow of {}", target.handle())))?;
+        queries::delete_follow(c, user.id, target.id)?;
+        let original = serde_json::json!({
+            "id": follow.activity_ap_id, "type": "Follow",
+            "actor": user.ap_id, "object": target.ap_id,
+        });
+        let undo = objects::activity(
+            "Undo",
+            &undo_id,
+            &user.ap_id,
+            original,
+            &[&target.ap_id],
+            &[],
+        );
+        outbox::publish(c, &urls, &user, &undo, [target.inbox.clone()])
+    })
+    .await?;
     Ok(())
 }
 
@@ -108,37 +104,34 @@ pub async fn receive_follow(
     let follow_id = receipt.id.clone();
     let urls = ctx.urls.clone();
     let (follower, follow) = (follower.clone(), follow.clone());
-    let applied = ctx
-        .db
-        .write(move |c| {
-            let target = queries::actor_by_ap_id(c, &target_id)?
-                .filter(|a| a.local)
-                .ok_or_else(|| Error::not_found(format!("local actor {target_id}")))?;
-            if target.kind == "Application" {
-                return Err(Error::Unsupported(
-                    "the instance actor cannot be followed".into(),
-                ));
-            }
-            if target.visibility.as_deref().is_some_and(|v| v != "public") {
-                return Err(Error::Forbidden("this room is not public".into()));
-            }
-            if !receipt.record(c)? {
-                return Ok(Applied::Duplicate);
-            }
-            queries::put_follow(c, follower.id, target.id, "accepted", &follow_id)?;
-            let accept = objects::activity(
-                "Accept",
-                &urls.new_activity(),
-                &target.ap_id,
-                objects::embedded(follow),
-                &[&follower.ap_id],
-                &[],
-            );
-            outbox::publish(c, &urls, &target, &accept, [follower.inbox.clone()])?;
-            Ok(Applied::Done)
-        })
-        .await?;
-    ctx.delivery_wake.notify_one();
+    let applied = commit(ctx, move |c| {
+        let target = queries::actor_by_ap_id(c, &target_id)?
+            .filter(|a| a.local)
+            .ok_or_else(|| Error::not_found(format!("local actor {target_id}")))?;
+        if target.kind == "Application" {
+            return Err(Error::Unsupported(
+                "the instance actor cannot be followed".into(),
+            ));
+        }
+        if target.visibility.as_deref().is_some_and(|v| v != "public") {
+            return Err(Error::Forbidden("this room is not public".into()));
+        }
+        if !receipt.record(c)? {
+            return Ok(Applied::Duplicate);
+        }
+        queries::put_follow(c, follower.id, target.id, "accepted", &follow_id)?;
+        let accept = objects::activity(
+            "Accept",
+            &urls.new_activity(),
+            &target.ap_id,
+            objects::embedded(follow),
+            &[&follower.ap_id],
+            &[],
+        );
+        outbox::publish(c, &urls, &target, &accept, [follower.inbox.clone()])?;
+        Ok(Applied::Done)
+    })
+    .await?;
     Ok(applied)
 }
 
@@ -155,38 +148,32 @@ pub async fn receive_answer(
     let follow_id = fetch::id_of(object).map(String::from);
     let follower_id = object["actor"].as_str().map(String::from);
     let answerer = answerer.clone();
-    ctx.db
-        .write(move |c| {
-            let mut follow = match &follow_id {
-                Some(id) => queries::follow_by_activity(c, id)?,
-                None => None,
-            };
-            if follow.is_none() {
-                if let Some(fid) = &follower_id {
-                    if let Some(f) = queries::actor_by_ap_id(c, fid)? {
-                        follow = queries::follow_between(c, f.id, answerer.id)?;
-                    }
+    commit(ctx, move |c| {
+        let mut follow = match &follow_id {
+            Some(id) => queries::follow_by_activity(c, id)?,
+            None => None,
+        };
+        if follow.is_none() {
+            if let Some(fid) = &follower_id {
+                if let Some(f) = queries::actor_by_ap_id(c, fid)? {
+                    follow = queries::follow_between(c, f.id, answerer.id)?;
                 }
             }
-            let follow = follow.ok_or_else(|| {
-                Error::Unsupported("answer to a Follow this node never sent".into())
-            })?;
-            if follow.target_id != answerer.id {
-                return Err(Error::Forbidden(
-                    "only the followed actor can answer a Follow".into(),
-                ));
-            }
-            if !receipt.record(c)? {
-                return Ok((Applied::Duplicate, None));
-            }
-            queries::set_follow_state(
-                c,
-                follow.id,
-                if accepted { "accepted" } else { "rejected" },
-            )?;
-            Ok((Applied::Done, accepted.then_some(answerer)))
-        })
-        .await
+        }
+        let follow = follow
+            .ok_or_else(|| Error::Unsupported("answer to a Follow this node never sent".into()))?;
+        if follow.target_id != answerer.id {
+            return Err(Error::Forbidden(
+                "only the followed actor can answer a Follow".into(),
+            ));
+        }
+        if !receipt.record(c)? {
+            return Ok((Applied::Duplicate, None));
+        }
+        queries::set_follow_state(c, follow.id, if accepted { "accepted" } else { "rejected" })?;
+        Ok((Applied::Done, accepted.then_some(answerer)))
+    })
+    .await
 }
 
 /// The follower withdrew its Follow.
@@ -199,24 +186,23 @@ pub async fn receive_unfollow(
     let target_id = fetch::id_of(&follow["object"]).map(String::from);
     let follow_activity = fetch::id_of(follow).map(String::from);
     let follower = follower.clone();
-    ctx.db
-        .write(move |c| {
-            let by_activity = match &follow_activity {
-                Some(id) => queries::follow_by_activity(c, id)?,
-                None => None,
-            };
-            let target = match (by_activity, &target_id) {
-                (Some(f), _) if f.follower_id == follower.id => f.target_id,
-                (_, Some(t)) => queries::actor_by_ap_id(c, t)?
-                    .map(|a| a.id)
-                    .ok_or_else(|| Error::not_found(format!("actor {t}")))?,
-                _ => return Err(Error::not_found("the follow to undo")),
-            };
-            if !receipt.record(c)? {
-                return Ok(Applied::Duplicate);
-            }
-            queries::delete_follow(c, follower.id, target)?;
-            Ok(Applied::Done)
-        })
-        .await
+    commit(ctx, move |c| {
+        let by_activity = match &follow_activity {
+            Some(id) => queries::follow_by_activity(c, id)?,
+            None => None,
+        };
+        let target = match (by_activity, &target_id) {
+            (Some(f), _) if f.follower_id == follower.id => f.target_id,
+            (_, Some(t)) => queries::actor_by_ap_id(c, t)?
+                .map(|a| a.id)
+                .ok_or_else(|| Error::not_found(format!("actor {t}")))?,
+            _ => return Err(Error::not_found("the follow to undo")),
+        };
+        if !receipt.record(c)? {
+            return Ok(Applied::Duplicate);
+        }
+        queries::delete_follow(c, follower.id, target)?;
+        Ok(Applied::Done)
+    })
+    .await
 }

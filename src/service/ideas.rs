@@ -8,6 +8,7 @@ use crate::domain::lifecycle::{transition_allowed, Stage};
 use crate::domain::text;
 use crate::error::{Error, Result};
 use crate::federation::objects::{self, IdeaView};
+use crate::service::commit;
 use crate::service::distribute;
 use crate::service::follows::{Applied, Receipt};
 use crate::state::{Ctx, Urls};
@@ -187,18 +188,15 @@ pub async fn submit(
         updated: t,
     };
     let (urls, author) = (ctx.urls.clone(), author.clone());
-    let detail = ctx
-        .db
-        .write(move |c| {
-            let idea = queries::insert_idea(c, &new)?;
-            queries::add_contributor(c, idea.id, author.id, "author")?;
-            let page = page_json(c, &idea)?;
-            let create = create_activity(&urls, &author, &room, page.clone());
-            distribute(c, &urls, &author, &room, &create, Some(page), vec![])?;
-            detail(c, &idea, true)
-        })
-        .await?;
-    ctx.delivery_wake.notify_one();
+    let detail = commit(ctx, move |c| {
+        let idea = queries::insert_idea(c, &new)?;
+        queries::add_contributor(c, idea.id, author.id, "author")?;
+        let page = page_json(c, &idea)?;
+        let create = create_activity(&urls, &author, &room, page.clone());
+        distribute(c, &urls, &author, &room, &create, Some(page), vec![])?;
+        detail(c, &idea, true)
+    })
+    .await?;
     Ok(detail)
 }
 
@@ -215,31 +213,28 @@ pub async fn edit(
     body: Option<String>,
 ) -> Result<IdeaDetail> {
     let (urls, actor, key) = (ctx.urls.clone(), actor.clone(), key.to_string());
-    let d = ctx
-        .db
-        .write(move |c| {
-            let idea = find(c, &key)?;
-            if idea.author_id != actor.id || !idea.local {
-                return Err(Error::Forbidden("only the author can edit an idea".into()));
-            }
-            if idea.deleted {
-                return Err(Error::Conflict("the idea was deleted".into()));
-            }
-            let title = title.unwrap_or(idea.title.clone());
-            let body = body.unwrap_or(idea.source.clone());
-            check_text(&title, &body)?;
-            queries::update_idea_content(
-                c,
-                idea.id,
-                title.trim(),
-                &body,
-                &text::markdown_to_html(&body),
-                now(),
-            )?;
-            announce_update(c, &urls, &actor, idea.id)
-        })
-        .await?;
-    ctx.delivery_wake.notify_one();
+    let d = commit(ctx, move |c| {
+        let idea = find(c, &key)?;
+        if idea.author_id != actor.id || !idea.local {
+            return Err(Error::Forbidden("only the author can edit an idea".into()));
+        }
+        if idea.deleted {
+            return Err(Error::Conflict("the idea was deleted".into()));
+        }
+        let title = title.unwrap_or(idea.title.clone());
+        let body = body.unwrap_or(idea.source.clone());
+        check_text(&title, &body)?;
+        queries::update_idea_content(
+            c,
+            idea.id,
+            title.trim(),
+            &body,
+            &text::markdown_to_html(&body),
+            now(),
+        )?;
+        announce_update(c, &urls, &actor, idea.id)
+    })
+    .await?;
     Ok(d)
 }
 
@@ -292,58 +287,53 @@ pub async fn change_stage(
         key.to_string(),
         answer.trim().to_string(),
     );
-    let d = ctx
-        .db
-        .write(move |c| {
-            let idea = find(c, &key)?;
-            let room = queries::actor_by_id(c, idea.room_id)?;
-            if !room.local {
-                return Err(Error::Forbidden(
-                    "stages are changed by the node hosting the room".into(),
-                ));
-            }
-            let from = Stage::parse(&idea.stage).unwrap_or(Stage::Suggested);
-            if !transition_allowed(from, to) {
-                return Err(Error::Conflict(format!(
-                    "an idea cannot move from {from} to {to}"
-                )));
-            }
-            queries::update_idea_stage(c, idea.id, to.as_str(), Some(&answer), now())?;
-            announce_update(c, &urls, &actor, idea.id)
-        })
-        .await?;
-    ctx.delivery_wake.notify_one();
+    let d = commit(ctx, move |c| {
+        let idea = find(c, &key)?;
+        let room = queries::actor_by_id(c, idea.room_id)?;
+        if !room.local {
+            return Err(Error::Forbidden(
+                "stages are changed by the node hosting the room".into(),
+            ));
+        }
+        let from = Stage::parse(&idea.stage).unwrap_or(Stage::Suggested);
+        if !transition_allowed(from, to) {
+            return Err(Error::Conflict(format!(
+                "an idea cannot move from {from} to {to}"
+            )));
+        }
+        queries::update_idea_stage(c, idea.id, to.as_str(), Some(&answer), now())?;
+        announce_update(c, &urls, &actor, idea.id)
+    })
+    .await?;
     Ok(d)
 }
 
 /// The author, or staff of the room's node, deletes an idea.
 pub async fn delete(ctx: &Ctx, actor: &Actor, key: &str) -> Result<()> {
     let (urls, actor, key) = (ctx.urls.clone(), actor.clone(), key.to_string());
-    ctx.db
-        .write(move |c| {
-            let idea = find(c, &key)?;
-            let room = queries::actor_by_id(c, idea.room_id)?;
-            let may = (idea.author_id == actor.id && idea.local) || (actor.staff && room.local);
-            if !may {
-                return Err(Error::Forbidden(
-                    "only the author or staff can delete an idea".into(),
-                ));
-            }
-            if idea.deleted {
-                return Ok(());
-            }
-            queries::mark_idea_deleted(c, idea.id)?;
-            let del = objects::room_activity(
-                "Delete",
-                &urls.new_activity(),
-                &actor.ap_id,
-                objects::tombstone(&idea.ap_id, "Page"),
-                &room,
-            );
-            distribute(c, &urls, &actor, &room, &del, None, vec![])
-        })
-        .await?;
-    ctx.delivery_wake.notify_one();
+    commit(ctx, move |c| {
+        let idea = find(c, &key)?;
+        let room = queries::actor_by_id(c, idea.room_id)?;
+        let may = (idea.author_id == actor.id && idea.local) || (actor.staff && room.local);
+        if !may {
+            return Err(Error::Forbidden(
+                "only the author or staff can delete an idea".into(),
+            ));
+        }
+        if idea.deleted {
+            return Ok(());
+        }
+        queries::mark_idea_deleted(c, idea.id)?;
+        let del = objects::room_activity(
+            "Delete",
+            &urls.new_activity(),
+            &actor.ap_id,
+            objects::tombstone(&idea.ap_id, "Page"),
+            &room,
+        );
+        distribute(c, &urls, &actor, &room, &del, None, vec![])
+    })
+    .await?;
     Ok(())
 }
 
@@ -398,69 +388,66 @@ pub async fn receive(
         return Err(Error::bad_request("idea has neither a title nor content"));
     }
     let (urls, room) = (ctx.urls.clone(), room.clone());
-    let applied = ctx
-        .db
-        .write(move |c| {
-            if !receipt.record(c)? {
-                return Ok(Applied::Duplicate);
-            }
-            if let Some(existing) = queries::idea_by_ap_id(c, &incoming.ap_id)? {
-                return apply_remote_update(c, &urls, &room, existing, &incoming, &original);
-            }
-            let stage = if room.local {
-                Stage::Suggested.to_string()
-            } else {
-                incoming
-                    .stage
-                    .clone()
-                    .filter(|s| Stage::parse(s).is_some())
-                    .unwrap_or_else(|| Stage::Suggested.to_string())
-            };
-            let idea = queries::insert_idea(
-                c,
-                &NewIdea {
-                    ap_id: incoming.ap_id.clone(),
-                    room_id: room.id,
-                    author_id: incoming.author.id,
-                    title: incoming.title.clone(),
-                    source: incoming.source.clone(),
-                    content: incoming.content.clone(),
-                    stage,
-                    stage_answer: if room.local {
-                        None
-                    } else {
-                        incoming.stage_answer.clone()
-                    },
-                    local: false,
-                    deleted: false,
-                    published: incoming.published,
-                    updated: incoming.updated,
+    let applied = commit(ctx, move |c| {
+        if !receipt.record(c)? {
+            return Ok(Applied::Duplicate);
+        }
+        if let Some(existing) = queries::idea_by_ap_id(c, &incoming.ap_id)? {
+            return apply_remote_update(c, &urls, &room, existing, &incoming, &original);
+        }
+        let stage = if room.local {
+            Stage::Suggested.to_string()
+        } else {
+            incoming
+                .stage
+                .clone()
+                .filter(|s| Stage::parse(s).is_some())
+                .unwrap_or_else(|| Stage::Suggested.to_string())
+        };
+        let idea = queries::insert_idea(
+            c,
+            &NewIdea {
+                ap_id: incoming.ap_id.clone(),
+                room_id: room.id,
+                author_id: incoming.author.id,
+                title: incoming.title.clone(),
+                source: incoming.source.clone(),
+                content: incoming.content.clone(),
+                stage,
+                stage_answer: if room.local {
+                    None
+                } else {
+                    incoming.stage_answer.clone()
                 },
-            )?;
-            queries::add_contributor(c, idea.id, incoming.author.id, "author")?;
-            if !room.local {
-                for (actor, role) in &incoming.contributors {
-                    if let Some(a) = queries::actor_by_ap_id(c, actor)? {
-                        queries::add_contributor(c, idea.id, a.id, role)?;
-                    }
+                local: false,
+                deleted: false,
+                published: incoming.published,
+                updated: incoming.updated,
+            },
+        )?;
+        queries::add_contributor(c, idea.id, incoming.author.id, "author")?;
+        if !room.local {
+            for (actor, role) in &incoming.contributors {
+                if let Some(a) = queries::actor_by_ap_id(c, actor)? {
+                    queries::add_contributor(c, idea.id, a.id, role)?;
                 }
             }
-            if room.local {
-                let page = page_json(c, &idea)?;
-                distribute(
-                    c,
-                    &urls,
-                    &incoming.author,
-                    &room,
-                    &original,
-                    Some(page),
-                    vec![],
-                )?;
-            }
-            Ok(Applied::Done)
-        })
-        .await?;
-    ctx.delivery_wake.notify_one();
+        }
+        if room.local {
+            let page = page_json(c, &idea)?;
+            distribute(
+                c,
+                &urls,
+                &incoming.author,
+                &room,
+                &original,
+                Some(page),
+                vec![],
+            )?;
+        }
+        Ok(Applied::Done)
+    })
+    .await?;
     Ok(applied)
 }
 
@@ -525,18 +512,15 @@ pub async fn receive_update(
     receipt: Receipt,
 ) -> Result<Applied> {
     let (urls, room) = (ctx.urls.clone(), room.clone());
-    let applied = ctx
-        .db
-        .write(move |c| {
-            let existing = queries::idea_by_ap_id(c, &incoming.ap_id)?
-                .ok_or_else(|| Error::not_found(format!("idea {}", incoming.ap_id)))?;
-            if !receipt.record(c)? {
-                return Ok(Applied::Duplicate);
-            }
-            apply_remote_update(c, &urls, &room, existing, &incoming, &original)
-        })
-        .await?;
-    ctx.delivery_wake.notify_one();
+    let applied = commit(ctx, move |c| {
+        let existing = queries::idea_by_ap_id(c, &incoming.ap_id)?
+            .ok_or_else(|| Error::not_found(format!("idea {}", incoming.ap_id)))?;
+        if !receipt.record(c)? {
+            return Ok(Applied::Duplicate);
+        }
+        apply_remote_update(c, &urls, &room, existing, &incoming, &original)
+    })
+    .await?;
     Ok(applied)
 }
 
@@ -550,27 +534,24 @@ pub async fn receive_delete(
     receipt: Receipt,
 ) -> Result<Applied> {
     let (urls, actor) = (ctx.urls.clone(), actor.clone());
-    let applied = ctx
-        .db
-        .write(move |c| {
-            let room = queries::actor_by_id(c, idea.room_id)?;
-            let allowed = idea.author_id == actor.id
-                || (!room.local && crate::federation::fetch::same_host(&actor.ap_id, &room.ap_id));
-            if !allowed {
-                return Err(Error::Forbidden(
-                    "only the author can delete an idea".into(),
-                ));
-            }
-            if !receipt.record(c)? {
-                return Ok(Applied::Duplicate);
-            }
-            queries::mark_idea_deleted(c, idea.id)?;
-            if room.local {
-                distribute(c, &urls, &actor, &room, &original, None, vec![])?;
-            }
-            Ok(Applied::Done)
-        })
-        .await?;
-    ctx.delivery_wake.notify_one();
+    let applied = commit(ctx, move |c| {
+        let room = queries::actor_by_id(c, idea.room_id)?;
+        let allowed = idea.author_id == actor.id
+            || (!room.local && crate::federation::fetch::same_host(&actor.ap_id, &room.ap_id));
+        if !allowed {
+            return Err(Error::Forbidden(
+                "only the author can delete an idea".into(),
+            ));
+        }
+        if !receipt.record(c)? {
+            return Ok(Applied::Duplicate);
+        }
+        queries::mark_idea_deleted(c, idea.id)?;
+        if room.local {
+            distribute(c, &urls, &actor, &room, &original, None, vec![])?;
+        }
+        Ok(Applied::Done)
+    })
+    .await?;
     Ok(applied)
 }

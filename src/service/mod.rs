@@ -16,9 +16,21 @@ use serde_json::Value;
 use crate::error::Result;
 use crate::federation::objects::{self, PUBLIC};
 use crate::federation::outbox;
-use crate::state::Urls;
+use crate::state::{Ctx, Urls};
 use crate::store::models::Actor;
 use crate::store::{queries, DbConnection};
+
+/// Runs a state change and the activities it sends in one transaction, then wakes the delivery
+/// worker. Every use case that changes state goes through here.
+pub async fn commit<T, F>(ctx: &Ctx, change: F) -> Result<T>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T> + Send + 'static,
+    T: Send + 'static,
+{
+    let out = ctx.db.write(change).await?;
+    ctx.delivery_wake.notify_one();
+    Ok(out)
+}
 
 /// Sends an activity about something in `room`: to the room's inbox when the room is remote;
 /// when the room is local, the room Announces it to its followers (FEP-1b12). `object_for_plain`

@@ -4,6 +4,7 @@ use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
 use crate::federation::objects::{self, PUBLIC};
+use crate::service::commit;
 use crate::service::follows::{Applied, Receipt};
 use crate::service::{distribute, ideas};
 use crate::state::Ctx;
@@ -18,37 +19,22 @@ pub async fn set(
     support: bool,
 ) -> Result<ideas::IdeaDetail> {
     let (urls, user, key) = (ctx.urls.clone(), user.clone(), idea_key.to_string());
-    let d = ctx
-        .db
-        .write(move |c| {
-            let idea = ideas::find(c, &key)?;
-            if idea.deleted {
-                return Err(Error::Conflict("the idea was deleted".into()));
-            }
-            let room = queries::actor_by_id(c, idea.room_id)?;
-            let idea_author = queries::actor_by_id(c, idea.author_id)?;
-            let extra = if idea_author.local {
-                vec![]
-            } else {
-                vec![idea_author.delivery_inbox().to_string()]
-            };
-            if support {
-                let like_id = urls.new_activity();
-                if queries::add_support(c, idea.id, user.id, &like_id)? {
-                    let mut like = objects::activity(
-                        "Like",
-                        &like_id,
-                        &user.ap_id,
-                        json!(idea.ap_id),
-                        &[&room.ap_id, &idea_author.ap_id],
-                        &[PUBLIC],
-                    );
-                    like["audience"] = json!(room.ap_id);
-                    distribute(c, &urls, &user, &room, &like, None, extra)?;
-                }
-            } else if let Some(like_id) = queries::support_activity(c, idea.id, user.id)? {
-                queries::remove_support(c, idea.id, user.id)?;
-                let like = objects::activity(
+    let d = commit(ctx, move |c| {
+        let idea = ideas::find(c, &key)?;
+        if idea.deleted {
+            return Err(Error::Conflict("the idea was deleted".into()));
+        }
+        let room = queries::actor_by_id(c, idea.room_id)?;
+        let idea_author = queries::actor_by_id(c, idea.author_id)?;
+        let extra = if idea_author.local {
+            vec![]
+        } else {
+            vec![idea_author.delivery_inbox().to_string()]
+        };
+        if support {
+            let like_id = urls.new_activity();
+            if queries::add_support(c, idea.id, user.id, &like_id)? {
+                let mut like = objects::activity(
                     "Like",
                     &like_id,
                     &user.ap_id,
@@ -56,21 +42,33 @@ pub async fn set(
                     &[&room.ap_id, &idea_author.ap_id],
                     &[PUBLIC],
                 );
-                let mut undo = objects::activity(
-                    "Undo",
-                    &urls.new_activity(),
-                    &user.ap_id,
-                    objects::embedded(like),
-                    &[&room.ap_id, &idea_author.ap_id],
-                    &[PUBLIC],
-                );
-                undo["audience"] = json!(room.ap_id);
-                distribute(c, &urls, &user, &room, &undo, None, extra)?;
+                like["audience"] = json!(room.ap_id);
+                distribute(c, &urls, &user, &room, &like, None, extra)?;
             }
-            ideas::detail(c, &idea, true)
-        })
-        .await?;
-    ctx.delivery_wake.notify_one();
+        } else if let Some(like_id) = queries::support_activity(c, idea.id, user.id)? {
+            queries::remove_support(c, idea.id, user.id)?;
+            let like = objects::activity(
+                "Like",
+                &like_id,
+                &user.ap_id,
+                json!(idea.ap_id),
+                &[&room.ap_id, &idea_author.ap_id],
+                &[PUBLIC],
+            );
+            let mut undo = objects::activity(
+                "Undo",
+                &urls.new_activity(),
+                &user.ap_id,
+                objects::embedded(like),
+                &[&room.ap_id, &idea_author.ap_id],
+                &[PUBLIC],
+            );
+            undo["audience"] = json!(room.ap_id);
+            distribute(c, &urls, &user, &room, &undo, None, extra)?;
+        }
+        ideas::detail(c, &idea, true)
+    })
+    .await?;
     Ok(d)
 }
 
@@ -89,33 +87,30 @@ pub async fn receive_like(
         idea_ap_id.to_string(),
         like_id.to_string(),
     );
-    let applied = ctx
-        .db
-        .write(move |c| {
-            let idea = queries::idea_by_ap_id(c, &idea_ap_id)?.ok_or_else(|| {
-                if queries::comment_by_ap_id(c, &idea_ap_id)
-                    .ok()
-                    .flatten()
-                    .is_some()
-                {
-                    Error::Unsupported(
-                        "only ideas can be supported; likes of comments are not counted".into(),
-                    )
-                } else {
-                    Error::Unsupported(format!("{idea_ap_id} is not an idea on this node"))
-                }
-            })?;
-            if !receipt.record(c)? {
-                return Ok(Applied::Duplicate);
+    let applied = commit(ctx, move |c| {
+        let idea = queries::idea_by_ap_id(c, &idea_ap_id)?.ok_or_else(|| {
+            if queries::comment_by_ap_id(c, &idea_ap_id)
+                .ok()
+                .flatten()
+                .is_some()
+            {
+                Error::Unsupported(
+                    "only ideas can be supported; likes of comments are not counted".into(),
+                )
+            } else {
+                Error::Unsupported(format!("{idea_ap_id} is not an idea on this node"))
             }
-            if queries::add_support(c, idea.id, actor.id, &like_id)? {
-                let room = queries::actor_by_id(c, idea.room_id)?;
-                distribute(c, &urls, &actor, &room, &original, None, vec![])?;
-            }
-            Ok(Applied::Done)
-        })
-        .await?;
-    ctx.delivery_wake.notify_one();
+        })?;
+        if !receipt.record(c)? {
+            return Ok(Applied::Duplicate);
+        }
+        if queries::add_support(c, idea.id, actor.id, &like_id)? {
+            let room = queries::actor_by_id(c, idea.room_id)?;
+            distribute(c, &urls, &actor, &room, &original, None, vec![])?;
+        }
+        Ok(Applied::Done)
+    })
+    .await?;
     Ok(applied)
 }
 
@@ -129,38 +124,32 @@ pub async fn receive_unlike(
     receipt: Receipt,
 ) -> Result<Applied> {
     let (urls, actor) = (ctx.urls.clone(), actor.clone());
-    let applied = ctx
-        .db
-        .write(move |c| {
-            let by_like = match &like_id {
-                Some(id) => queries::support_by_activity(c, id)?,
-                None => None,
-            };
-            let idea_id = match (by_like, &idea_ap_id) {
-                (Some((idea, who)), _) if who == actor.id => idea,
-                (_, Some(ap)) => queries::idea_by_ap_id(c, ap)?
-                    .map(|i| i.id)
-                    .ok_or_else(|| {
-                        Error::Unsupported(format!("{ap} is not an idea on this node"))
-                    })?,
-                _ => {
-                    return Err(Error::Unsupported(
-                        "Undo of a Like this node never counted".into(),
-                    ))
-                }
-            };
-            if !receipt.record(c)? {
-                return Ok(Applied::Duplicate);
+    let applied = commit(ctx, move |c| {
+        let by_like = match &like_id {
+            Some(id) => queries::support_by_activity(c, id)?,
+            None => None,
+        };
+        let idea_id = match (by_like, &idea_ap_id) {
+            (Some((idea, who)), _) if who == actor.id => idea,
+            (_, Some(ap)) => queries::idea_by_ap_id(c, ap)?
+                .map(|i| i.id)
+                .ok_or_else(|| Error::Unsupported(format!("{ap} is not an idea on this node")))?,
+            _ => {
+                return Err(Error::Unsupported(
+                    "Undo of a Like this node never counted".into(),
+                ))
             }
-            if queries::remove_support(c, idea_id, actor.id)? > 0 {
-                let idea =
-                    queries::idea_by_id(c, idea_id)?.ok_or_else(|| Error::not_found("idea"))?;
-                let room = queries::actor_by_id(c, idea.room_id)?;
-                distribute(c, &urls, &actor, &room, &original, None, vec![])?;
-            }
-            Ok(Applied::Done)
-        })
-        .await?;
-    ctx.delivery_wake.notify_one();
+        };
+        if !receipt.record(c)? {
+            return Ok(Applied::Duplicate);
+        }
+        if queries::remove_support(c, idea_id, actor.id)? > 0 {
+            let idea = queries::idea_by_id(c, idea_id)?.ok_or_else(|| Error::not_found("idea"))?;
+            let room = queries::actor_by_id(c, idea.room_id)?;
+            distribute(c, &urls, &actor, &room, &original, None, vec![])?;
+        }
+        Ok(Applied::Done)
+    })
+    .await?;
     Ok(applied)
 }

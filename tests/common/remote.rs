@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
@@ -21,6 +21,7 @@ use cocreate::federation::signatures;
 struct Shared {
     received: Vec<Value>,
     objects: HashMap<String, Value>,
+    actor: Value,
 }
 
 pub struct RemoteActor {
@@ -36,7 +37,6 @@ pub struct RemoteActor {
 #[derive(Clone)]
 struct ServerState {
     shared: Arc<Mutex<Shared>>,
-    actor: Value,
 }
 
 impl RemoteActor {
@@ -59,10 +59,12 @@ impl RemoteActor {
             "endpoints": {"sharedInbox": format!("{base}/inbox")},
             "publicKey": {"id": key_id, "owner": actor_id, "publicKeyPem": pem},
         });
-        let shared = Arc::new(Mutex::new(Shared::default()));
+        let shared = Arc::new(Mutex::new(Shared {
+            actor,
+            ..Default::default()
+        }));
         let state = ServerState {
             shared: shared.clone(),
-            actor,
         };
         let app = Router::new()
             .route("/users/{name}", get(serve_actor))
@@ -80,6 +82,17 @@ impl RemoteActor {
             shared,
             http: reqwest::Client::new(),
         }
+    }
+
+    /// Replaces the actor's key (same key id), as a server rotating its keys does.
+    pub fn rotate_key(&mut self) {
+        self.key = RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap();
+        let pem = self
+            .key
+            .to_public_key()
+            .to_public_key_pem(LineEnding::LF)
+            .unwrap();
+        self.shared.lock().unwrap().actor["publicKey"]["publicKeyPem"] = json!(pem);
     }
 
     /// A new id on this server, e.g. for an activity.
@@ -155,19 +168,16 @@ impl RemoteActor {
 }
 
 async fn serve_actor(State(s): State<ServerState>, Path(_name): Path<String>) -> impl IntoResponse {
-    (
-        [("content-type", "application/activity+json")],
-        s.actor.to_string(),
-    )
+    let doc = s.shared.lock().unwrap().actor.to_string();
+    ([("content-type", "application/activity+json")], doc)
 }
 
 async fn serve_object(
     State(s): State<ServerState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
 ) -> axum::response::Response {
-    let _ = headers;
-    let base = s.actor["id"]
+    let shared = s.shared.lock().unwrap();
+    let base = shared.actor["id"]
         .as_str()
         .unwrap()
         .split("/users/")
@@ -175,7 +185,7 @@ async fn serve_object(
         .unwrap()
         .to_string();
     let full = format!("{base}/objects/{id}");
-    match s.shared.lock().unwrap().objects.get(&full) {
+    match shared.objects.get(&full) {
         Some(doc) => (
             [("content-type", "application/activity+json")],
             doc.to_string(),
