@@ -12,7 +12,7 @@ async fn suggestions(backend: Backend) {
     if !backend_available(backend) {
         return;
     }
-    let a = Node::start("A", backend).await;
+    let mut a = Node::start("A", backend).await;
     let b = Node::start("B", backend).await;
     let staff = a.add_user("alice", true);
     let bob = b.add_user("bob", false);
@@ -85,6 +85,31 @@ async fn suggestions(backend: Backend) {
     })
     .await;
 
+    // The author may edit its words, not the stage: only the room's node sets stages.
+    let mut edited = post["object"].clone();
+    edited["content"] = json!("<p>@widgets Charging station, solar</p>");
+    edited["stage"] = json!("launched");
+    edited["updated"] = json!(chrono::Utc::now().to_rfc3339());
+    let update = json!({"id": customer.new_id("update"), "type": "Update", "actor": customer.actor_id,
+        "to": [room], "cc": ["https://www.w3.org/ns/activitystreams#Public"], "object": edited});
+    let (s, text) = customer
+        .post_activity(&format!("{}/inbox", a.base), &update)
+        .await;
+    assert_eq!(s, 202, "{text}");
+    for (node, token) in [(&a, &staff), (&b, &bob)] {
+        eventually(
+            20,
+            "the edit reaches A and B, the stage does not change",
+            || async {
+                let (_, i) = node.get(&on_b, token).await;
+                (i["content"].as_str().unwrap_or("").contains("solar")
+                    && i["stage"] == "under_review")
+                    .then_some(())
+            },
+        )
+        .await;
+    }
+
     // Nothing A sent is left undelivered or refused.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
@@ -99,7 +124,8 @@ async fn suggestions(backend: Backend) {
         );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
-    // B unfollows: the room forgets B's follower.
+    // B unfollows while A is down: it works from B's cache, and A learns it when it is back.
+    a.kill();
     let (s, _) = b
         .call(
             reqwest::Method::DELETE,
@@ -109,11 +135,39 @@ async fn suggestions(backend: Backend) {
         )
         .await;
     assert_eq!(s, 204);
-    eventually(20, "the room drops B's follower", || async {
+    a.launch().await;
+    eventually(30, "the room drops B's follower", || async {
         let (_, f) = a.get_ap(&format!("{room}/followers")).await;
         (f["totalItems"] == 0).then_some(())
     })
     .await;
+
+    // A deleted suggestion stays deleted: a late Update is refused, and so is a stage change.
+    let delete = json!({"id": customer.new_id("delete"), "type": "Delete", "actor": customer.actor_id,
+        "to": ["https://www.w3.org/ns/activitystreams#Public"], "object": note_id});
+    let (s, text) = customer
+        .post_activity(&format!("{}/inbox", a.base), &delete)
+        .await;
+    assert_eq!(s, 202, "{text}");
+    let mut late = update.clone();
+    late["id"] = json!(customer.new_id("update"));
+    let (s, text) = customer
+        .post_activity(&format!("{}/inbox", a.base), &late)
+        .await;
+    assert_eq!(s, 409, "{text}");
+    let (s, e) = a
+        .post(
+            &format!("/api/v1/ideas/{}/stage", idea["id"]),
+            &staff,
+            json!({"stage": "in_design", "answer": "x"}),
+        )
+        .await;
+    assert_eq!(s, 409, "{e}");
+    let (_, i) = a
+        .get(&format!("/api/v1/ideas/{}", idea["id"]), &staff)
+        .await;
+    assert_eq!(i["deleted"], true);
+    assert_eq!(i["title"], "");
 }
 
 #[tokio::test]

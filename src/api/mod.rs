@@ -246,25 +246,7 @@ async fn ideas_by_room(
             .await?
             .ok_or_else(|| Error::not_found(format!("room {}", q.room)))?
     } else {
-        let h = crate::domain::Handle::parse(&q.room).map_err(Error::BadRequest)?;
-        let h2 = h.clone();
-        let known = ctx
-            .db
-            .read(move |c| {
-                use crate::store::schema::actors;
-                use diesel::prelude::*;
-                Ok(actors::table
-                    .filter(actors::name.eq(&h2.name))
-                    .filter(actors::host.eq(&h2.host))
-                    .filter(actors::kind.eq("Group"))
-                    .first::<Actor>(c)
-                    .optional()?)
-            })
-            .await?;
-        match known {
-            Some(a) => a,
-            None => fetch::resolve_handle(&ctx, &q.room).await?,
-        }
+        fetch::known_or_resolve(&ctx, &q.room).await?
     };
     if !room.is_room() {
         return Err(Error::bad_request(format!("{} is not a room", q.room)).into());

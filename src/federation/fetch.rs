@@ -227,6 +227,19 @@ pub async fn key_owner(ctx: &Ctx, key_id: &str, refresh: bool) -> Result<Actor> 
         .await
 }
 
+/// An actor by handle from the cache when it is known (no network), by WebFinger otherwise.
+pub async fn known_or_resolve(ctx: &Ctx, handle: &str) -> Result<Actor> {
+    let h = Handle::parse(handle).map_err(Error::BadRequest)?;
+    let known = ctx
+        .db
+        .read(move |c| queries::actor_by_handle(c, &h.name, &h.host))
+        .await?;
+    match known {
+        Some(a) => Ok(a),
+        None => resolve_handle(ctx, handle).await,
+    }
+}
+
 /// Resolves `name@host[:port]` to an actor: local by name, remote by WebFinger.
 pub async fn resolve_handle(ctx: &Ctx, handle: &str) -> Result<Actor> {
     let h = Handle::parse(handle).map_err(Error::BadRequest)?;

@@ -253,6 +253,9 @@ pub async fn receive_change(
                 "only the author can change a comment".into(),
             ));
         }
+        if comment.deleted && content.is_some() {
+            return Err(Error::Conflict(format!("{ap_id} was deleted")));
+        }
         if !receipt.record(c)? {
             return Ok(Applied::Duplicate);
         }

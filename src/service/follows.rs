@@ -66,7 +66,8 @@ pub async fn follow_handle(ctx: &Ctx, user: &Actor, handle: &str) -> Result<(Act
 /// A local user stops following an actor: the follow is removed and the target gets an
 /// `Undo` of the original Follow.
 pub async fn unfollow(ctx: &Ctx, user: &Actor, handle: &str) -> Result<()> {
-    let target = fetch::resolve_handle(ctx, handle).await?;
+    // The cache first: unfollowing must work when the other server is gone.
+    let target = fetch::known_or_resolve(ctx, handle).await?;
     let (urls, user, undo_id) = (ctx.urls.clone(), user.clone(), ctx.urls.new_activity());
     commit(ctx, move |c| {
         let follow = queries::follow_between(c, user.id, target.id)?

@@ -295,6 +295,9 @@ pub async fn change_stage(
                 "stages are changed by the node hosting the room".into(),
             ));
         }
+        if idea.deleted {
+            return Err(Error::Conflict("the idea was deleted".into()));
+        }
         let from = Stage::parse(&idea.stage).unwrap_or(Stage::Suggested);
         if !transition_allowed(from, to) {
             return Err(Error::Conflict(format!(
@@ -374,6 +377,17 @@ pub struct IncomingIdea {
     pub updated: NaiveDateTime,
 }
 
+impl IncomingIdea {
+    /// Times from a server whose clock runs ahead are taken as now, so that they cannot make
+    /// later updates look older.
+    fn clamped_to_now(mut self) -> IncomingIdea {
+        let t = now();
+        self.published = self.published.min(t);
+        self.updated = self.updated.min(t);
+        self
+    }
+}
+
 /// Stores an idea from another node. In a local room this is a suggestion from outside
 /// (stage `suggested`, announced to followers); in a followed remote room it mirrors the
 /// room's copy, stage included.
@@ -388,6 +402,7 @@ pub async fn receive(
         return Err(Error::bad_request("idea has neither a title nor content"));
     }
     let (urls, room) = (ctx.urls.clone(), room.clone());
+    let incoming = incoming.clamped_to_now();
     let applied = commit(ctx, move |c| {
         if !receipt.record(c)? {
             return Ok(Applied::Duplicate);
@@ -395,7 +410,7 @@ pub async fn receive(
         if let Some(existing) = queries::idea_by_ap_id(c, &incoming.ap_id)? {
             return apply_remote_update(c, &urls, &room, existing, &incoming, &original);
         }
-        let stage = if room.local {
+        let stage = if !speaks_for_room(&incoming.author, &room) {
             Stage::Suggested.to_string()
         } else {
             incoming
@@ -414,10 +429,10 @@ pub async fn receive(
                 source: incoming.source.clone(),
                 content: incoming.content.clone(),
                 stage,
-                stage_answer: if room.local {
-                    None
-                } else {
+                stage_answer: if speaks_for_room(&incoming.author, &room) {
                     incoming.stage_answer.clone()
+                } else {
+                    None
                 },
                 local: false,
                 deleted: false,
@@ -451,6 +466,12 @@ pub async fn receive(
     Ok(applied)
 }
 
+/// Whether `actor` speaks for a remote `room`: it lives on the node that hosts the room. Only
+/// such actors set an idea's stage and answer on mirrors.
+fn speaks_for_room(actor: &Actor, room: &Actor) -> bool {
+    !room.local && crate::federation::fetch::same_host(&actor.ap_id, &room.ap_id)
+}
+
 fn apply_remote_update(
     c: &mut DbConnection,
     urls: &Urls,
@@ -464,11 +485,14 @@ fn apply_remote_update(
             "an idea cannot move to another room".into(),
         ));
     }
-    let from_room_host = !room.local;
+    let from_room_host = speaks_for_room(&incoming.author, room);
     if existing.author_id != incoming.author.id && !from_room_host {
         return Err(Error::Forbidden(
             "only the author can update an idea".into(),
         ));
+    }
+    if existing.deleted {
+        return Err(Error::Conflict(format!("{} was deleted", existing.ap_id)));
     }
     // An older version arriving late changes nothing. Documents carry whole seconds, so compare
     // at that precision: an update within the same second as the stored copy still applies.
@@ -512,6 +536,7 @@ pub async fn receive_update(
     receipt: Receipt,
 ) -> Result<Applied> {
     let (urls, room) = (ctx.urls.clone(), room.clone());
+    let incoming = incoming.clamped_to_now();
     let applied = commit(ctx, move |c| {
         let existing = queries::idea_by_ap_id(c, &incoming.ap_id)?
             .ok_or_else(|| Error::not_found(format!("idea {}", incoming.ap_id)))?;

@@ -31,6 +31,16 @@ pub fn actor_by_key_id(conn: &mut DbConnection, key_id: &str) -> Result<Option<A
         .optional()?)
 }
 
+/// A known actor by `name@host`; the instance actor is never meant by a handle.
+pub fn actor_by_handle(conn: &mut DbConnection, name: &str, host: &str) -> Result<Option<Actor>> {
+    Ok(actors::table
+        .filter(actors::name.eq(name))
+        .filter(actors::host.eq(host))
+        .filter(actors::kind.ne("Application"))
+        .first(conn)
+        .optional()?)
+}
+
 pub fn local_actor_by_name(conn: &mut DbConnection, name: &str) -> Result<Option<Actor>> {
     Ok(actors::table
         .filter(actors::local.eq(true))
