@@ -287,12 +287,7 @@ async fn rooms_ideas_comments_support_and_stages_cross_nodes(backend: Backend) {
 
     // Nothing A sent is left failed or pending: B and C accepted everything, including the
     // room's echoes of B's own comment edits.
-    eventually(30, "all of A's deliveries done", || async {
-        let (_, d) = a.get("/api/v1/admin/deliveries", &a_staff).await;
-        (d.get("pending").is_none() && d.get("failed").is_none() && d.get("delivered").is_some())
-            .then_some(())
-    })
-    .await;
+    assert_all_delivered(&a, &a_staff, 90).await;
 
     // Restart every node (killed, not stopped): nothing is lost.
     a.restart().await;

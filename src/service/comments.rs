@@ -254,7 +254,8 @@ pub async fn receive_change(
             ));
         }
         if comment.deleted && content.is_some() {
-            return Err(Error::Conflict(format!("{ap_id} was deleted")));
+            // Deletion wins, as for ideas: acknowledged, nothing changes.
+            return Ok(Applied::Done);
         }
         if !receipt.record(c)? {
             return Ok(Applied::Duplicate);

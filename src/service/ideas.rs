@@ -492,7 +492,10 @@ fn apply_remote_update(
         ));
     }
     if existing.deleted {
-        return Err(Error::Conflict(format!("{} was deleted", existing.ap_id)));
+        // Deletion wins: a late Create, re-announce or Update of a deleted idea is acknowledged
+        // and changes nothing (answering 4xx would only make its sender log a failure).
+        tracing::info!(idea = %existing.ap_id, "ignored an update of a deleted idea");
+        return Ok(Applied::Done);
     }
     // An older version arriving late changes nothing. Documents carry whole seconds, so compare
     // at that precision: an update within the same second as the stored copy still applies.

@@ -259,6 +259,31 @@ where
     }
 }
 
+/// Waits until `node` has no delivery pending, failing at once (with the node's log) if any
+/// delivery was refused.
+pub async fn assert_all_delivered(node: &Node, staff_token: &str, secs: u64) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let (_, d) = node.get("/api/v1/admin/deliveries", staff_token).await;
+        assert!(
+            d.get("failed").is_none(),
+            "{} refused deliveries: {d}\n{}",
+            node.name,
+            node.log()
+        );
+        if d.get("pending").is_none() && d.get("delivered").is_some() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} still has pending deliveries after {secs}s: {d}\n{}",
+            node.name,
+            node.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 pub fn encode(id: &str) -> String {
     percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
