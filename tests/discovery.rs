@@ -36,10 +36,23 @@ async fn discovery(backend: Backend) {
             json!({"name": "secret", "title": "S", "visibility": "private"}),
         )
         .await;
-    assert_eq!(
-        s, 400,
-        "private rooms are refused until membership exists: {e}"
-    );
+    assert_eq!(s, 201, "{e}");
+    let (s, e) = node
+        .post(
+            "/api/v1/rooms",
+            &staff,
+            json!({"name": "odd", "title": "O", "visibility": "secret"}),
+        )
+        .await;
+    assert_eq!(s, 400, "unknown visibility: {e}");
+    // A private room's collections need a member's signature; its actor stays discoverable.
+    let (s, _) = node
+        .get_ap(&format!("{}/r/secret/followers", node.base))
+        .await;
+    assert_eq!(s, 401);
+    let (s, actor) = node.get_ap(&format!("{}/r/secret", node.base)).await;
+    assert_eq!(s, 200);
+    assert_eq!(actor["manuallyApprovesFollowers"], true);
     let (s, e) = node
         .post("/api/v1/rooms", &staff, json!({"name": "x"}))
         .await;

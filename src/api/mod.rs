@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
 use crate::federation::fetch;
-use crate::service::{accounts, comments, follows, ideas, rooms, supports};
+use crate::service::{accounts, comments, follows, ideas, members, rooms, supports};
 use crate::state::Ctx;
 use crate::store::models::Actor;
 use crate::store::queries;
@@ -100,6 +100,21 @@ pub fn router() -> Router<Ctx> {
         .route("/api/v1/ideas/{id}/stage", post(change_stage))
         .route("/api/v1/follows", post(follow).get(list_follows))
         .route("/api/v1/follows/{handle}", axum::routing::delete(unfollow))
+        .route("/api/v1/joins", post(join))
+        .route("/api/v1/rooms/{name}/requests", get(list_requests))
+        .route(
+            "/api/v1/rooms/{name}/requests/{id}/approve",
+            post(approve_request),
+        )
+        .route(
+            "/api/v1/rooms/{name}/requests/{id}/refuse",
+            post(refuse_request),
+        )
+        .route("/api/v1/rooms/{name}/members", get(list_members))
+        .route(
+            "/api/v1/rooms/{name}/members/{handle}",
+            axum::routing::delete(remove_member),
+        )
         .route("/api/v1/admin/deliveries", get(deliveries))
         .fallback(not_found)
 }
@@ -221,11 +236,11 @@ async fn submit_idea(
 
 async fn room_ideas(
     State(ctx): State<Ctx>,
-    User(_): User,
+    User(u): User,
     Path(name): Path<String>,
 ) -> ApiResult<Json<Vec<ideas::IdeaDetail>>> {
     let room = rooms::local_by_name(&ctx, &name).await?;
-    Ok(Json(ideas::list_room(&ctx, &room).await?))
+    Ok(Json(ideas::list_room(&ctx, Some(&u), &room).await?))
 }
 
 #[derive(Deserialize)]
@@ -236,7 +251,7 @@ struct RoomQuery {
 /// Ideas of a local or followed remote room, by handle or URL.
 async fn ideas_by_room(
     State(ctx): State<Ctx>,
-    User(_): User,
+    User(u): User,
     Query(q): Query<RoomQuery>,
 ) -> ApiResult<Json<Vec<ideas::IdeaDetail>>> {
     let room = if q.room.starts_with("http://") || q.room.starts_with("https://") {
@@ -251,15 +266,15 @@ async fn ideas_by_room(
     if !room.is_room() {
         return Err(Error::bad_request(format!("{} is not a room", q.room)).into());
     }
-    Ok(Json(ideas::list_room(&ctx, &room).await?))
+    Ok(Json(ideas::list_room(&ctx, Some(&u), &room).await?))
 }
 
 async fn get_idea(
     State(ctx): State<Ctx>,
-    User(_): User,
+    User(u): User,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ideas::IdeaDetail>> {
-    Ok(Json(ideas::get(&ctx, &id).await?))
+    Ok(Json(ideas::get(&ctx, &u, &id).await?))
 }
 
 #[derive(Deserialize)]
@@ -393,12 +408,94 @@ async fn unfollow(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[derive(Deserialize)]
+struct JoinBody {
+    handle: String,
+    message: Option<String>,
+}
+
+async fn join(
+    State(ctx): State<Ctx>,
+    User(u): User,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let b: JoinBody = parse(&body)?;
+    let (target, state) = follows::request(&ctx, &u, &b.handle, "Join", b.message).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"target": actor_view(&target), "state": state})),
+    ))
+}
+
+async fn list_requests(
+    State(ctx): State<Ctx>,
+    User(u): User,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Vec<members::RequestView>>> {
+    Ok(Json(members::list_requests(&ctx, &u, &name).await?))
+}
+
+#[derive(Deserialize)]
+struct ApproveBody {
+    role: String,
+    partner_kind: Option<String>,
+}
+
+async fn approve_request(
+    State(ctx): State<Ctx>,
+    User(u): User,
+    Path((name, id)): Path<(String, i32)>,
+    body: Bytes,
+) -> ApiResult<StatusCode> {
+    let b: ApproveBody = parse(&body)?;
+    let role = members::parse_role(&b.role, b.partner_kind.as_deref())?;
+    members::answer_request(&ctx, &u, &name, id, Some(role), None).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, Default)]
+struct RefuseBody {
+    reason: Option<String>,
+}
+
+async fn refuse_request(
+    State(ctx): State<Ctx>,
+    User(u): User,
+    Path((name, id)): Path<(String, i32)>,
+    body: Bytes,
+) -> ApiResult<StatusCode> {
+    let b: RefuseBody = if body.is_empty() {
+        RefuseBody::default()
+    } else {
+        parse(&body)?
+    };
+    members::answer_request(&ctx, &u, &name, id, None, b.reason).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_members(
+    State(ctx): State<Ctx>,
+    User(u): User,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Vec<members::MemberView>>> {
+    Ok(Json(members::list_members(&ctx, &u, &name).await?))
+}
+
+async fn remove_member(
+    State(ctx): State<Ctx>,
+    User(u): User,
+    Path((name, handle)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    members::remove_member(&ctx, &u, &name, &handle).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 async fn list_follows(State(ctx): State<Ctx>, User(u): User) -> ApiResult<Json<Value>> {
     let id = u.id;
     let list = ctx.db.read(move |c| queries::following_of(c, id)).await?;
     Ok(Json(json!(list
         .iter()
-        .map(|(a, s)| json!({"target": actor_view(a), "state": s}))
+        .map(|(a, f)| json!({"target": actor_view(a), "state": f.state, "reason": f.reason}))
         .collect::<Vec<_>>())))
 }
 

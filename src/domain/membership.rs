@@ -189,18 +189,51 @@ mod tests {
             let err = check(v, &Phase::open(), None, Action::See).unwrap_err();
             assert!(err.contains("only its members"), "{err}");
         }
-        assert!(check(Visibility::Private, &Phase::open(), Some(Role::Observer), Action::See).is_ok());
+        assert!(check(
+            Visibility::Private,
+            &Phase::open(),
+            Some(Role::Observer),
+            Action::See
+        )
+        .is_ok());
     }
 
     #[test]
     fn switches_and_stages_decide_for_members() {
         let p = partners_only();
         let in_design = Stage::InDesign;
-        assert!(check(Visibility::Partners, &p, Some(Role::Partner), Action::Comment { stage: in_design }).is_ok());
-        assert!(check(Visibility::Partners, &p, Some(Role::Observer), Action::Support { stage: in_design }).is_err());
-        let err = check(Visibility::Partners, &p, Some(Role::Partner), Action::Comment { stage: Stage::Beta }).unwrap_err();
-        assert!(err.contains("does not work on ideas that are beta"), "{err}");
-        assert!(check(Visibility::Partners, &p, Some(Role::Steward), Action::Submit).is_ok());
+        assert!(check(
+            Visibility::Partners,
+            &p,
+            Some(Role::Partner),
+            Action::Comment { stage: in_design }
+        )
+        .is_ok());
+        assert!(check(
+            Visibility::Partners,
+            &p,
+            Some(Role::Observer),
+            Action::Support { stage: in_design }
+        )
+        .is_err());
+        let err = check(
+            Visibility::Partners,
+            &p,
+            Some(Role::Partner),
+            Action::Comment { stage: Stage::Beta },
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("does not work on ideas that are beta"),
+            "{err}"
+        );
+        assert!(check(
+            Visibility::Partners,
+            &p,
+            Some(Role::Steward),
+            Action::Submit
+        )
+        .is_ok());
     }
 
     #[test]

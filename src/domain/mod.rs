@@ -2,6 +2,7 @@
 //! directly.
 
 pub mod lifecycle;
+pub mod membership;
 pub mod text;
 
 /// Room visibility as chosen by its stewards.

@@ -39,16 +39,12 @@ pub async fn post_inbox(
 ) -> Response {
     match receive(&ctx, &method, &uri, &headers, &body).await {
         Ok(applied) => {
-            let status = if applied == Applied::Duplicate {
-                "duplicate"
-            } else {
-                "accepted"
+            let body = match applied {
+                Applied::Done => json!({ "status": "accepted" }),
+                Applied::Duplicate => json!({ "status": "duplicate" }),
+                Applied::Refused(reason) => json!({ "status": "refused", "reason": reason }),
             };
-            (
-                StatusCode::ACCEPTED,
-                axum::Json(json!({ "status": status })),
-            )
-                .into_response()
+            (StatusCode::ACCEPTED, axum::Json(body)).into_response()
         }
         Err(e) => {
             tracing::info!(error = %e, status = %e.status(), "inbox refused an activity");
@@ -187,8 +183,14 @@ pub fn dispatch<'a>(
             ensure_in_room(ctx, activity, room).await?;
         }
         match kind.as_str() {
-            "Follow" if via.is_none() => {
+            "Follow" | "Join" if via.is_none() => {
                 follows::receive_follow(ctx, actor, activity, receipt).await
+            }
+            "Remove" if actor.is_room() => {
+                crate::service::members::receive_remove(ctx, actor, activity, receipt).await
+            }
+            "Reject" if via.is_none() && !answers_follow(ctx, activity).await? => {
+                ideas::receive_refusal(ctx, actor, activity, receipt).await
             }
             "Accept" | "Reject" if via.is_none() => {
                 let (applied, accepted) =
@@ -228,6 +230,22 @@ pub fn dispatch<'a>(
             ))),
         }
     })
+}
+
+/// Whether an Accept/Reject answers a Follow or Join (rather than, say, a submission).
+async fn answers_follow(ctx: &Ctx, answer: &Value) -> Result<bool> {
+    let object = &answer["object"];
+    if let Some(t) = type_of(object) {
+        return Ok(matches!(t, "Follow" | "Join"));
+    }
+    let Some(id) = id_of(object).map(String::from) else {
+        return Ok(false);
+    };
+    Ok(ctx
+        .db
+        .read(move |c| queries::follow_by_activity(c, &id))
+        .await?
+        .is_some())
 }
 
 /// A room may only relay activities about its own ideas and their comments.
@@ -398,11 +416,9 @@ async fn receive_create_or_update(
             actor.ap_id
         )));
     }
-    if is_create && !addressed_publicly(activity, &object) {
-        return Err(Error::Unsupported(format!(
-            "{object_id} is not addressed to the public: private messages never become ideas or comments"
-        )));
-    }
+    // Whether a non-public post may count depends on its room (members of a partners room
+    // address the room's followers); the services decide once the room is known.
+    let public = addressed_publicly(activity, &object);
     if let Some(author) = id_of(&object["attributedTo"]).filter(|_| !moderated) {
         if author != actor.ap_id && !same_host(author, &actor.ap_id) {
             return Err(Error::Forbidden(format!(
@@ -452,6 +468,7 @@ async fn receive_create_or_update(
             content,
             source,
             published,
+            public,
         };
         return comments::receive(ctx, incoming, activity.clone(), receipt).await;
     }
@@ -509,6 +526,7 @@ async fn receive_create_or_update(
             .collect(),
         published,
         updated: parse_time(&object["updated"]).unwrap_or(published),
+        public,
     };
     for (contributor, _) in &incoming.contributors {
         if via.is_some() && contributor != &actor.ap_id {
@@ -667,7 +685,7 @@ pub async fn backfill(ctx: &Ctx, room: &Actor) -> Result<usize> {
         let id = item["id"].as_str().unwrap_or_default();
         match apply_announced(ctx, room, &item["object"], id).await {
             Ok(Applied::Done) => applied += 1,
-            Ok(Applied::Duplicate) => {}
+            Ok(Applied::Duplicate) | Ok(Applied::Refused(_)) => {}
             Err(e) => {
                 tracing::info!(item = id, error = %e, "skipped an outbox item of a followed room")
             }

@@ -87,13 +87,25 @@ pub struct IdeaView<'a> {
     pub support_count: i64,
 }
 
+/// Who an object or activity of `room` is addressed to: public rooms address the public and
+/// copy the room and its followers; partners and private rooms address their followers (the
+/// members) only and never the public.
+pub fn room_addressing(room: &Actor) -> (Vec<String>, Vec<String>) {
+    let followers = room.followers.clone().unwrap_or_default();
+    if room.visibility.as_deref().is_none_or(|v| v == "public") {
+        (
+            vec![PUBLIC.to_string()],
+            vec![room.ap_id.clone(), followers],
+        )
+    } else {
+        (vec![followers], vec![room.ap_id.clone()])
+    }
+}
+
 /// An idea as a `Page` with the project's terms.
 pub fn idea_json(v: &IdeaView<'_>) -> Value {
     let i = v.idea;
-    let mut cc = vec![json!(v.room.ap_id)];
-    if let Some(f) = &v.room.followers {
-        cc.push(json!(f));
-    }
+    let (to, cc) = room_addressing(v.room);
     let mut doc = json!({
         "id": i.ap_id,
         "type": "Page",
@@ -102,7 +114,7 @@ pub fn idea_json(v: &IdeaView<'_>) -> Value {
         "content": i.content,
         "mediaType": "text/html",
         "source": {"content": i.source, "mediaType": "text/markdown"},
-        "to": [PUBLIC],
+        "to": to,
         "cc": cc,
         "audience": v.room.ap_id,
         "context": v.room.ap_id,
@@ -124,9 +136,9 @@ pub fn idea_json(v: &IdeaView<'_>) -> Value {
 
 /// A comment as a `Note` reply.
 pub fn comment_json(c: &Comment, author_ap_id: &str, room: &Actor, idea_author: &str) -> Value {
-    let mut cc = vec![json!(room.ap_id)];
+    let (to, mut cc) = room_addressing(room);
     if idea_author != author_ap_id {
-        cc.push(json!(idea_author));
+        cc.push(idea_author.to_string());
     }
     let mut doc = json!({
         "id": c.ap_id,
@@ -135,7 +147,7 @@ pub fn comment_json(c: &Comment, author_ap_id: &str, room: &Actor, idea_author: 
         "inReplyTo": c.in_reply_to,
         "content": c.content,
         "mediaType": "text/html",
-        "to": [PUBLIC],
+        "to": to,
         "cc": cc,
         "audience": room.ap_id,
         "published": timestamp(c.published),
@@ -177,15 +189,10 @@ pub fn activity(
 /// An activity about something in `room`: public, copied to the room and its followers, with
 /// the room as `audience` (FEP-1b12).
 pub fn room_activity(kind: &str, id: &str, actor: &str, object: Value, room: &Actor) -> Value {
-    let followers = room.followers.as_deref().unwrap_or_default();
-    let mut a = activity(
-        kind,
-        id,
-        actor,
-        object,
-        &[PUBLIC],
-        &[&room.ap_id, followers],
-    );
+    let (to, cc) = room_addressing(room);
+    let mut a = activity(kind, id, actor, object, &[], &[]);
+    a["to"] = json!(to);
+    a["cc"] = json!(cc);
     a["audience"] = json!(room.ap_id);
     a
 }

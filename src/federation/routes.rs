@@ -3,17 +3,19 @@
 //! ActivityPub, and as a small HTML page to browsers.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::domain::Visibility;
 use crate::error::{Error, Result};
-use crate::federation::inbox::post_inbox;
+use crate::federation::fetch;
+use crate::federation::inbox::{post_inbox, verify_request};
 use crate::federation::objects;
-use crate::service::ideas;
+use crate::service::{ideas, members};
 use crate::state::Ctx;
 use crate::store::models::Actor;
 use crate::store::queries;
@@ -133,117 +135,249 @@ async fn collection_owner(ctx: &Ctx, uri: &axum::http::Uri) -> Result<Actor> {
         .ok_or_else(|| Error::not_found(format!("collection {path}")))
 }
 
-async fn outbox(State(ctx): State<Ctx>, uri: axum::http::Uri) -> Response {
-    let result = async {
-        let owner = collection_owner(&ctx, &uri).await?;
-        let id = owner.id;
-        let (items, total) = ctx
-            .db
-            .read(move |c| {
-                Ok((
-                    queries::public_activities_of(c, id, 50)?,
-                    queries::count_public_activities(c, id)?,
-                ))
-            })
-            .await?;
-        let items: Vec<Value> = items
-            .iter()
-            .filter_map(|a| serde_json::from_str::<Value>(&a.body).ok())
-            .map(objects::embedded)
-            .collect();
-        Ok(with_context(json!({
-            "id": owner.outbox,
-            "type": "OrderedCollection",
-            "totalItems": total,
-            "orderedItems": items,
-        })))
+/// The actor behind a signed GET, if the request is signed (authorized fetch).
+async fn reader(
+    ctx: &Ctx,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<Option<Actor>> {
+    let signed = headers.contains_key("signature")
+        || headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("Signature "));
+    if !signed {
+        return Ok(None);
     }
-    .await;
-    match result {
-        Ok(doc) => ap_json(StatusCode::OK, &doc),
-        Err(e) => crate::api::error_response(e),
-    }
+    verify_request(ctx, method, uri, headers, None)
+        .await
+        .map(Some)
 }
 
-async fn followers(State(ctx): State<Ctx>, uri: axum::http::Uri) -> Response {
-    let result = async {
-        let owner = collection_owner(&ctx, &uri).await?;
-        let id = owner.id;
-        let list = ctx.db.read(move |c| queries::followers_of(c, id)).await?;
-        Ok(with_context(json!({
-            "id": owner.followers,
-            "type": "OrderedCollection",
-            "totalItems": list.len(),
-            "orderedItems": list.iter().map(|a| a.ap_id.clone()).collect::<Vec<_>>(),
-        })))
+/// Content of a partners or private room is served only to a signed GET by a member (or a
+/// member's node); everyone else gets 401 (unsigned) or 404 (signed, not a member), so that
+/// guessing URLs reveals nothing.
+async fn check_read(ctx: &Ctx, room: &Actor, req: &Request) -> Result<()> {
+    if members::visibility(room) == Visibility::Public {
+        return Ok(());
     }
-    .await;
-    match result {
-        Ok(doc) => ap_json(StatusCode::OK, &doc),
-        Err(e) => crate::api::error_response(e),
-    }
-}
-
-async fn idea(State(ctx): State<Ctx>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let ap_id = ctx.urls.idea(&id);
-    let found = ctx
+    let signer = reader(ctx, &req.method, &req.uri, &req.headers).await?;
+    let (room2, signer2) = (room.clone(), signer.clone());
+    let allowed = ctx
         .db
-        .read(move |c| match queries::idea_by_ap_id(c, &ap_id)? {
-            Some(i) if i.deleted => Ok(Err(objects::tombstone(&i.ap_id, "Page"))),
-            Some(i) => Ok(Ok((ideas::page_json(c, &i)?, i.id))),
-            None => Err(Error::not_found("idea")),
-        })
-        .await;
-    match found {
-        Ok(Ok((page, id))) if wants_activitypub(&headers) => {
-            let _ = id;
-            ap_json(StatusCode::OK, &with_context(page))
-        }
-        Ok(Ok((_, id))) => crate::web::idea_page(&ctx, id).await,
-        Ok(Err(tomb)) => ap_json(StatusCode::GONE, &with_context(tomb)),
-        Err(e) => crate::api::error_response(e),
+        .read(move |c| members::may_read(c, &room2, signer2.as_ref()))
+        .await?;
+    match (allowed, signer) {
+        (true, _) => Ok(()),
+        (false, None) => Err(Error::Unauthorized(
+            "this content needs a signed request from a member of its room".into(),
+        )),
+        (false, Some(_)) => Err(Error::not_found("object")),
     }
 }
 
-async fn comment(State(ctx): State<Ctx>, Path(id): Path<String>) -> Response {
-    let ap_id = ctx.urls.comment(&id);
-    let found = ctx
-        .db
-        .read(move |c| {
-            let cm =
-                queries::comment_by_ap_id(c, &ap_id)?.ok_or_else(|| Error::not_found("comment"))?;
-            if cm.deleted {
-                return Ok((StatusCode::GONE, objects::tombstone(&cm.ap_id, "Note")));
-            }
-            let idea =
-                queries::idea_by_id(c, cm.idea_id)?.ok_or_else(|| Error::not_found("idea"))?;
-            let room = queries::actor_by_id(c, idea.room_id)?;
-            let author = queries::actor_by_id(c, cm.author_id)?;
-            let idea_author = queries::actor_by_id(c, idea.author_id)?;
-            Ok((
-                StatusCode::OK,
-                objects::comment_json(&cm, &author.ap_id, &room, &idea_author.ap_id),
-            ))
-        })
-        .await;
-    match found {
+/// What a GET handler needs to check a signature.
+struct Request {
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+}
+
+fn respond(result: Result<(StatusCode, Value)>) -> Response {
+    match result {
         Ok((status, doc)) => ap_json(status, &with_context(doc)),
         Err(e) => crate::api::error_response(e),
     }
 }
 
-async fn activity(State(ctx): State<Ctx>, Path(id): Path<String>) -> Response {
-    let ap_id = ctx.urls.activity(&id);
+async fn outbox(State(ctx): State<Ctx>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+    let req = Request {
+        method,
+        uri,
+        headers,
+    };
+    respond(
+        async {
+            let owner = collection_owner(&ctx, &req.uri).await?;
+            check_read(&ctx, &owner, &req).await?;
+            let (id, everything) = (owner.id, members::visibility(&owner) != Visibility::Public);
+            let (items, total) = ctx
+                .db
+                .read(move |c| {
+                    Ok((queries::activities_of(c, id, 50, everything)?, queries::count_activities(c, id, everything)?))
+                })
+                .await?;
+            let items: Vec<Value> = items
+                .iter()
+                .filter_map(|a| serde_json::from_str::<Value>(&a.body).ok())
+                .map(objects::embedded)
+                .collect();
+            Ok((
+                StatusCode::OK,
+                json!({"id": owner.outbox, "type": "OrderedCollection", "totalItems": total, "orderedItems": items}),
+            ))
+        }
+        .await,
+    )
+}
+
+async fn followers(
+    State(ctx): State<Ctx>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let req = Request {
+        method,
+        uri,
+        headers,
+    };
+    respond(
+        async {
+            let owner = collection_owner(&ctx, &req.uri).await?;
+            check_read(&ctx, &owner, &req).await?;
+            let id = owner.id;
+            let list = ctx.db.read(move |c| queries::followers_of(c, id)).await?;
+            Ok((
+                StatusCode::OK,
+                json!({
+                    "id": owner.followers,
+                    "type": "OrderedCollection",
+                    "totalItems": list.len(),
+                    "orderedItems": list.iter().map(|a| a.ap_id.clone()).collect::<Vec<_>>(),
+                }),
+            ))
+        }
+        .await,
+    )
+}
+
+async fn idea(
+    State(ctx): State<Ctx>,
+    Path(id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let req = Request {
+        method,
+        uri,
+        headers,
+    };
+    let ap_id = ctx.urls.idea(&id);
     let found = ctx
         .db
-        .read(move |c| queries::activity_by_ap_id(c, &ap_id))
+        .read(move |c| {
+            let i = queries::idea_by_ap_id(c, &ap_id)?.ok_or_else(|| Error::not_found("idea"))?;
+            let room = queries::actor_by_id(c, i.room_id)?;
+            let doc = if i.deleted {
+                objects::tombstone(&i.ap_id, "Page")
+            } else {
+                ideas::page_json(c, &i)?
+            };
+            Ok((i, room, doc))
+        })
         .await;
-    match found {
-        Ok(Some(a)) if a.public => match serde_json::from_str::<Value>(&a.body) {
-            Ok(doc) => ap_json(StatusCode::OK, &doc),
-            Err(e) => crate::api::error_response(Error::Internal(e.to_string())),
-        },
-        Ok(_) => crate::api::error_response(Error::not_found("activity")),
+    let (idea, room, doc) = match found {
+        Ok(f) => f,
+        Err(e) => return crate::api::error_response(e),
+    };
+    if let Err(e) = check_read(&ctx, &room, &req).await {
+        return crate::api::error_response(e);
+    }
+    if idea.deleted {
+        return respond(Ok((StatusCode::GONE, doc)));
+    }
+    if wants_activitypub(&req.headers) {
+        respond(Ok((StatusCode::OK, doc)))
+    } else {
+        crate::web::idea_page(&ctx, idea.id).await
+    }
+}
+
+async fn comment(
+    State(ctx): State<Ctx>,
+    Path(id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let req = Request {
+        method,
+        uri,
+        headers,
+    };
+    let ap_id = ctx.urls.comment(&id);
+    respond(
+        async {
+            let (room, status, doc) = ctx
+                .db
+                .read(move |c| {
+                    let cm = queries::comment_by_ap_id(c, &ap_id)?
+                        .ok_or_else(|| Error::not_found("comment"))?;
+                    let idea = queries::idea_by_id(c, cm.idea_id)?
+                        .ok_or_else(|| Error::not_found("idea"))?;
+                    let room = queries::actor_by_id(c, idea.room_id)?;
+                    if cm.deleted {
+                        return Ok((
+                            room,
+                            StatusCode::GONE,
+                            objects::tombstone(&cm.ap_id, "Note"),
+                        ));
+                    }
+                    let author = queries::actor_by_id(c, cm.author_id)?;
+                    let idea_author = queries::actor_by_id(c, idea.author_id)?;
+                    let doc = objects::comment_json(&cm, &author.ap_id, &room, &idea_author.ap_id);
+                    Ok((room, StatusCode::OK, doc))
+                })
+                .await?;
+            check_read(&ctx, &room, &req).await?;
+            Ok((status, doc))
+        }
+        .await,
+    )
+}
+
+async fn activity(
+    State(ctx): State<Ctx>,
+    Path(id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let req = Request {
+        method,
+        uri,
+        headers,
+    };
+    let ap_id = ctx.urls.activity(&id);
+    let result = async {
+        let a = ctx
+            .db
+            .read(move |c| queries::activity_by_ap_id(c, &ap_id))
+            .await?
+            .ok_or_else(|| Error::not_found("activity"))?;
+        let doc: Value =
+            serde_json::from_str(&a.body).map_err(|e| Error::Internal(e.to_string()))?;
+        if !a.public {
+            // Non-public activities belong to a room: its audience, or the room itself.
+            let room_id = fetch::id_of(&doc["audience"])
+                .unwrap_or(doc["actor"].as_str().unwrap_or_default())
+                .to_string();
+            let room = ctx
+                .db
+                .read(move |c| queries::actor_by_ap_id(c, &room_id))
+                .await?
+                .filter(|r| r.is_room() && r.local)
+                .ok_or_else(|| Error::not_found("activity"))?;
+            check_read(&ctx, &room, &req).await?;
+        }
+        Ok(doc)
+    }
+    .await;
+    match result {
+        Ok(doc) => ap_json(StatusCode::OK, &doc),
         Err(e) => crate::api::error_response(e),
     }
 }

@@ -2,12 +2,15 @@
 
 use serde_json::{json, Value};
 
+use crate::domain::lifecycle::Stage;
+use crate::domain::membership::Action;
 use crate::domain::text;
+use crate::domain::Visibility;
 use crate::error::{Error, Result};
 use crate::federation::objects;
 use crate::service::commit;
 use crate::service::follows::{Applied, Receipt};
-use crate::service::{distribute, ideas};
+use crate::service::{distribute, ideas, members};
 use crate::state::Ctx;
 use crate::store::models::{Actor, Comment, Idea, NewComment};
 use crate::store::{now, queries, DbConnection};
@@ -73,6 +76,12 @@ pub async fn add(
         let idea = ideas::find(c, &key)?;
         if idea.deleted {
             return Err(Error::Conflict("the idea was deleted".into()));
+        }
+        let idea_room = queries::actor_by_id(c, idea.room_id)?;
+        if idea_room.local {
+            let stage = Stage::parse(&idea.stage).unwrap_or(Stage::Suggested);
+            members::authorize(c, &idea_room, &author, Action::Comment { stage })?
+                .map_err(Error::Forbidden)?;
         }
         let parent = match in_reply_to {
             Some(p) if p != idea.ap_id => {
@@ -186,6 +195,8 @@ pub struct IncomingComment {
     pub content: String,
     pub source: Option<String>,
     pub published: chrono::NaiveDateTime,
+    /// Whether the reply was addressed to the public.
+    pub public: bool,
 }
 
 /// Stores a reply from another server; in a local room the room announces it to followers.
@@ -212,6 +223,21 @@ pub async fn receive(
         if queries::comment_by_ap_id(c, &incoming.ap_id)?.is_some() {
             return Ok(Applied::Duplicate);
         }
+        let room = queries::actor_by_id(c, idea.room_id)?;
+        if !incoming.public && members::visibility(&room) == Visibility::Public {
+            return Err(Error::Unsupported(format!(
+                "{} is not addressed to the public: private messages never become comments",
+                incoming.ap_id
+            )));
+        }
+        if room.local {
+            let stage = Stage::parse(&idea.stage).unwrap_or(Stage::Suggested);
+            if let Err(reason) =
+                members::authorize(c, &room, &incoming.author, Action::Comment { stage })?
+            {
+                return members::refuse(c, &urls, &room, &incoming.author, &original, &reason);
+            }
+        }
         queries::insert_comment(
             c,
             &NewComment {
@@ -227,7 +253,6 @@ pub async fn receive(
                 updated: incoming.published,
             },
         )?;
-        let room = queries::actor_by_id(c, idea.room_id)?;
         distribute(c, &urls, &incoming.author, &room, &original, None, vec![])?;
         Ok(Applied::Done)
     })

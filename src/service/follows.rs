@@ -2,9 +2,10 @@
 
 use serde_json::Value;
 
+use crate::domain::Visibility;
 use crate::error::{Error, Result};
 use crate::federation::{fetch, objects, outbox};
-use crate::service::commit;
+use crate::service::{commit, members};
 use crate::state::Ctx;
 use crate::store::models::Actor;
 use crate::store::queries;
@@ -14,6 +15,8 @@ use crate::store::queries;
 pub enum Applied {
     Done,
     Duplicate,
+    /// Understood and answered with a `Reject` giving this reason (a room rule refused it).
+    Refused(String),
 }
 
 /// The inbound activity being applied; recorded in the same transaction as its effect.
@@ -34,25 +37,60 @@ impl Receipt {
 /// A local user follows an actor by handle. Local targets are followed at once; remote ones
 /// get a Follow and stay `pending` until their Accept arrives.
 pub async fn follow_handle(ctx: &Ctx, user: &Actor, handle: &str) -> Result<(Actor, String)> {
+    request(ctx, user, handle, "Follow", None).await
+}
+
+/// Sends a `Follow`, or a `Join` with a message, to an actor (a room, usually). Local public
+/// rooms are followed at once; local partners rooms get a request like remote ones do.
+pub async fn request(
+    ctx: &Ctx,
+    user: &Actor,
+    handle: &str,
+    kind: &str,
+    message: Option<String>,
+) -> Result<(Actor, String)> {
     let target = fetch::resolve_handle(ctx, handle).await?;
     if target.id == user.id {
         return Err(Error::bad_request("you cannot follow yourself"));
     }
+    if kind == "Join" && !target.is_room() {
+        return Err(Error::bad_request(format!("{handle} is not a room")));
+    }
     let follow_id = ctx.urls.new_activity();
-    let follow = objects::activity(
-        "Follow",
+    let mut follow = objects::activity(
+        kind,
         &follow_id,
         &user.ap_id,
         Value::String(target.ap_id.clone()),
         &[&target.ap_id],
         &[],
     );
-    let (urls, user2, target2) = (ctx.urls.clone(), user.clone(), target.clone());
+    if let Some(m) = message {
+        follow["content"] = Value::String(crate::domain::text::sanitize_html(&m));
+    }
+    let (urls, user2, target2, kind) = (
+        ctx.urls.clone(),
+        user.clone(),
+        target.clone(),
+        kind.to_string(),
+    );
     let state = commit(ctx, move |c| {
         if let Some(f) = queries::follow_between(c, user2.id, target2.id)? {
             if f.state == "accepted" {
                 return Ok(f.state);
             }
+        }
+        if target2.local && target2.is_room() && members::visibility(&target2) != Visibility::Public
+        {
+            let receipt = Receipt {
+                id: follow_id.clone(),
+                actor: user2.ap_id.clone(),
+                kind,
+            };
+            members::receive_request(c, &urls, &target2, &user2, &follow, &receipt)?;
+            return Ok(queries::follow_between(c, user2.id, target2.id)?
+                .map(|f| f.state)
+                .unwrap_or_else(|| "rejected".into()));
         }
         let state = if target2.local { "accepted" } else { "pending" };
         queries::put_follow(c, user2.id, target2.id, state, &follow_id)?;
@@ -114,8 +152,8 @@ pub async fn receive_follow(
                 "the instance actor cannot be followed".into(),
             ));
         }
-        if target.visibility.as_deref().is_some_and(|v| v != "public") {
-            return Err(Error::Forbidden("this room is not public".into()));
+        if target.is_room() && members::visibility(&target) != Visibility::Public {
+            return members::receive_request(c, &urls, &target, &follower, &follow, &receipt);
         }
         if !receipt.record(c)? {
             return Ok(Applied::Duplicate);
@@ -149,6 +187,10 @@ pub async fn receive_answer(
     let follow_id = fetch::id_of(object).map(String::from);
     let follower_id = object["actor"].as_str().map(String::from);
     let answerer = answerer.clone();
+    let reason = answer["summary"]
+        .as_str()
+        .or(answer["content"].as_str())
+        .map(String::from);
     commit(ctx, move |c| {
         let mut follow = match &follow_id {
             Some(id) => queries::follow_by_activity(c, id)?,
@@ -172,6 +214,9 @@ pub async fn receive_answer(
             return Ok((Applied::Duplicate, None));
         }
         queries::set_follow_state(c, follow.id, if accepted { "accepted" } else { "rejected" })?;
+        if !accepted {
+            queries::set_follow_reason(c, follow.id, reason.as_deref())?;
+        }
         Ok((Applied::Done, accepted.then_some(answerer)))
     })
     .await

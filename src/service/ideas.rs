@@ -5,12 +5,15 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::domain::lifecycle::{transition_allowed, Stage};
+use crate::domain::membership::Action;
 use crate::domain::text;
+use crate::domain::Visibility;
 use crate::error::{Error, Result};
 use crate::federation::objects::{self, IdeaView};
 use crate::service::commit;
 use crate::service::distribute;
 use crate::service::follows::{Applied, Receipt};
+use crate::service::members;
 use crate::state::{Ctx, Urls};
 use crate::store::models::{Actor, Idea, NewIdea};
 use crate::store::{now, queries, DbConnection};
@@ -39,6 +42,13 @@ pub struct IdeaDetail {
     pub deleted: bool,
     pub published: String,
     pub updated: String,
+    /// Set when the room's node refused this submission.
+    pub refused: Option<Refusal>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Refusal {
+    pub reason: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -121,6 +131,7 @@ pub fn detail(c: &mut DbConnection, idea: &Idea, with_comments: bool) -> Result<
         deleted: idea.deleted,
         published: objects::timestamp(idea.published),
         updated: objects::timestamp(idea.updated),
+        refused: idea.refused_reason.clone().map(|reason| Refusal { reason }),
     })
 }
 
@@ -162,7 +173,8 @@ fn check_text(title: &str, body: &str) -> Result<()> {
     Ok(())
 }
 
-/// A local member submits an idea to a local room.
+/// A local user submits an idea to a room: a local one by name, or a room of another node by
+/// handle (`room@host`), which answers with an Announce or a Reject saying why.
 pub async fn submit(
     ctx: &Ctx,
     author: &Actor,
@@ -171,7 +183,15 @@ pub async fn submit(
     body: &str,
 ) -> Result<IdeaDetail> {
     check_text(title, body)?;
-    let room = crate::service::rooms::local_by_name(ctx, room_name).await?;
+    let room = if room_name.contains('@') {
+        let r = crate::federation::fetch::known_or_resolve(ctx, room_name).await?;
+        if !r.is_room() {
+            return Err(Error::bad_request(format!("{room_name} is not a room")));
+        }
+        r
+    } else {
+        crate::service::rooms::local_by_name(ctx, room_name).await?
+    };
     let t = now();
     let new = NewIdea {
         ap_id: ctx.urls.idea(&uuid::Uuid::new_v4().to_string()),
@@ -189,6 +209,9 @@ pub async fn submit(
     };
     let (urls, author) = (ctx.urls.clone(), author.clone());
     let detail = commit(ctx, move |c| {
+        if room.local {
+            members::authorize(c, &room, &author, Action::Submit)?.map_err(Error::Forbidden)?;
+        }
         let idea = queries::insert_idea(c, &new)?;
         queries::add_contributor(c, idea.id, author.id, "author")?;
         let page = page_json(c, &idea)?;
@@ -340,11 +363,13 @@ pub async fn delete(ctx: &Ctx, actor: &Actor, key: &str) -> Result<()> {
     Ok(())
 }
 
-pub async fn list_room(ctx: &Ctx, room: &Actor) -> Result<Vec<IdeaDetail>> {
-    let room_id = room.id;
+/// The ideas of a room, for `viewer` (a local user; `None` for an anonymous web page).
+pub async fn list_room(ctx: &Ctx, viewer: Option<&Actor>, room: &Actor) -> Result<Vec<IdeaDetail>> {
+    let (room, viewer) = (room.clone(), viewer.cloned());
     ctx.db
         .read(move |c| {
-            queries::ideas_in_room(c, room_id)?
+            check_visible(c, &room, viewer.as_ref())?;
+            queries::ideas_in_room(c, room.id)?
                 .iter()
                 .map(|i| detail(c, i, false))
                 .collect()
@@ -352,14 +377,83 @@ pub async fn list_room(ctx: &Ctx, room: &Actor) -> Result<Vec<IdeaDetail>> {
         .await
 }
 
-pub async fn get(ctx: &Ctx, key: &str) -> Result<IdeaDetail> {
-    let key = key.to_string();
+/// Ideas of partners and private rooms are shown only to those who may see them; to everyone
+/// else they do not exist.
+fn check_visible(c: &mut DbConnection, room: &Actor, viewer: Option<&Actor>) -> Result<()> {
+    let visible = match viewer {
+        Some(v) => members::may_see_locally(c, room, v)?,
+        None => members::visibility(room) == Visibility::Public,
+    };
+    if visible {
+        Ok(())
+    } else {
+        Err(Error::not_found(format!("room {}", room.handle())))
+    }
+}
+
+pub async fn get(ctx: &Ctx, viewer: &Actor, key: &str) -> Result<IdeaDetail> {
+    let (key, viewer) = (key.to_string(), viewer.clone());
     ctx.db
         .read(move |c| {
             let i = find(c, &key)?;
+            let room = queries::actor_by_id(c, i.room_id)?;
+            check_visible(c, &room, Some(&viewer))
+                .map_err(|_| Error::not_found(format!("idea {key}")))?;
             detail(c, &i, true)
         })
         .await
+}
+
+/// The room's node refused something this node sent (a submission, usually): remember why,
+/// so that its author sees it.
+pub async fn receive_refusal(
+    ctx: &Ctx,
+    room: &Actor,
+    reject: &Value,
+    receipt: Receipt,
+) -> Result<Applied> {
+    let refused = crate::federation::fetch::id_of(&reject["object"])
+        .ok_or_else(|| Error::bad_request("Reject has no object"))?
+        .to_string();
+    let reason = reject["summary"]
+        .as_str()
+        .or(reject["content"].as_str())
+        .unwrap_or("refused without a reason")
+        .to_string();
+    let room = room.clone();
+    commit(ctx, move |c| {
+        let sent = queries::activity_by_ap_id(c, &refused)?.ok_or_else(|| {
+            Error::Unsupported(format!("Reject of {refused}, which this node never sent"))
+        })?;
+        let body: Value =
+            serde_json::from_str(&sent.body).map_err(|e| Error::Internal(e.to_string()))?;
+        if !receipt.record(c)? {
+            return Ok(Applied::Duplicate);
+        }
+        let object = crate::federation::fetch::id_of(&body["object"])
+            .unwrap_or_default()
+            .to_string();
+        match body["type"].as_str() {
+            Some("Create") => {
+                if let Some(idea) =
+                    queries::idea_by_ap_id(c, &object)?.filter(|i| i.room_id == room.id)
+                {
+                    queries::set_idea_refused(c, idea.id, &reason)?;
+                } else if let Some(comment) = queries::comment_by_ap_id(c, &object)? {
+                    queries::mark_comment_deleted(c, comment.id)?;
+                }
+            }
+            Some("Like") => {
+                if let Some(idea) = queries::idea_by_ap_id(c, &object)? {
+                    queries::remove_support(c, idea.id, sent.actor_id)?;
+                }
+            }
+            _ => {}
+        }
+        tracing::info!(activity = %refused, %reason, "the room refused an activity of this node");
+        Ok(Applied::Done)
+    })
+    .await
 }
 
 /// An idea as another node sent it.
@@ -375,6 +469,8 @@ pub struct IncomingIdea {
     pub contributors: Vec<(String, String)>,
     pub published: NaiveDateTime,
     pub updated: NaiveDateTime,
+    /// Whether the post was addressed to the public.
+    pub public: bool,
 }
 
 impl IncomingIdea {
@@ -409,6 +505,17 @@ pub async fn receive(
         }
         if let Some(existing) = queries::idea_by_ap_id(c, &incoming.ap_id)? {
             return apply_remote_update(c, &urls, &room, existing, &incoming, &original);
+        }
+        if !incoming.public && members::visibility(&room) == Visibility::Public {
+            return Err(Error::Unsupported(format!(
+                "{} is not addressed to the public: private messages never become ideas",
+                incoming.ap_id
+            )));
+        }
+        if room.local {
+            if let Err(reason) = members::authorize(c, &room, &incoming.author, Action::Submit)? {
+                return members::refuse(c, &urls, &room, &incoming.author, &original, &reason);
+            }
         }
         let stage = if !speaks_for_room(&incoming.author, &room) {
             Stage::Suggested.to_string()

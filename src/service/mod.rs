@@ -8,13 +8,14 @@ pub mod accounts;
 pub mod comments;
 pub mod follows;
 pub mod ideas;
+pub mod members;
 pub mod rooms;
 pub mod supports;
 
 use serde_json::Value;
 
 use crate::error::Result;
-use crate::federation::objects::{self, PUBLIC};
+use crate::federation::objects;
 use crate::federation::outbox;
 use crate::state::{Ctx, Urls};
 use crate::store::models::Actor;
@@ -68,14 +69,16 @@ pub fn announce(conn: &mut DbConnection, urls: &Urls, room: &Actor, object: Valu
         .iter()
         .map(|f| f.delivery_inbox().to_string())
         .collect();
-    let followers_url = room.followers.clone().unwrap_or_default();
-    let activity = objects::activity(
+    let (to, _) = objects::room_addressing(room);
+    let mut activity = objects::activity(
         "Announce",
         &urls.new_activity(),
         &room.ap_id,
         object,
-        &[PUBLIC],
-        &[&followers_url],
+        &[],
+        &[],
     );
+    activity["to"] = serde_json::json!(to);
+    activity["cc"] = serde_json::json!([room.followers]);
     outbox::publish(conn, urls, room, &activity, inboxes)
 }

@@ -1,11 +1,14 @@
 //! Project rooms: local `Group` actors that people follow and submit ideas to.
 
+use diesel::prelude::*;
+
 use crate::domain::{validate_local_name, Visibility};
 use crate::error::{Error, Result};
 use crate::service::accounts::{new_local_actor, LocalKind};
 use crate::state::Ctx;
 use crate::store::models::Actor;
 use crate::store::queries;
+use crate::store::schema::room_members;
 
 pub struct NewRoom {
     pub name: String,
@@ -26,14 +29,6 @@ pub async fn create(ctx: &Ctx, creator: &Actor, room: NewRoom) -> Result<Actor> 
             room.visibility
         ))
     })?;
-    if visibility != Visibility::Public {
-        // Membership approval and authorized fetch are not built yet; refusing is safer than
-        // creating a room that looks private and is not.
-        return Err(Error::bad_request(format!(
-            "visibility '{}' is not available on this node yet: only public rooms can be created",
-            visibility.as_str()
-        )));
-    }
     let title = room.title.trim();
     if title.is_empty() || title.chars().count() > 200 {
         return Err(Error::bad_request("title must be 1-200 characters"));
@@ -51,6 +46,7 @@ pub async fn create(ctx: &Ctx, creator: &Actor, room: NewRoom) -> Result<Actor> 
     )
     .await?;
     let name = room.name.clone();
+    let creator_id = creator.id;
     ctx.db
         .write(move |c| {
             if queries::local_actor_by_name(c, &name)?.is_some() {
@@ -58,7 +54,17 @@ pub async fn create(ctx: &Ctx, creator: &Actor, room: NewRoom) -> Result<Actor> 
                     "the name '{name}' is taken (people and rooms share names)"
                 )));
             }
-            queries::insert_actor(c, &new)
+            let room = queries::insert_actor(c, &new)?;
+            // The creator stewards the room (staff of this node are stewards of every room).
+            diesel::insert_into(room_members::table)
+                .values((
+                    room_members::room_id.eq(room.id),
+                    room_members::actor_id.eq(creator_id),
+                    room_members::role.eq("steward"),
+                    room_members::created_at.eq(crate::store::now()),
+                ))
+                .execute(c)?;
+            Ok(room)
         })
         .await
 }

@@ -2,14 +2,32 @@
 
 use serde_json::{json, Value};
 
+use crate::domain::lifecycle::Stage;
+use crate::domain::membership::Action;
 use crate::error::{Error, Result};
 use crate::federation::objects::{self, PUBLIC};
 use crate::service::commit;
 use crate::service::follows::{Applied, Receipt};
-use crate::service::{distribute, ideas};
+use crate::service::{distribute, ideas, members};
 use crate::state::Ctx;
 use crate::store::models::Actor;
 use crate::store::queries;
+
+/// A Like of an idea: to the room and the idea's author; public rooms copy the public.
+fn like_json(id: &str, user: &Actor, idea_ap_id: &str, room: &Actor, idea_author: &Actor) -> Value {
+    let public_room = room.visibility.as_deref().is_none_or(|v| v == "public");
+    let cc: &[&str] = if public_room { &[PUBLIC] } else { &[] };
+    let mut like = objects::activity(
+        "Like",
+        id,
+        &user.ap_id,
+        json!(idea_ap_id),
+        &[&room.ap_id, &idea_author.ap_id],
+        cc,
+    );
+    like["audience"] = json!(room.ap_id);
+    like
+}
 
 /// A local user supports (`true`) or withdraws support (`false`) for an idea.
 pub async fn set(
@@ -25,6 +43,11 @@ pub async fn set(
             return Err(Error::Conflict("the idea was deleted".into()));
         }
         let room = queries::actor_by_id(c, idea.room_id)?;
+        if room.local && support {
+            let stage = Stage::parse(&idea.stage).unwrap_or(Stage::Suggested);
+            members::authorize(c, &room, &user, Action::Support { stage })?
+                .map_err(Error::Forbidden)?;
+        }
         let idea_author = queries::actor_by_id(c, idea.author_id)?;
         let extra = if idea_author.local {
             vec![]
@@ -34,36 +57,16 @@ pub async fn set(
         if support {
             let like_id = urls.new_activity();
             if queries::add_support(c, idea.id, user.id, &like_id)? {
-                let mut like = objects::activity(
-                    "Like",
-                    &like_id,
-                    &user.ap_id,
-                    json!(idea.ap_id),
-                    &[&room.ap_id, &idea_author.ap_id],
-                    &[PUBLIC],
-                );
-                like["audience"] = json!(room.ap_id);
+                let like = like_json(&like_id, &user, &idea.ap_id, &room, &idea_author);
                 distribute(c, &urls, &user, &room, &like, None, extra)?;
             }
         } else if let Some(like_id) = queries::support_activity(c, idea.id, user.id)? {
             queries::remove_support(c, idea.id, user.id)?;
-            let like = objects::activity(
-                "Like",
-                &like_id,
-                &user.ap_id,
-                json!(idea.ap_id),
-                &[&room.ap_id, &idea_author.ap_id],
-                &[PUBLIC],
-            );
-            let mut undo = objects::activity(
-                "Undo",
-                &urls.new_activity(),
-                &user.ap_id,
-                objects::embedded(like),
-                &[&room.ap_id, &idea_author.ap_id],
-                &[PUBLIC],
-            );
-            undo["audience"] = json!(room.ap_id);
+            let like = like_json(&like_id, &user, &idea.ap_id, &room, &idea_author);
+            let mut undo = like.clone();
+            undo["id"] = json!(urls.new_activity());
+            undo["type"] = json!("Undo");
+            undo["object"] = objects::embedded(like);
             distribute(c, &urls, &user, &room, &undo, None, extra)?;
         }
         ideas::detail(c, &idea, true)
@@ -104,8 +107,14 @@ pub async fn receive_like(
         if !receipt.record(c)? {
             return Ok(Applied::Duplicate);
         }
+        let room = queries::actor_by_id(c, idea.room_id)?;
+        if room.local {
+            let stage = Stage::parse(&idea.stage).unwrap_or(Stage::Suggested);
+            if let Err(reason) = members::authorize(c, &room, &actor, Action::Support { stage })? {
+                return members::refuse(c, &urls, &room, &actor, &original, &reason);
+            }
+        }
         if queries::add_support(c, idea.id, actor.id, &like_id)? {
-            let room = queries::actor_by_id(c, idea.room_id)?;
             distribute(c, &urls, &actor, &room, &original, None, vec![])?;
         }
         Ok(Applied::Done)

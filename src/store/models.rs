@@ -77,6 +77,42 @@ pub struct Follow {
     pub state: String,
     pub activity_ap_id: String,
     pub created_at: NaiveDateTime,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable)]
+#[diesel(table_name = room_members)]
+pub struct RoomMember {
+    pub id: i32,
+    pub room_id: i32,
+    pub actor_id: i32,
+    pub role: String,
+    pub partner_kind: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable)]
+#[diesel(table_name = room_settings)]
+pub struct RoomSettings {
+    pub room_id: i32,
+    pub phases: String,
+    pub current_phase: i32,
+    pub terms_spdx: Option<String>,
+    pub terms_text: Option<String>,
+    pub terms_version: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable)]
+#[diesel(table_name = room_requests)]
+pub struct RoomRequest {
+    pub id: i32,
+    pub room_id: i32,
+    pub actor_id: i32,
+    pub activity: String,
+    pub message: Option<String>,
+    pub state: String,
+    pub reason: Option<String>,
+    pub created_at: NaiveDateTime,
 }
 
 #[derive(Debug, Clone, Queryable)]
@@ -95,6 +131,7 @@ pub struct Idea {
     pub deleted: bool,
     pub published: NaiveDateTime,
     pub updated: NaiveDateTime,
+    pub refused_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Insertable)]

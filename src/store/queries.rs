@@ -189,6 +189,13 @@ pub fn set_follow_state(conn: &mut DbConnection, id: i32, state: &str) -> Result
     Ok(())
 }
 
+pub fn set_follow_reason(conn: &mut DbConnection, id: i32, reason: Option<&str>) -> Result<()> {
+    diesel::update(follows::table.find(id))
+        .set(follows::reason.eq(reason))
+        .execute(conn)?;
+    Ok(())
+}
+
 pub fn delete_follow(conn: &mut DbConnection, follower: i32, target: i32) -> Result<usize> {
     Ok(diesel::delete(
         follows::table
@@ -210,11 +217,11 @@ pub fn followers_of(conn: &mut DbConnection, target: i32) -> Result<Vec<Actor>> 
 }
 
 /// Rooms (and other actors) that `follower` follows, with the follow state.
-pub fn following_of(conn: &mut DbConnection, follower: i32) -> Result<Vec<(Actor, String)>> {
+pub fn following_of(conn: &mut DbConnection, follower: i32) -> Result<Vec<(Actor, Follow)>> {
     Ok(follows::table
         .inner_join(actors::table.on(actors::id.eq(follows::target_id)))
         .filter(follows::follower_id.eq(follower))
-        .select((actors::all_columns, follows::state))
+        .select((actors::all_columns, follows::all_columns))
         .load(conn)?)
 }
 
@@ -290,6 +297,13 @@ pub fn update_idea_stage(
             ideas::stage_answer.eq(answer),
             ideas::updated.eq(updated),
         ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn set_idea_refused(conn: &mut DbConnection, id: i32, reason: &str) -> Result<()> {
+    diesel::update(ideas::table.find(id))
+        .set(ideas::refused_reason.eq(Some(reason)))
         .execute(conn)?;
     Ok(())
 }
@@ -508,26 +522,31 @@ pub fn activity_by_ap_id(conn: &mut DbConnection, ap_id: &str) -> Result<Option<
         .optional()?)
 }
 
-/// The newest public activities of an actor, newest first.
-pub fn public_activities_of(
+/// The newest activities of an actor, newest first: public ones only, or all of them (for the
+/// members of a non-public room).
+pub fn activities_of(
     conn: &mut DbConnection,
     actor: i32,
     limit: i64,
+    everything: bool,
 ) -> Result<Vec<StoredActivity>> {
-    Ok(activities::table
+    let mut q = activities::table
         .filter(activities::actor_id.eq(actor))
-        .filter(activities::public.eq(true))
-        .order(activities::id.desc())
-        .limit(limit)
-        .load(conn)?)
+        .into_boxed();
+    if !everything {
+        q = q.filter(activities::public.eq(true));
+    }
+    Ok(q.order(activities::id.desc()).limit(limit).load(conn)?)
 }
 
-pub fn count_public_activities(conn: &mut DbConnection, actor: i32) -> Result<i64> {
-    Ok(activities::table
+pub fn count_activities(conn: &mut DbConnection, actor: i32, everything: bool) -> Result<i64> {
+    let mut q = activities::table
         .filter(activities::actor_id.eq(actor))
-        .filter(activities::public.eq(true))
-        .count()
-        .get_result(conn)?)
+        .into_boxed();
+    if !everything {
+        q = q.filter(activities::public.eq(true));
+    }
+    Ok(q.count().get_result(conn)?)
 }
 
 // ---- idempotent inbox ----

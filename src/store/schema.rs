@@ -42,6 +42,31 @@ diesel::table! {
         state -> Text,
         activity_ap_id -> Text,
         created_at -> Timestamp,
+        reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    room_members (id) {
+        id -> Integer,
+        room_id -> Integer,
+        actor_id -> Integer,
+        role -> Text,
+        partner_kind -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    room_requests (id) {
+        id -> Integer,
+        room_id -> Integer,
+        actor_id -> Integer,
+        activity -> Text,
+        message -> Nullable<Text>,
+        state -> Text,
+        reason -> Nullable<Text>,
+        created_at -> Timestamp,
     }
 }
 
@@ -60,6 +85,18 @@ diesel::table! {
         deleted -> Bool,
         published -> Timestamp,
         updated -> Timestamp,
+        refused_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    room_settings (room_id) {
+        room_id -> Integer,
+        phases -> Text,
+        current_phase -> Integer,
+        terms_spdx -> Nullable<Text>,
+        terms_text -> Nullable<Text>,
+        terms_version -> Nullable<Text>,
     }
 }
 
@@ -143,6 +180,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     actors,
     api_tokens,
     follows,
+    room_members,
+    room_requests,
+    room_settings,
     ideas,
     idea_contributors,
     comments,

@@ -31,7 +31,7 @@ pub async fn actor_page(ctx: &Ctx, actor: &Actor) -> Response {
     );
     if actor.is_room() {
         let room = actor.clone();
-        if let Ok(list) = ideas::list_room(ctx, &room).await {
+        if let Ok(list) = ideas::list_room(ctx, None, &room).await {
             body.push_str("<ul>");
             for i in list {
                 body.push_str(&format!(

@@ -160,6 +160,22 @@ impl RemoteActor {
         )
     }
 
+    /// GETs `url` as ActivityPub JSON with a signature by this actor (authorized fetch).
+    pub async fn get_signed(&self, url: &str) -> (u16, Value) {
+        let parsed = url::Url::parse(url).unwrap();
+        let headers = signatures::sign("GET", &parsed, None, &self.key_id, &self.key).unwrap();
+        let mut req = self
+            .http
+            .get(url)
+            .header("accept", "application/activity+json");
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
     /// Signature headers for `body` to `inbox`, to be altered by a test.
     pub fn signed_headers(&self, inbox: &str, body: &[u8]) -> Vec<(&'static str, String)> {
         let url = url::Url::parse(inbox).unwrap();
