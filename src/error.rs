@@ -57,8 +57,12 @@ impl Error {
             Error::Unavailable(_) => S::SERVICE_UNAVAILABLE,
             Error::Remote(_) => S::BAD_GATEWAY,
             Error::Database(diesel::result::Error::NotFound) => S::NOT_FOUND,
+            // A unique key hit by a concurrent request (two deliveries of the same object at
+            // once): nothing was written; the sender's retry finds the row and succeeds.
             Error::Database(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::ClosedConnection,
+                diesel::result::DatabaseErrorKind::ClosedConnection
+                | diesel::result::DatabaseErrorKind::UniqueViolation
+                | diesel::result::DatabaseErrorKind::SerializationFailure,
                 _,
             )) => S::SERVICE_UNAVAILABLE,
             Error::Database(_) | Error::Internal(_) => S::INTERNAL_SERVER_ERROR,

@@ -97,17 +97,21 @@ async fn suggestions(backend: Backend) {
         .await;
     assert_eq!(s, 202, "{text}");
     for (node, token) in [(&a, &staff), (&b, &bob)] {
-        eventually(
-            20,
-            "the edit reaches A and B, the stage does not change",
-            || async {
-                let (_, i) = node.get(&on_b, token).await;
-                (i["content"].as_str().unwrap_or("").contains("solar")
-                    && i["stage"] == "under_review")
-                    .then_some(())
-            },
-        )
-        .await;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let (_, i) = node.get(&on_b, token).await;
+            if i["content"].as_str().unwrap_or("").contains("solar") && i["stage"] == "under_review"
+            {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the edit did not reach {} with the stage unchanged: {i}\n{}",
+                node.name,
+                node.log()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        }
     }
 
     // Nothing A sent is left undelivered or refused.

@@ -112,6 +112,11 @@ pub fn router() -> Router<Ctx> {
         )
         .route("/api/v1/rooms/{name}/members", get(list_members))
         .route(
+            "/api/v1/rooms/{name}/phases",
+            get(get_phases).put(set_phases),
+        )
+        .route("/api/v1/rooms/{name}/phases/next", post(next_phase))
+        .route(
             "/api/v1/rooms/{name}/members/{handle}",
             axum::routing::delete(remove_member),
         )
@@ -471,6 +476,32 @@ async fn refuse_request(
     };
     members::answer_request(&ctx, &u, &name, id, None, b.reason).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn get_phases(
+    State(ctx): State<Ctx>,
+    User(u): User,
+    Path(name): Path<String>,
+) -> ApiResult<Json<rooms::PhasesView>> {
+    Ok(Json(rooms::get_phases(&ctx, &u, &name).await?))
+}
+
+async fn set_phases(
+    State(ctx): State<Ctx>,
+    User(u): User,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<rooms::PhasesView>> {
+    let phases: Vec<crate::domain::membership::Phase> = parse(&body)?;
+    Ok(Json(rooms::set_phases(&ctx, &u, &name, phases).await?))
+}
+
+async fn next_phase(
+    State(ctx): State<Ctx>,
+    User(u): User,
+    Path(name): Path<String>,
+) -> ApiResult<Json<rooms::PhasesView>> {
+    Ok(Json(rooms::next_phase(&ctx, &u, &name).await?))
 }
 
 async fn list_members(

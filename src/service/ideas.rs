@@ -503,8 +503,11 @@ pub async fn receive(
         if !receipt.record(c)? {
             return Ok(Applied::Duplicate);
         }
-        if let Some(existing) = queries::idea_by_ap_id(c, &incoming.ap_id)? {
-            return apply_remote_update(c, &urls, &room, existing, &incoming, &original);
+        if queries::idea_by_ap_id(c, &incoming.ap_id)?.is_some() {
+            // A Create of an idea this node holds (the room announces both the activity and the
+            // Page; deliveries are retried) changes nothing: changes come as Updates, and a late
+            // Create must not overwrite a newer edit.
+            return Ok(Applied::Duplicate);
         }
         if !incoming.public && members::visibility(&room) == Visibility::Public {
             return Err(Error::Unsupported(format!(

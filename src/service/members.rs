@@ -119,7 +119,8 @@ pub fn may_see_locally(c: &mut DbConnection, room: &Actor, user: &Actor) -> Resu
     Ok(false)
 }
 
-fn steward_room(c: &mut DbConnection, steward: &Actor, room_name: &str) -> Result<Actor> {
+/// A local room by name, if `steward` stewards it.
+pub fn steward_room(c: &mut DbConnection, steward: &Actor, room_name: &str) -> Result<Actor> {
     let room = queries::local_actor_by_name(c, room_name)?
         .filter(|a| a.is_room())
         .ok_or_else(|| Error::not_found(format!("room '{room_name}'")))?;

@@ -2,13 +2,15 @@
 
 use diesel::prelude::*;
 
+use crate::domain::membership::Phase;
 use crate::domain::{validate_local_name, Visibility};
 use crate::error::{Error, Result};
 use crate::service::accounts::{new_local_actor, LocalKind};
+use crate::service::{commit, members};
 use crate::state::Ctx;
 use crate::store::models::Actor;
 use crate::store::queries;
-use crate::store::schema::room_members;
+use crate::store::schema::{room_members, room_settings};
 
 pub struct NewRoom {
     pub name: String,
@@ -84,4 +86,104 @@ pub async fn local_by_name(ctx: &Ctx, name: &str) -> Result<Actor> {
         Some(a) if a.is_room() => Ok(a),
         _ => Err(Error::not_found(format!("room '{name}'"))),
     }
+}
+
+/// A room's phases as stewards configure them, and which one is current.
+#[derive(Debug, serde::Serialize)]
+pub struct PhasesView {
+    pub phases: Vec<Phase>,
+    pub current: usize,
+    pub current_name: String,
+}
+
+fn phases_view(c: &mut crate::store::DbConnection, room: &Actor) -> Result<PhasesView> {
+    let settings: Option<(String, i32)> = room_settings::table
+        .find(room.id)
+        .select((room_settings::phases, room_settings::current_phase))
+        .first(c)
+        .optional()?;
+    let (phases, current) = match settings {
+        Some((json, current)) => (
+            serde_json::from_str::<Vec<Phase>>(&json)
+                .map_err(|e| Error::Internal(e.to_string()))?,
+            current.max(0) as usize,
+        ),
+        None => (vec![], 0),
+    };
+    let current_name = phases
+        .get(current)
+        .map(|p| p.name.clone())
+        .unwrap_or_else(|| Phase::open().name);
+    Ok(PhasesView {
+        phases,
+        current,
+        current_name,
+    })
+}
+
+pub async fn get_phases(ctx: &Ctx, user: &Actor, room_name: &str) -> Result<PhasesView> {
+    let (user, room_name) = (user.clone(), room_name.to_string());
+    ctx.db
+        .read(move |c| {
+            let room = members::steward_room(c, &user, &room_name)?;
+            phases_view(c, &room)
+        })
+        .await
+}
+
+/// Stewards replace the ordered list of phases; the room starts (again) at the first one.
+pub async fn set_phases(
+    ctx: &Ctx,
+    steward: &Actor,
+    room_name: &str,
+    phases: Vec<Phase>,
+) -> Result<PhasesView> {
+    if phases.is_empty() {
+        return Err(Error::bad_request("a room needs at least one phase"));
+    }
+    if phases.iter().any(|p| p.name.trim().is_empty()) {
+        return Err(Error::bad_request("every phase needs a name"));
+    }
+    let json = serde_json::to_string(&phases).map_err(|e| Error::Internal(e.to_string()))?;
+    let (steward, room_name) = (steward.clone(), room_name.to_string());
+    commit(ctx, move |c| {
+        let room = members::steward_room(c, &steward, &room_name)?;
+        let updated = diesel::update(room_settings::table.find(room.id))
+            .set((
+                room_settings::phases.eq(&json),
+                room_settings::current_phase.eq(0),
+            ))
+            .execute(c)?;
+        if updated == 0 {
+            diesel::insert_into(room_settings::table)
+                .values((
+                    room_settings::room_id.eq(room.id),
+                    room_settings::phases.eq(&json),
+                    room_settings::current_phase.eq(0),
+                ))
+                .execute(c)?;
+        }
+        phases_view(c, &room)
+    })
+    .await
+}
+
+/// Stewards move the room on to its next phase.
+pub async fn next_phase(ctx: &Ctx, steward: &Actor, room_name: &str) -> Result<PhasesView> {
+    let (steward, room_name) = (steward.clone(), room_name.to_string());
+    commit(ctx, move |c| {
+        let room = members::steward_room(c, &steward, &room_name)?;
+        let view = phases_view(c, &room)?;
+        if view.current + 1 >= view.phases.len() {
+            return Err(Error::Conflict(format!(
+                "'{}' is the room's last phase",
+                view.current_name
+            )));
+        }
+        diesel::update(room_settings::table.find(room.id))
+            .set(room_settings::current_phase.eq(view.current as i32 + 1))
+            .execute(c)?;
+        phases_view(c, &room)
+    })
+    .await
 }
