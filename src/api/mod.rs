@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
 use crate::federation::fetch;
-use crate::service::{accounts, comments, follows, ideas, members, rooms, supports};
+use crate::service::{accounts, comments, follows, ideas, invitations, members, rooms, supports};
 use crate::state::Ctx;
 use crate::store::models::Actor;
 use crate::store::queries;
@@ -111,6 +111,13 @@ pub fn router() -> Router<Ctx> {
             post(refuse_request),
         )
         .route("/api/v1/rooms/{name}/members", get(list_members))
+        .route(
+            "/api/v1/rooms/{name}/invitations",
+            post(invite).get(sent_invitations),
+        )
+        .route("/api/v1/invitations", get(received_invitations))
+        .route("/api/v1/invitations/{id}/accept", post(accept_invitation))
+        .route("/api/v1/invitations/{id}/reject", post(reject_invitation))
         .route(
             "/api/v1/rooms/{name}/phases",
             get(get_phases).put(set_phases),
@@ -502,6 +509,64 @@ async fn next_phase(
     Path(name): Path<String>,
 ) -> ApiResult<Json<rooms::PhasesView>> {
     Ok(Json(rooms::next_phase(&ctx, &u, &name).await?))
+}
+
+#[derive(Deserialize)]
+struct InviteBody {
+    handle: String,
+    role: String,
+    partner_kind: Option<String>,
+}
+
+async fn invite(
+    State(ctx): State<Ctx>,
+    User(u): User,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<invitations::InvitationView>)> {
+    let b: InviteBody = parse(&body)?;
+    let (role, kind) = members::parse_role(&b.role, b.partner_kind.as_deref())?;
+    let view = invitations::invite(&ctx, &u, &name, &b.handle, role, kind).await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+async fn sent_invitations(
+    State(ctx): State<Ctx>,
+    User(u): User,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Vec<invitations::InvitationView>>> {
+    Ok(Json(invitations::sent(&ctx, &u, &name).await?))
+}
+
+async fn received_invitations(
+    State(ctx): State<Ctx>,
+    User(u): User,
+) -> ApiResult<Json<Vec<invitations::InvitationView>>> {
+    Ok(Json(invitations::received(&ctx, &u).await?))
+}
+
+async fn accept_invitation(
+    State(ctx): State<Ctx>,
+    User(u): User,
+    Path(id): Path<i32>,
+) -> ApiResult<Json<invitations::InvitationView>> {
+    Ok(Json(invitations::answer(&ctx, &u, id, true, None).await?))
+}
+
+async fn reject_invitation(
+    State(ctx): State<Ctx>,
+    User(u): User,
+    Path(id): Path<i32>,
+    body: Bytes,
+) -> ApiResult<Json<invitations::InvitationView>> {
+    let b: RefuseBody = if body.is_empty() {
+        RefuseBody::default()
+    } else {
+        parse(&body)?
+    };
+    Ok(Json(
+        invitations::answer(&ctx, &u, id, false, b.reason).await?,
+    ))
 }
 
 async fn list_members(

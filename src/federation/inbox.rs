@@ -24,7 +24,7 @@ use crate::federation::signatures;
 use crate::service::comments::{self, IncomingComment};
 use crate::service::follows::{self, Applied, Receipt};
 use crate::service::ideas::{self, IncomingIdea};
-use crate::service::supports;
+use crate::service::{invitations, supports};
 use crate::state::Ctx;
 use crate::store::models::Actor;
 use crate::store::{now, queries};
@@ -188,6 +188,26 @@ pub fn dispatch<'a>(
             }
             "Remove" if actor.is_room() => {
                 crate::service::members::receive_remove(ctx, actor, activity, receipt).await
+            }
+            "Accept" | "Reject"
+                if via.is_none() && invitations::answers_invitation(ctx, activity).await? =>
+            {
+                invitations::receive_answer(ctx, actor, activity, kind == "Accept", receipt).await
+            }
+            "Invite" if via.is_none() && actor.is_room() => {
+                invitations::receive_invite(ctx, actor, activity, receipt).await
+            }
+            "Add" if via.is_none() && actor.is_room() => {
+                let applied = invitations::receive_add(ctx, actor, activity, receipt).await?;
+                if applied == Applied::Done {
+                    let (ctx, room) = (ctx.clone(), actor.clone());
+                    tokio::spawn(async move {
+                        if let Err(e) = backfill(&ctx, &room).await {
+                            tracing::warn!(room = %room.ap_id, error = %e, "could not fetch the room's earlier ideas");
+                        }
+                    });
+                }
+                Ok(applied)
             }
             "Reject" if via.is_none() && !answers_follow(ctx, activity).await? => {
                 ideas::receive_refusal(ctx, actor, activity, receipt).await

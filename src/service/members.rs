@@ -132,7 +132,8 @@ pub fn steward_room(c: &mut DbConnection, steward: &Actor, room_name: &str) -> R
     Ok(room)
 }
 
-fn put_member(
+/// Makes `actor` a member of `room` with a role (or changes its role).
+pub fn put_member(
     c: &mut DbConnection,
     room: &Actor,
     actor: &Actor,

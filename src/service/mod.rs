@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod comments;
 pub mod follows;
 pub mod ideas;
+pub mod invitations;
 pub mod members;
 pub mod rooms;
 pub mod supports;

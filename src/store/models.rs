@@ -92,6 +92,21 @@ pub struct RoomMember {
 }
 
 #[derive(Debug, Clone, Queryable)]
+#[diesel(table_name = invitations)]
+pub struct Invitation {
+    pub id: i32,
+    pub ap_id: String,
+    pub room_id: i32,
+    pub invitee_id: i32,
+    pub role: String,
+    pub partner_kind: Option<String>,
+    pub incoming: bool,
+    pub state: String,
+    pub reason: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable)]
 #[diesel(table_name = room_settings)]
 pub struct RoomSettings {
     pub room_id: i32,

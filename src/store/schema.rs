@@ -90,6 +90,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    invitations (id) {
+        id -> Integer,
+        ap_id -> Text,
+        room_id -> Integer,
+        invitee_id -> Integer,
+        role -> Text,
+        partner_kind -> Nullable<Text>,
+        incoming -> Bool,
+        state -> Text,
+        reason -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     room_settings (room_id) {
         room_id -> Integer,
         phases -> Text,
@@ -183,6 +198,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     room_members,
     room_requests,
     room_settings,
+    invitations,
     ideas,
     idea_contributors,
     comments,
