@@ -14,7 +14,9 @@ use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
 use crate::federation::fetch;
-use crate::service::{accounts, comments, follows, ideas, invitations, members, rooms, supports};
+use crate::service::{
+    accounts, comments, follows, handoffs, ideas, invitations, members, rooms, supports,
+};
 use crate::state::Ctx;
 use crate::store::models::Actor;
 use crate::store::queries;
@@ -123,6 +125,16 @@ pub fn router() -> Router<Ctx> {
             get(get_phases).put(set_phases),
         )
         .route("/api/v1/rooms/{name}/phases/next", post(next_phase))
+        .route("/api/v1/rooms/{name}/terms", axum::routing::put(set_terms))
+        .route("/api/v1/ideas/{id}/contributors", post(add_contributor))
+        .route("/api/v1/ideas/{id}/handoffs", post(offer_idea))
+        .route("/api/v1/handoffs", get(list_handoffs))
+        .route(
+            "/api/v1/handoffs/{id}",
+            axum::routing::delete(withdraw_handoff),
+        )
+        .route("/api/v1/handoffs/{id}/accept", post(accept_handoff))
+        .route("/api/v1/handoffs/{id}/reject", post(reject_handoff))
         .route(
             "/api/v1/rooms/{name}/members/{handle}",
             axum::routing::delete(remove_member),
@@ -483,6 +495,124 @@ async fn refuse_request(
     };
     members::answer_request(&ctx, &u, &name, id, None, b.reason).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct TermsBody {
+    spdx: Option<String>,
+    text: Option<String>,
+    version: String,
+}
+
+async fn set_terms(
+    State(ctx): State<Ctx>,
+    User(u): User,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> ApiResult<StatusCode> {
+    let b: TermsBody = parse(&body)?;
+    rooms::set_terms(&ctx, &u, &name, b.spdx, b.text, b.version).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct ContributorBody {
+    handle: String,
+    role: String,
+}
+
+async fn add_contributor(
+    State(ctx): State<Ctx>,
+    User(u): User,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<ideas::IdeaDetail>> {
+    let b: ContributorBody = parse(&body)?;
+    Ok(Json(
+        ideas::add_contributor(&ctx, &u, &id, &b.handle, &b.role).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+struct OfferBody {
+    to: String,
+    #[serde(default)]
+    message: String,
+}
+
+async fn offer_idea(
+    State(ctx): State<Ctx>,
+    User(u): User,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<handoffs::HandoffView>)> {
+    let b: OfferBody = parse(&body)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(handoffs::offer(&ctx, &u, &id, &b.to, &b.message).await?),
+    ))
+}
+
+#[derive(Deserialize)]
+struct HandoffQuery {
+    direction: Option<String>,
+}
+
+async fn list_handoffs(
+    State(ctx): State<Ctx>,
+    User(u): User,
+    Query(q): Query<HandoffQuery>,
+) -> ApiResult<Json<Vec<handoffs::HandoffView>>> {
+    let incoming = match q.direction.as_deref() {
+        None => None,
+        Some("incoming") => Some(true),
+        Some("outgoing") => Some(false),
+        Some(other) => {
+            return Err(
+                Error::bad_request(format!("direction '{other}': incoming or outgoing")).into(),
+            )
+        }
+    };
+    Ok(Json(handoffs::list(&ctx, &u, incoming).await?))
+}
+
+#[derive(Deserialize)]
+struct AcceptHandoffBody {
+    room: String,
+}
+
+async fn accept_handoff(
+    State(ctx): State<Ctx>,
+    User(u): User,
+    Path(id): Path<i32>,
+    body: Bytes,
+) -> ApiResult<Json<handoffs::HandoffView>> {
+    let b: AcceptHandoffBody = parse(&body)?;
+    Ok(Json(handoffs::accept(&ctx, &u, id, &b.room).await?))
+}
+
+async fn reject_handoff(
+    State(ctx): State<Ctx>,
+    User(u): User,
+    Path(id): Path<i32>,
+    body: Bytes,
+) -> ApiResult<Json<handoffs::HandoffView>> {
+    let b: RefuseBody = if body.is_empty() {
+        RefuseBody::default()
+    } else {
+        parse(&body)?
+    };
+    Ok(Json(
+        handoffs::reject(&ctx, &u, id, b.reason.as_deref().unwrap_or_default()).await?,
+    ))
+}
+
+async fn withdraw_handoff(
+    State(ctx): State<Ctx>,
+    User(u): User,
+    Path(id): Path<i32>,
+) -> ApiResult<Json<handoffs::HandoffView>> {
+    Ok(Json(handoffs::withdraw(&ctx, &u, id).await?))
 }
 
 async fn get_phases(

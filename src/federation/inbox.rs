@@ -24,7 +24,7 @@ use crate::federation::signatures;
 use crate::service::comments::{self, IncomingComment};
 use crate::service::follows::{self, Applied, Receipt};
 use crate::service::ideas::{self, IncomingIdea};
-use crate::service::{invitations, supports};
+use crate::service::{handoffs, invitations, supports};
 use crate::state::Ctx;
 use crate::store::models::Actor;
 use crate::store::{now, queries};
@@ -190,6 +190,14 @@ pub fn dispatch<'a>(
                 crate::service::members::receive_remove(ctx, actor, activity, receipt).await
             }
             "Accept" | "Reject"
+                if via.is_none() && handoffs::is_about_offer(ctx, activity).await? =>
+            {
+                handoffs::receive_answer(ctx, actor, activity, kind == "Accept", receipt).await
+            }
+            "Offer" if via.is_none() => {
+                handoffs::receive_offer(ctx, actor, activity, receipt).await
+            }
+            "Accept" | "Reject"
                 if via.is_none() && invitations::answers_invitation(ctx, activity).await? =>
             {
                 invitations::receive_answer(ctx, actor, activity, kind == "Accept", receipt).await
@@ -334,6 +342,8 @@ async fn receive_undo(
                 .is_some()
             {
                 "Like".to_string()
+            } else if handoffs::is_about_offer(ctx, activity).await? {
+                "Offer".to_string()
             } else {
                 return Err(Error::Unsupported(format!(
                     "Undo of {id}, which this node does not hold"
@@ -342,6 +352,10 @@ async fn receive_undo(
         }
     };
     match inner_type.as_str() {
+        "Offer" => {
+            let offer_id = inner_id.ok_or_else(|| Error::bad_request("Undo has no object"))?;
+            handoffs::receive_withdrawal(ctx, actor, &offer_id, receipt).await
+        }
         "Follow" => {
             let follow = if inner.is_object() {
                 inner.clone()
@@ -547,6 +561,17 @@ async fn receive_create_or_update(
         published,
         updated: parse_time(&object["updated"]).unwrap_or(published),
         public,
+        terms: object
+            .get("terms")
+            .filter(|t| t.is_object())
+            .map(|t| t.to_string()),
+        provenance: object
+            .get("provenance")
+            .filter(|p| p.is_array())
+            .map(|p| p.to_string()),
+        origin: id_of(&object["origin"]).map(String::from),
+        handed_off_to: id_of(&object["handedOffTo"]).map(String::from),
+        merged_into: id_of(&object["mergedInto"]).map(String::from),
     };
     for (contributor, _) in &incoming.contributors {
         if via.is_some() && contributor != &actor.ap_id {

@@ -32,6 +32,13 @@ pub fn context() -> Value {
             "role": "cocreate:role",
             "supportCount": "cocreate:supportCount",
             "visibility": "cocreate:visibility",
+            "terms": "cocreate:terms",
+            "version": "cocreate:version",
+            "provenance": {"@id": "cocreate:provenance", "@container": "@list"},
+            "origin": {"@id": "cocreate:origin", "@type": "@id"},
+            "handedOffTo": {"@id": "cocreate:handedOffTo", "@type": "@id"},
+            "mergedInto": {"@id": "cocreate:mergedInto", "@type": "@id"},
+            "partnerKind": "cocreate:partnerKind",
             "manuallyApprovesFollowers": "as:manuallyApprovesFollowers"
         }
     ])
@@ -130,6 +137,29 @@ pub fn idea_json(v: &IdeaView<'_>) -> Value {
     });
     if let Some(a) = &i.stage_answer {
         doc["stageAnswer"] = json!(a);
+    }
+    if let Some(t) = i
+        .terms
+        .as_deref()
+        .and_then(|t| serde_json::from_str::<Value>(t).ok())
+    {
+        doc["terms"] = t;
+    }
+    if let Some(p) = i
+        .provenance
+        .as_deref()
+        .and_then(|p| serde_json::from_str::<Value>(p).ok())
+    {
+        doc["provenance"] = p;
+    }
+    for (key, value) in [
+        ("origin", &i.origin),
+        ("handedOffTo", &i.handed_off_to),
+        ("mergedInto", &i.merged_into),
+    ] {
+        if let Some(v) = value {
+            doc[key] = json!(v);
+        }
     }
     doc
 }

@@ -96,6 +96,7 @@ pub async fn add(
             _ => idea.ap_id.clone(),
         };
         let t = now();
+        let terms = members::room_terms(c, &idea_room)?;
         let comment = queries::insert_comment(
             c,
             &NewComment {
@@ -109,6 +110,7 @@ pub async fn add(
                 deleted: false,
                 published: t,
                 updated: t,
+                terms,
             },
         )?;
         let room = queries::actor_by_id(c, idea.room_id)?;
@@ -238,6 +240,7 @@ pub async fn receive(
                 return members::refuse(c, &urls, &room, &incoming.author, &original, &reason);
             }
         }
+        let terms = members::room_terms(c, &room)?;
         queries::insert_comment(
             c,
             &NewComment {
@@ -251,6 +254,7 @@ pub async fn receive(
                 deleted: false,
                 published: incoming.published,
                 updated: incoming.published,
+                terms,
             },
         )?;
         distribute(c, &urls, &incoming.author, &room, &original, None, vec![])?;

@@ -44,6 +44,14 @@ pub struct IdeaDetail {
     pub updated: String,
     /// Set when the room's node refused this submission.
     pub refused: Option<Refusal>,
+    /// The contribution terms it was made under: `{id, version}`.
+    pub terms: Option<Value>,
+    /// Earlier handoffs, oldest first: `[{from, to, at, terms, origin}]`.
+    pub provenance: Vec<Value>,
+    /// The idea this one was handed on from.
+    pub origin: Option<String>,
+    pub handed_off_to: Option<String>,
+    pub merged_into: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -132,6 +140,18 @@ pub fn detail(c: &mut DbConnection, idea: &Idea, with_comments: bool) -> Result<
         published: objects::timestamp(idea.published),
         updated: objects::timestamp(idea.updated),
         refused: idea.refused_reason.clone().map(|reason| Refusal { reason }),
+        terms: idea
+            .terms
+            .as_deref()
+            .and_then(|t| serde_json::from_str(t).ok()),
+        provenance: idea
+            .provenance
+            .as_deref()
+            .and_then(|p| serde_json::from_str(p).ok())
+            .unwrap_or_default(),
+        origin: idea.origin.clone(),
+        handed_off_to: idea.handed_off_to.clone(),
+        merged_into: idea.merged_into.clone(),
     })
 }
 
@@ -206,11 +226,17 @@ pub async fn submit(
         deleted: false,
         published: t,
         updated: t,
+        terms: None,
+        provenance: None,
+        origin: None,
     };
     let (urls, author) = (ctx.urls.clone(), author.clone());
     let detail = commit(ctx, move |c| {
+        let mut new = new;
         if room.local {
             members::authorize(c, &room, &author, Action::Submit)?.map_err(Error::Forbidden)?;
+            // Submitting means accepting the room's contribution terms as they are now.
+            new.terms = members::room_terms(c, &room)?;
         }
         let idea = queries::insert_idea(c, &new)?;
         queries::add_contributor(c, idea.id, author.id, "author")?;
@@ -261,7 +287,8 @@ pub async fn edit(
     Ok(d)
 }
 
-fn announce_update(
+/// Sends an `Update` of the idea (its Page as it now is) by `actor`, announced by the room.
+pub fn announce_update(
     c: &mut DbConnection,
     urls: &Urls,
     actor: &Actor,
@@ -273,6 +300,52 @@ fn announce_update(
     let update = objects::room_activity("Update", &urls.new_activity(), &actor.ap_id, page, &room);
     distribute(c, urls, actor, &room, &update, None, vec![])?;
     detail(c, &idea, true)
+}
+
+/// Credit roles stewards can give.
+pub const CREDIT_ROLES: [&str; 4] = ["author", "co-author", "improver", "tester"];
+
+/// A steward of the idea's room credits a contributor (a commenter whose improvement was taken,
+/// a tester, a co-author); the credit travels with the idea.
+pub async fn add_contributor(
+    ctx: &Ctx,
+    steward: &Actor,
+    key: &str,
+    handle: &str,
+    role: &str,
+) -> Result<IdeaDetail> {
+    if !CREDIT_ROLES.contains(&role) {
+        return Err(Error::bad_request(format!(
+            "unknown credit role '{role}': one of {}",
+            CREDIT_ROLES.join(", ")
+        )));
+    }
+    let contributor = crate::federation::fetch::known_or_resolve(ctx, handle).await?;
+    let (urls, steward, key, role) = (
+        ctx.urls.clone(),
+        steward.clone(),
+        key.to_string(),
+        role.to_string(),
+    );
+    commit(ctx, move |c| {
+        let idea = find(c, &key)?;
+        let room = queries::actor_by_id(c, idea.room_id)?;
+        if !room.local
+            || members::member_role(c, &room, &steward)?
+                != Some(crate::domain::membership::Role::Steward)
+        {
+            return Err(Error::Forbidden(
+                "only stewards of the idea's room credit contributors".into(),
+            ));
+        }
+        if idea.deleted {
+            return Err(Error::Conflict("the idea was deleted".into()));
+        }
+        queries::add_contributor(c, idea.id, contributor.id, &role)?;
+        queries::touch_idea(c, idea.id)?;
+        announce_update(c, &urls, &steward, idea.id)
+    })
+    .await
 }
 
 /// Staff of the room's node move an idea along its life cycle, with an answer saying why.
@@ -471,6 +544,13 @@ pub struct IncomingIdea {
     pub updated: NaiveDateTime,
     /// Whether the post was addressed to the public.
     pub public: bool,
+    /// `{id, version}` of the terms, as JSON text (mirrors of remote rooms).
+    pub terms: Option<String>,
+    /// The handoff chain, as JSON text (mirrors of remote rooms).
+    pub provenance: Option<String>,
+    pub origin: Option<String>,
+    pub handed_off_to: Option<String>,
+    pub merged_into: Option<String>,
 }
 
 impl IncomingIdea {
@@ -529,6 +609,11 @@ pub async fn receive(
                 .filter(|s| Stage::parse(s).is_some())
                 .unwrap_or_else(|| Stage::Suggested.to_string())
         };
+        let terms = if room.local {
+            members::room_terms(c, &room)?
+        } else {
+            incoming.terms.clone()
+        };
         let idea = queries::insert_idea(
             c,
             &NewIdea {
@@ -548,6 +633,9 @@ pub async fn receive(
                 deleted: false,
                 published: incoming.published,
                 updated: incoming.updated,
+                terms,
+                provenance: incoming.provenance.clone(),
+                origin: incoming.origin.clone(),
             },
         )?;
         queries::add_contributor(c, idea.id, incoming.author.id, "author")?;
@@ -621,6 +709,20 @@ fn apply_remote_update(
         incoming.updated,
     )?;
     if from_room_host {
+        // The room's node speaks for credit, terms and handoffs too.
+        for (actor, role) in &incoming.contributors {
+            if let Some(a) = queries::actor_by_ap_id(c, actor)? {
+                queries::add_contributor(c, existing.id, a.id, role)?;
+            }
+        }
+        queries::update_idea_links(
+            c,
+            existing.id,
+            incoming.terms.as_deref(),
+            incoming.provenance.as_deref(),
+            incoming.handed_off_to.as_deref(),
+            incoming.merged_into.as_deref(),
+        )?;
         if let Some(stage) = incoming
             .stage
             .as_deref()

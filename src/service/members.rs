@@ -63,6 +63,28 @@ pub fn current_phase(c: &mut DbConnection, room: &Actor) -> Result<Phase> {
         .unwrap_or_else(Phase::open))
 }
 
+/// The contribution terms of a local room as recorded with each contribution:
+/// `{"id": SPDX id or the room's terms URL, "version": ...}` as JSON text; `None` when the room
+/// declared none.
+pub fn room_terms(c: &mut DbConnection, room: &Actor) -> Result<Option<String>> {
+    if !room.local {
+        return Ok(None);
+    }
+    let row: Option<(Option<String>, Option<String>, Option<String>)> = room_settings::table
+        .find(room.id)
+        .select((
+            room_settings::terms_spdx,
+            room_settings::terms_text,
+            room_settings::terms_version,
+        ))
+        .first(c)
+        .optional()?;
+    Ok(row.and_then(|(spdx, text, version)| {
+        let id = spdx.or(text.map(|_| format!("{}#terms", room.ap_id)))?;
+        Some(json!({"id": id, "version": version}).to_string())
+    }))
+}
+
 /// Decides an action of `actor` in a local `room`; the error text is the reason to show.
 pub fn authorize(
     c: &mut DbConnection,

@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod comments;
 pub mod follows;
+pub mod handoffs;
 pub mod ideas;
 pub mod invitations;
 pub mod members;

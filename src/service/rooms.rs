@@ -187,3 +187,60 @@ pub async fn next_phase(ctx: &Ctx, steward: &Actor, room_name: &str) -> Result<P
     })
     .await
 }
+
+/// Stewards declare the room's contribution terms: an SPDX licence id or a terms text, with a
+/// version. Contributions record the terms in force when they were made.
+pub async fn set_terms(
+    ctx: &Ctx,
+    steward: &Actor,
+    room_name: &str,
+    spdx: Option<String>,
+    text: Option<String>,
+    version: String,
+) -> Result<()> {
+    if version.trim().is_empty() {
+        return Err(Error::bad_request("terms need a version"));
+    }
+    if spdx.is_none() && text.is_none() {
+        return Err(Error::bad_request(
+            "terms need an spdx licence id or a text",
+        ));
+    }
+    if let Some(id) = &spdx {
+        if id.is_empty()
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".+-".contains(c))
+        {
+            return Err(Error::bad_request(format!(
+                "'{id}' is not an SPDX licence id such as CC-BY-4.0"
+            )));
+        }
+    }
+    let (steward, room_name) = (steward.clone(), room_name.to_string());
+    commit(ctx, move |c| {
+        let room = members::steward_room(c, &steward, &room_name)?;
+        let values = (
+            room_settings::terms_spdx.eq(&spdx),
+            room_settings::terms_text.eq(&text),
+            room_settings::terms_version.eq(Some(&version)),
+        );
+        let updated = diesel::update(room_settings::table.find(room.id))
+            .set(values)
+            .execute(c)?;
+        if updated == 0 {
+            diesel::insert_into(room_settings::table)
+                .values((
+                    room_settings::room_id.eq(room.id),
+                    room_settings::phases.eq("[]"),
+                    room_settings::current_phase.eq(0),
+                    room_settings::terms_spdx.eq(&spdx),
+                    room_settings::terms_text.eq(&text),
+                    room_settings::terms_version.eq(Some(&version)),
+                ))
+                .execute(c)?;
+        }
+        Ok(())
+    })
+    .await
+}

@@ -92,6 +92,23 @@ pub struct RoomMember {
 }
 
 #[derive(Debug, Clone, Queryable)]
+#[diesel(table_name = handoffs)]
+pub struct Handoff {
+    pub id: i32,
+    pub ap_id: String,
+    pub idea_ap_id: String,
+    pub from_org: String,
+    pub to_org: String,
+    pub message: String,
+    pub incoming: bool,
+    pub state: String,
+    pub reason: Option<String>,
+    pub result: Option<String>,
+    pub offer: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable)]
 #[diesel(table_name = invitations)]
 pub struct Invitation {
     pub id: i32,
@@ -147,6 +164,11 @@ pub struct Idea {
     pub published: NaiveDateTime,
     pub updated: NaiveDateTime,
     pub refused_reason: Option<String>,
+    pub terms: Option<String>,
+    pub provenance: Option<String>,
+    pub origin: Option<String>,
+    pub handed_off_to: Option<String>,
+    pub merged_into: Option<String>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -164,6 +186,9 @@ pub struct NewIdea {
     pub deleted: bool,
     pub published: NaiveDateTime,
     pub updated: NaiveDateTime,
+    pub terms: Option<String>,
+    pub provenance: Option<String>,
+    pub origin: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable)]
@@ -180,6 +205,7 @@ pub struct Comment {
     pub deleted: bool,
     pub published: NaiveDateTime,
     pub updated: NaiveDateTime,
+    pub terms: Option<String>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -195,6 +221,7 @@ pub struct NewComment {
     pub deleted: bool,
     pub published: NaiveDateTime,
     pub updated: NaiveDateTime,
+    pub terms: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable)]

@@ -308,6 +308,34 @@ pub fn set_idea_refused(conn: &mut DbConnection, id: i32, reason: &str) -> Resul
     Ok(())
 }
 
+/// Marks an idea as changed now (its credit, say), so that peers apply the update.
+pub fn touch_idea(conn: &mut DbConnection, id: i32) -> Result<()> {
+    diesel::update(ideas::table.find(id))
+        .set(ideas::updated.eq(now()))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Terms, provenance and forward links of an idea as the room's node states them.
+pub fn update_idea_links(
+    conn: &mut DbConnection,
+    id: i32,
+    terms: Option<&str>,
+    provenance: Option<&str>,
+    handed_off_to: Option<&str>,
+    merged_into: Option<&str>,
+) -> Result<()> {
+    diesel::update(ideas::table.find(id))
+        .set((
+            ideas::terms.eq(terms),
+            ideas::provenance.eq(provenance),
+            ideas::handed_off_to.eq(handed_off_to),
+            ideas::merged_into.eq(merged_into),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 pub fn mark_idea_deleted(conn: &mut DbConnection, id: i32) -> Result<()> {
     diesel::update(ideas::table.find(id))
         .set((

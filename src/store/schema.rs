@@ -86,6 +86,28 @@ diesel::table! {
         published -> Timestamp,
         updated -> Timestamp,
         refused_reason -> Nullable<Text>,
+        terms -> Nullable<Text>,
+        provenance -> Nullable<Text>,
+        origin -> Nullable<Text>,
+        handed_off_to -> Nullable<Text>,
+        merged_into -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    handoffs (id) {
+        id -> Integer,
+        ap_id -> Text,
+        idea_ap_id -> Text,
+        from_org -> Text,
+        to_org -> Text,
+        message -> Text,
+        incoming -> Bool,
+        state -> Text,
+        reason -> Nullable<Text>,
+        result -> Nullable<Text>,
+        offer -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -136,6 +158,7 @@ diesel::table! {
         deleted -> Bool,
         published -> Timestamp,
         updated -> Timestamp,
+        terms -> Nullable<Text>,
     }
 }
 
@@ -199,6 +222,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     room_requests,
     room_settings,
     invitations,
+    handoffs,
     ideas,
     idea_contributors,
     comments,

@@ -1,0 +1,554 @@
+//! Handoffs: a room's steward offers an idea to another organisation (`Offer` of the idea, with
+//! its credit, terms and provenance, to that node's Organization actor); the receiving staff
+//! accept it into one of their rooms (`Accept` whose `result` is their own copy) or reject it
+//! with a reason; an offer can be withdrawn before an answer (`Undo(Offer)`). The copy carries
+//! the whole chain of earlier handoffs and links back to its origin, which links forward.
+
+use diesel::prelude::*;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::domain::lifecycle::Stage;
+use crate::domain::membership::Role;
+use crate::domain::text;
+use crate::error::{Error, Result};
+use crate::federation::fetch::{self, id_of, same_host};
+use crate::federation::{objects, outbox};
+use crate::service::follows::{Applied, Receipt};
+use crate::service::{commit, distribute, ideas, members};
+use crate::state::Ctx;
+use crate::store::models::{Actor, Handoff, NewIdea};
+use crate::store::schema::handoffs;
+use crate::store::{now, queries, DbConnection};
+
+#[derive(Debug, Serialize)]
+pub struct HandoffView {
+    pub id: i32,
+    pub ap_id: String,
+    pub idea: String,
+    pub title: String,
+    pub from: String,
+    pub to: String,
+    pub message: String,
+    pub direction: &'static str,
+    pub state: String,
+    pub reason: Option<String>,
+    pub result: Option<String>,
+}
+
+fn view(h: &Handoff) -> HandoffView {
+    let offer: Value = serde_json::from_str(&h.offer).unwrap_or(Value::Null);
+    HandoffView {
+        id: h.id,
+        ap_id: h.ap_id.clone(),
+        idea: h.idea_ap_id.clone(),
+        title: offer["object"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        from: h.from_org.clone(),
+        to: h.to_org.clone(),
+        message: h.message.clone(),
+        direction: if h.incoming { "incoming" } else { "outgoing" },
+        state: h.state.clone(),
+        reason: h.reason.clone(),
+        result: h.result.clone(),
+    }
+}
+
+fn organization(c: &mut DbConnection) -> Result<Actor> {
+    queries::local_actor_of_kind(c, "Organization")?
+        .ok_or_else(|| Error::Internal("this node has no organisation actor".into()))
+}
+
+fn by_ap_id(c: &mut DbConnection, ap_id: &str, incoming: bool) -> Result<Option<Handoff>> {
+    Ok(handoffs::table
+        .filter(handoffs::ap_id.eq(ap_id))
+        .filter(handoffs::incoming.eq(incoming))
+        .first(c)
+        .optional()?)
+}
+
+fn set_state(
+    c: &mut DbConnection,
+    id: i32,
+    state: &str,
+    reason: Option<&str>,
+    result: Option<&str>,
+) -> Result<()> {
+    diesel::update(handoffs::table.find(id))
+        .set((
+            handoffs::state.eq(state),
+            handoffs::reason.eq(reason),
+            handoffs::result.eq(result),
+        ))
+        .execute(c)?;
+    Ok(())
+}
+
+/// A steward of the idea's room offers it to another organisation.
+pub async fn offer(
+    ctx: &Ctx,
+    steward: &Actor,
+    idea_key: &str,
+    to: &str,
+    message: &str,
+) -> Result<HandoffView> {
+    let target = fetch::known_or_resolve(ctx, to).await?;
+    if target.kind != "Organization" || target.local {
+        return Err(Error::bad_request(format!(
+            "{to} is not another node's organisation"
+        )));
+    }
+    let (urls, steward, key, message) = (
+        ctx.urls.clone(),
+        steward.clone(),
+        idea_key.to_string(),
+        message.to_string(),
+    );
+    commit(ctx, move |c| {
+        let idea = ideas::find(c, &key)?;
+        let room = queries::actor_by_id(c, idea.room_id)?;
+        if !room.local || members::member_role(c, &room, &steward)? != Some(Role::Steward) {
+            return Err(Error::Forbidden(
+                "only stewards of the idea's room hand it off".into(),
+            ));
+        }
+        if idea.deleted || !Stage::parse(&idea.stage).is_some_and(|s| s.is_open()) {
+            return Err(Error::Conflict(format!(
+                "an idea that is {} cannot be handed off",
+                idea.stage
+            )));
+        }
+        let pending: i64 = handoffs::table
+            .filter(handoffs::idea_ap_id.eq(&idea.ap_id))
+            .filter(handoffs::incoming.eq(false))
+            .filter(handoffs::state.eq("pending"))
+            .count()
+            .get_result(c)?;
+        if pending > 0 {
+            return Err(Error::Conflict(
+                "the idea already has an offer waiting for an answer".into(),
+            ));
+        }
+        let org = organization(c)?;
+        let page = ideas::page_json(c, &idea)?;
+        let id = urls.new_activity();
+        let mut offer =
+            objects::activity("Offer", &id, &steward.ap_id, page, &[&target.ap_id], &[]);
+        offer["target"] = json!(target.ap_id);
+        // The steward offers on behalf of its organisation, which provenance names.
+        offer["attributedTo"] = json!(org.ap_id);
+        offer["content"] = json!(text::sanitize_html(&message));
+        diesel::insert_into(handoffs::table)
+            .values((
+                handoffs::ap_id.eq(&id),
+                handoffs::idea_ap_id.eq(&idea.ap_id),
+                handoffs::from_org.eq(&org.ap_id),
+                handoffs::to_org.eq(&target.ap_id),
+                handoffs::message.eq(&message),
+                handoffs::incoming.eq(false),
+                handoffs::state.eq("pending"),
+                handoffs::offer.eq(offer.to_string()),
+                handoffs::created_at.eq(now()),
+            ))
+            .execute(c)?;
+        outbox::publish(c, &urls, &steward, &offer, [target.inbox.clone()])?;
+        Ok(view(
+            &by_ap_id(c, &id, false)?.ok_or_else(|| Error::Internal("offer vanished".into()))?,
+        ))
+    })
+    .await
+}
+
+/// An Offer reaches this node's organisation. It must come from the node hosting the idea,
+/// and the idea is fetched again from its origin (signed), so that what is stored is what the
+/// origin really holds: an open idea not yet handed off.
+pub async fn receive_offer(
+    ctx: &Ctx,
+    actor: &Actor,
+    offer: &Value,
+    receipt: Receipt,
+) -> Result<Applied> {
+    let target = id_of(&offer["target"])
+        .ok_or_else(|| Error::bad_request("Offer has no target"))?
+        .to_string();
+    let idea_id = id_of(&offer["object"])
+        .ok_or_else(|| Error::bad_request("Offer has no object"))?
+        .to_string();
+    if !same_host(&idea_id, &actor.ap_id) {
+        return Err(Error::Forbidden(format!(
+            "{} cannot offer {idea_id}: an idea is offered by the node that hosts it",
+            actor.ap_id
+        )));
+    }
+    let t = target.clone();
+    let org = ctx
+        .db
+        .read(move |c| queries::actor_by_ap_id(c, &t))
+        .await?
+        .filter(|a| a.local && a.kind == "Organization")
+        .ok_or_else(|| {
+            Error::Unsupported(format!(
+                "offers are made to this node's organisation, not to {target}"
+            ))
+        })?;
+    let verified = fetch::fetch_json(ctx, &idea_id).await?;
+    if type_is_not_page(&verified) || verified["id"] != idea_id.as_str() {
+        return Err(Error::bad_request(format!("{idea_id} is not an idea")));
+    }
+    if verified.get("handedOffTo").is_some()
+        || !verified["stage"]
+            .as_str()
+            .and_then(Stage::parse)
+            .is_some_and(|s| s.is_open())
+    {
+        return Err(Error::Conflict(format!(
+            "{idea_id} is not open for a handoff"
+        )));
+    }
+    let room = id_of(&verified["audience"]).unwrap_or_default().to_string();
+    if !same_host(&room, &idea_id) {
+        return Err(Error::Forbidden(
+            "the idea's room is not on the offering node".into(),
+        ));
+    }
+    let mut stored = offer.clone();
+    stored["object"] = verified;
+    let message = offer["content"]
+        .as_str()
+        .map(text::html_to_text)
+        .unwrap_or_default();
+    let from_org = id_of(&offer["attributedTo"])
+        .filter(|org| same_host(org, &actor.ap_id))
+        .unwrap_or(&actor.ap_id)
+        .to_string();
+    commit(ctx, move |c| {
+        if !receipt.record(c)? {
+            return Ok(Applied::Duplicate);
+        }
+        diesel::insert_into(handoffs::table)
+            .values((
+                handoffs::ap_id.eq(&receipt.id),
+                handoffs::idea_ap_id.eq(&idea_id),
+                handoffs::from_org.eq(&from_org),
+                handoffs::to_org.eq(&org.ap_id),
+                handoffs::message.eq(&message),
+                handoffs::incoming.eq(true),
+                handoffs::state.eq("pending"),
+                handoffs::offer.eq(stored.to_string()),
+                handoffs::created_at.eq(now()),
+            ))
+            .execute(c)?;
+        Ok(Applied::Done)
+    })
+    .await
+}
+
+fn type_is_not_page(v: &Value) -> bool {
+    fetch::type_of(v) != Some("Page")
+}
+
+fn staff_only(user: &Actor) -> Result<()> {
+    if user.staff {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(
+            "handoffs are handled by staff of the organisation".into(),
+        ))
+    }
+}
+
+pub async fn list(ctx: &Ctx, user: &Actor, incoming: Option<bool>) -> Result<Vec<HandoffView>> {
+    staff_only(user)?;
+    ctx.db
+        .read(move |c| {
+            let mut q = handoffs::table.into_boxed();
+            if let Some(i) = incoming {
+                q = q.filter(handoffs::incoming.eq(i));
+            }
+            let rows: Vec<Handoff> = q.order(handoffs::id.asc()).load(c)?;
+            Ok(rows.iter().map(view).collect())
+        })
+        .await
+}
+
+fn pending_incoming(c: &mut DbConnection, id: i32) -> Result<(Handoff, Value)> {
+    let h: Handoff = handoffs::table
+        .find(id)
+        .filter(handoffs::incoming.eq(true))
+        .first(c)
+        .optional()?
+        .ok_or_else(|| Error::not_found(format!("handoff {id}")))?;
+    if h.state != "pending" {
+        return Err(Error::Conflict(format!("handoff {id} is {}", h.state)));
+    }
+    let offer: Value =
+        serde_json::from_str(&h.offer).map_err(|e| Error::Internal(e.to_string()))?;
+    Ok((h, offer))
+}
+
+/// Staff accept an offered idea into one of their rooms: this node hosts its own copy, with the
+/// credit, the terms and the provenance chain (one more hop), and tells the origin.
+pub async fn accept(ctx: &Ctx, user: &Actor, id: i32, room_name: &str) -> Result<HandoffView> {
+    staff_only(user)?;
+    let room = crate::service::rooms::local_by_name(ctx, room_name).await?;
+    // Know every credited contributor before the transaction (fetching is network work).
+    let offer_json = {
+        let (h, offer) = ctx.db.read(move |c| pending_incoming(c, id)).await?;
+        let _ = h;
+        offer
+    };
+    let offerer = fetch::actor(ctx, id_of(&offer_json["actor"]).unwrap_or_default()).await?;
+    for credit in offer_json["object"]["contributors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        if let Some(actor) = id_of(&credit["contributor"]) {
+            if let Err(e) = fetch::actor(ctx, actor).await {
+                tracing::info!(contributor = actor, error = %e, "a credited contributor is unreachable; credit kept where known");
+            }
+        }
+    }
+    let urls = ctx.urls.clone();
+    commit(ctx, move |c| {
+        let (h, offer) = pending_incoming(c, id)?;
+        let org = organization(c)?;
+        let object = &offer["object"];
+        let at = objects::timestamp(now());
+        let mut chain: Vec<Value> = object["provenance"].as_array().cloned().unwrap_or_default();
+        chain.push(json!({"from": h.from_org, "to": org.ap_id, "at": at, "terms": object["terms"], "origin": h.idea_ap_id}));
+        let content = text::sanitize_html(object["content"].as_str().unwrap_or_default());
+        let t = now();
+        let copy = queries::insert_idea(
+            c,
+            &NewIdea {
+                ap_id: urls.idea(&uuid::Uuid::new_v4().to_string()),
+                room_id: room.id,
+                author_id: org.id,
+                title: object["name"].as_str().unwrap_or("Handed-off idea").to_string(),
+                source: object["source"]["content"].as_str().map(String::from).unwrap_or_else(|| text::html_to_text(&content)),
+                content,
+                stage: Stage::Suggested.to_string(),
+                stage_answer: None,
+                local: true,
+                deleted: false,
+                published: t,
+                updated: t,
+                terms: object.get("terms").filter(|v| v.is_object()).map(|v| v.to_string()),
+                provenance: Some(Value::Array(chain).to_string()),
+                origin: Some(h.idea_ap_id.clone()),
+            },
+        )?;
+        for credit in object["contributors"].as_array().into_iter().flatten() {
+            let (Some(actor), Some(role)) = (id_of(&credit["contributor"]), credit["role"].as_str()) else { continue };
+            if let Some(a) = queries::actor_by_ap_id(c, actor)? {
+                queries::add_contributor(c, copy.id, a.id, role)?;
+            }
+        }
+        let mut answer = objects::activity("Accept", &urls.new_activity(), &org.ap_id, objects::embedded(offer.clone()), &[&offerer.ap_id], &[]);
+        answer["result"] = json!(copy.ap_id);
+        outbox::publish(c, &urls, &org, &answer, [offerer.inbox.clone()])?;
+        let page = ideas::page_json(c, &copy)?;
+        let create = objects::room_activity("Create", &urls.new_activity(), &org.ap_id, page.clone(), &room);
+        distribute(c, &urls, &org, &room, &create, Some(page), vec![])?;
+        set_state(c, h.id, "accepted", None, Some(&copy.ap_id))?;
+        Ok(view(&handoffs::table.find(h.id).first(c)?))
+    })
+    .await
+}
+
+/// Staff decline an offered idea, with a reason the offering node shows.
+pub async fn reject(ctx: &Ctx, user: &Actor, id: i32, reason: &str) -> Result<HandoffView> {
+    staff_only(user)?;
+    let reason = if reason.trim().is_empty() {
+        "declined without a reason".to_string()
+    } else {
+        reason.trim().to_string()
+    };
+    let (h, offer) = ctx.db.read(move |c| pending_incoming(c, id)).await?;
+    let offerer = fetch::actor(ctx, id_of(&offer["actor"]).unwrap_or_default()).await?;
+    let urls = ctx.urls.clone();
+    commit(ctx, move |c| {
+        let org = organization(c)?;
+        let mut answer = objects::activity(
+            "Reject",
+            &urls.new_activity(),
+            &org.ap_id,
+            objects::embedded(offer),
+            &[&offerer.ap_id],
+            &[],
+        );
+        answer["summary"] = json!(reason);
+        outbox::publish(c, &urls, &org, &answer, [offerer.inbox.clone()])?;
+        set_state(c, h.id, "rejected", Some(&reason), None)?;
+        Ok(view(&handoffs::table.find(h.id).first(c)?))
+    })
+    .await
+}
+
+/// The receiving organisation answered an offer of ours. On Accept the idea moves to
+/// `handed_off` and links to the copy; on Reject it stays as it was and the reason is kept.
+pub async fn receive_answer(
+    ctx: &Ctx,
+    actor: &Actor,
+    answer: &Value,
+    accepted: bool,
+    receipt: Receipt,
+) -> Result<Applied> {
+    let offer_id = id_of(&answer["object"])
+        .ok_or_else(|| Error::bad_request("answer has no object"))?
+        .to_string();
+    let result = id_of(&answer["result"]).map(String::from);
+    let reason = answer["summary"]
+        .as_str()
+        .or(answer["content"].as_str())
+        .map(String::from);
+    let (urls, actor) = (ctx.urls.clone(), actor.clone());
+    commit(ctx, move |c| {
+        let h = by_ap_id(c, &offer_id, false)?.ok_or_else(|| {
+            Error::Unsupported(format!("{offer_id} is not an offer this node made"))
+        })?;
+        if h.to_org != actor.ap_id {
+            return Err(Error::Forbidden(
+                "only the organisation an idea was offered to answers the offer".into(),
+            ));
+        }
+        if h.state != "pending" {
+            return Err(Error::Conflict(format!("the offer is already {}", h.state)));
+        }
+        if !receipt.record(c)? {
+            return Ok(Applied::Duplicate);
+        }
+        if accepted {
+            let result = result
+                .clone()
+                .filter(|r| same_host(r, &actor.ap_id))
+                .ok_or_else(|| {
+                    Error::bad_request(
+                        "an Accept of an offer names the receiver's copy as its result",
+                    )
+                })?;
+            let idea = queries::idea_by_ap_id(c, &h.idea_ap_id)?
+                .ok_or_else(|| Error::not_found("the offered idea"))?;
+            queries::update_idea_stage(
+                c,
+                idea.id,
+                Stage::HandedOff.as_str(),
+                Some(&format!("Handed off to {}", actor.display_name)),
+                now(),
+            )?;
+            queries::update_idea_links(
+                c,
+                idea.id,
+                idea.terms.as_deref(),
+                idea.provenance.as_deref(),
+                Some(&result),
+                None,
+            )?;
+            let org = organization(c)?;
+            ideas::announce_update(c, &urls, &org, idea.id)?;
+            set_state(c, h.id, "accepted", None, Some(&result))?;
+        } else {
+            set_state(c, h.id, "rejected", reason.as_deref(), None)?;
+        }
+        Ok(Applied::Done)
+    })
+    .await
+}
+
+/// The offering steward withdraws an offer that has no answer yet.
+pub async fn withdraw(ctx: &Ctx, user: &Actor, id: i32) -> Result<HandoffView> {
+    let (urls, user) = (ctx.urls.clone(), user.clone());
+    let to = ctx
+        .db
+        .read(move |c| {
+            Ok(handoffs::table
+                .find(id)
+                .filter(handoffs::incoming.eq(false))
+                .select(handoffs::to_org)
+                .first::<String>(c)
+                .optional()?)
+        })
+        .await?
+        .ok_or_else(|| Error::not_found(format!("handoff {id}")))?;
+    let target = fetch::actor(ctx, &to).await?;
+    commit(ctx, move |c| {
+        let h: Handoff = handoffs::table.find(id).first(c)?;
+        let offer: Value =
+            serde_json::from_str(&h.offer).map_err(|e| Error::Internal(e.to_string()))?;
+        if id_of(&offer["actor"]) != Some(user.ap_id.as_str()) && !user.staff {
+            return Err(Error::Forbidden(
+                "only who made the offer, or staff, withdraw it".into(),
+            ));
+        }
+        if h.state != "pending" {
+            return Err(Error::Conflict(format!("the offer is already {}", h.state)));
+        }
+        let offerer = queries::actor_by_ap_id(c, id_of(&offer["actor"]).unwrap_or_default())?
+            .ok_or_else(|| Error::Internal("the offering steward is gone".into()))?;
+        let undo = objects::activity(
+            "Undo",
+            &urls.new_activity(),
+            &offerer.ap_id,
+            objects::embedded(offer),
+            &[&target.ap_id],
+            &[],
+        );
+        outbox::publish(c, &urls, &offerer, &undo, [target.inbox.clone()])?;
+        set_state(c, h.id, "withdrawn", None, None)?;
+        Ok(view(&handoffs::table.find(h.id).first(c)?))
+    })
+    .await
+}
+
+/// The offering node withdrew an offer before this node answered.
+pub async fn receive_withdrawal(
+    ctx: &Ctx,
+    actor: &Actor,
+    offer_id: &str,
+    receipt: Receipt,
+) -> Result<Applied> {
+    let (actor, offer_id) = (actor.clone(), offer_id.to_string());
+    commit(ctx, move |c| {
+        let h = by_ap_id(c, &offer_id, true)?
+            .ok_or_else(|| Error::not_found(format!("offer {offer_id}")))?;
+        let offer: Value =
+            serde_json::from_str(&h.offer).map_err(|e| Error::Internal(e.to_string()))?;
+        if id_of(&offer["actor"]) != Some(actor.ap_id.as_str()) {
+            return Err(Error::Forbidden(
+                "only who made an offer withdraws it".into(),
+            ));
+        }
+        if !receipt.record(c)? {
+            return Ok(Applied::Duplicate);
+        }
+        if h.state == "pending" {
+            set_state(c, h.id, "withdrawn", None, None)?;
+        }
+        Ok(Applied::Done)
+    })
+    .await
+}
+
+/// Whether an activity's object is an offer (embedded `Offer`, or the id of one we know).
+pub async fn is_about_offer(ctx: &Ctx, activity: &Value) -> Result<bool> {
+    let object = &activity["object"];
+    if let Some(t) = fetch::type_of(object) {
+        return Ok(t == "Offer");
+    }
+    let Some(id) = id_of(object).map(String::from) else {
+        return Ok(false);
+    };
+    let n: i64 = ctx
+        .db
+        .read(move |c| {
+            Ok(handoffs::table
+                .filter(handoffs::ap_id.eq(&id))
+                .count()
+                .get_result(c)?)
+        })
+        .await?;
+    Ok(n > 0)
+}
