@@ -128,6 +128,7 @@ pub fn router() -> Router<Ctx> {
         .route("/api/v1/rooms/{name}/terms", axum::routing::put(set_terms))
         .route("/api/v1/ideas/{id}/contributors", post(add_contributor))
         .route("/api/v1/ideas/{id}/handoffs", post(offer_idea))
+        .route("/api/v1/ideas/{id}/merge", post(merge_idea))
         .route("/api/v1/handoffs", get(list_handoffs))
         .route(
             "/api/v1/handoffs/{id}",
@@ -531,6 +532,21 @@ async fn add_contributor(
     Ok(Json(
         ideas::add_contributor(&ctx, &u, &id, &b.handle, &b.role).await?,
     ))
+}
+
+#[derive(Deserialize)]
+struct MergeBody {
+    into: String,
+}
+
+async fn merge_idea(
+    State(ctx): State<Ctx>,
+    User(u): User,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<ideas::IdeaDetail>> {
+    let b: MergeBody = parse(&body)?;
+    Ok(Json(ideas::merge(&ctx, &u, &id, &b.into).await?))
 }
 
 #[derive(Deserialize)]

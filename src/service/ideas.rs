@@ -302,6 +302,59 @@ pub fn announce_update(
     detail(c, &idea, true)
 }
 
+/// A steward merges a duplicate into another idea of the same room: supports and credit carry
+/// over without double counting, and the duplicate moves to `merged`, pointing to the survivor.
+pub async fn merge(ctx: &Ctx, steward: &Actor, key: &str, into: &str) -> Result<IdeaDetail> {
+    let (urls, steward, key, into) = (
+        ctx.urls.clone(),
+        steward.clone(),
+        key.to_string(),
+        into.to_string(),
+    );
+    commit(ctx, move |c| {
+        let dup = find(c, &key)?;
+        let survivor = find(c, &into)?;
+        let room = queries::actor_by_id(c, dup.room_id)?;
+        if !room.local
+            || members::member_role(c, &room, &steward)?
+                != Some(crate::domain::membership::Role::Steward)
+        {
+            return Err(Error::Forbidden(
+                "only stewards of the idea's room merge ideas".into(),
+            ));
+        }
+        if dup.id == survivor.id || survivor.room_id != dup.room_id {
+            return Err(Error::bad_request(
+                "an idea merges into another idea of the same room",
+            ));
+        }
+        let open = |i: &Idea| !i.deleted && Stage::parse(&i.stage).is_some_and(|s| s.is_open());
+        if !open(&dup) || !open(&survivor) {
+            return Err(Error::Conflict("both ideas must be open to merge".into()));
+        }
+        queries::merge_supports_and_credit(c, dup.id, survivor.id)?;
+        queries::update_idea_stage(
+            c,
+            dup.id,
+            Stage::Merged.as_str(),
+            Some(&format!("Merged into \"{}\"", survivor.title)),
+            now(),
+        )?;
+        queries::update_idea_links(
+            c,
+            dup.id,
+            dup.terms.as_deref(),
+            dup.provenance.as_deref(),
+            None,
+            Some(&survivor.ap_id),
+        )?;
+        queries::touch_idea(c, survivor.id)?;
+        announce_update(c, &urls, &steward, dup.id)?;
+        announce_update(c, &urls, &steward, survivor.id)
+    })
+    .await
+}
+
 /// Credit roles stewards can give.
 pub const CREDIT_ROLES: [&str; 4] = ["author", "co-author", "improver", "tester"];
 
@@ -713,6 +766,14 @@ fn apply_remote_update(
         for (actor, role) in &incoming.contributors {
             if let Some(a) = queries::actor_by_ap_id(c, actor)? {
                 queries::add_contributor(c, existing.id, a.id, role)?;
+            }
+        }
+        if let (None, Some(into)) = (&existing.merged_into, &incoming.merged_into) {
+            // The room merged this idea: mirror the merge, so that counts agree here too.
+            if let Some(survivor) =
+                queries::idea_by_ap_id(c, into)?.filter(|i| i.room_id == room.id)
+            {
+                queries::merge_supports_and_credit(c, existing.id, survivor.id)?;
             }
         }
         queries::update_idea_links(

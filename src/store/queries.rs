@@ -493,6 +493,26 @@ pub fn support_by_activity(conn: &mut DbConnection, activity: &str) -> Result<Op
         .optional()?)
 }
 
+/// Carries the supports and credit of idea `from` over to idea `into`, counting each supporter
+/// and each (contributor, role) once.
+pub fn merge_supports_and_credit(conn: &mut DbConnection, from: i32, into: i32) -> Result<()> {
+    let supporters: Vec<(i32, String)> = supports::table
+        .filter(supports::idea_id.eq(from))
+        .select((supports::actor_id, supports::activity_ap_id))
+        .load(conn)?;
+    for (actor, activity) in supporters {
+        add_support(conn, into, actor, &activity)?;
+    }
+    let credits: Vec<(i32, String)> = idea_contributors::table
+        .filter(idea_contributors::idea_id.eq(from))
+        .select((idea_contributors::actor_id, idea_contributors::role))
+        .load(conn)?;
+    for (actor, role) in credits {
+        add_contributor(conn, into, actor, &role)?;
+    }
+    Ok(())
+}
+
 pub fn count_supports(conn: &mut DbConnection, idea: i32) -> Result<i64> {
     Ok(supports::table
         .filter(supports::idea_id.eq(idea))
