@@ -27,6 +27,103 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Rooms: create, invite, answer requests, phases, terms (acting as a local user).
+    Room {
+        #[command(subcommand)]
+        command: RoomCommand,
+        /// The local user acting (a steward of the room, or staff).
+        #[arg(long = "as", global = true)]
+        acting: Option<String>,
+    },
+    /// Handoffs of ideas between organisations (acting as a local staff user).
+    Handoff {
+        #[command(subcommand)]
+        command: HandoffCommand,
+        #[arg(long = "as", global = true)]
+        acting: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum RoomCommand {
+    /// Create a room.
+    Add {
+        name: String,
+        #[arg(long)]
+        title: String,
+        #[arg(long, default_value = "")]
+        summary: String,
+        /// public, partners or private.
+        #[arg(long, default_value = "public")]
+        visibility: String,
+    },
+    /// Invite a person or an organisation (name@host) with a role.
+    Invite {
+        room: String,
+        handle: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        partner_kind: Option<String>,
+    },
+    /// List pending requests to join.
+    Requests { room: String },
+    /// Approve a request with a role.
+    Approve {
+        room: String,
+        request: i32,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        partner_kind: Option<String>,
+    },
+    /// Refuse a request, with a reason.
+    Refuse {
+        room: String,
+        request: i32,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Replace the room's phases with those in a JSON file (a list of phases).
+    Phases {
+        room: String,
+        #[arg(long)]
+        file: std::path::PathBuf,
+    },
+    /// Move the room to its next phase.
+    NextPhase { room: String },
+    /// Declare the room's contribution terms.
+    Terms {
+        room: String,
+        #[arg(long)]
+        spdx: Option<String>,
+        #[arg(long)]
+        text: Option<String>,
+        #[arg(long)]
+        version: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum HandoffCommand {
+    /// List offers, received and sent.
+    List {
+        /// incoming or outgoing.
+        #[arg(long)]
+        direction: Option<String>,
+    },
+    /// Accept an offered idea into a room.
+    Accept {
+        id: i32,
+        #[arg(long)]
+        room: String,
+    },
+    /// Decline an offered idea, with a reason.
+    Reject {
+        id: i32,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -65,6 +162,39 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
+        Command::Room { command, acting } => {
+            let ctx = cocreate::build_state(settings).await?;
+            let user = acting_user(&ctx, acting).await?;
+            let out = run_room(&ctx, &user, command).await?;
+            println!("{}", serde_json::to_string_pretty(&out)?);
+            Ok(())
+        }
+        Command::Handoff { command, acting } => {
+            use cocreate::service::handoffs;
+            let ctx = cocreate::build_state(settings).await?;
+            let user = acting_user(&ctx, acting).await?;
+            let out = match command {
+                HandoffCommand::List { direction } => {
+                    let incoming = match direction.as_deref() {
+                        None => None,
+                        Some("incoming") => Some(true),
+                        Some("outgoing") => Some(false),
+                        Some(other) => {
+                            anyhow::bail!("--direction: '{other}' is not incoming or outgoing")
+                        }
+                    };
+                    serde_json::to_value(handoffs::list(&ctx, &user, incoming).await?)?
+                }
+                HandoffCommand::Accept { id, room } => {
+                    serde_json::to_value(handoffs::accept(&ctx, &user, id, &room).await?)?
+                }
+                HandoffCommand::Reject { id, reason } => {
+                    serde_json::to_value(handoffs::reject(&ctx, &user, id, &reason).await?)?
+                }
+            };
+            println!("{}", serde_json::to_string_pretty(&out)?);
+            Ok(())
+        }
         Command::User {
             command: UserCommand::Add { name, staff },
         } => {
@@ -87,4 +217,97 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The local person a command acts as (`--as NAME`).
+async fn acting_user(
+    ctx: &cocreate::state::Ctx,
+    name: Option<String>,
+) -> anyhow::Result<cocreate::store::models::Actor> {
+    let name = name.ok_or_else(|| anyhow::anyhow!("--as: name the local user who acts"))?;
+    let n = name.clone();
+    ctx.db
+        .read(move |c| cocreate::store::queries::local_actor_by_name(c, &n))
+        .await?
+        .filter(|a| a.kind == "Person")
+        .ok_or_else(|| anyhow::anyhow!("--as: no local user '{name}'"))
+}
+
+async fn run_room(
+    ctx: &cocreate::state::Ctx,
+    user: &cocreate::store::models::Actor,
+    command: RoomCommand,
+) -> anyhow::Result<serde_json::Value> {
+    use cocreate::service::{invitations, members, rooms};
+    Ok(match command {
+        RoomCommand::Add {
+            name,
+            title,
+            summary,
+            visibility,
+        } => {
+            let room = rooms::create(
+                ctx,
+                user,
+                rooms::NewRoom {
+                    name,
+                    title,
+                    summary,
+                    visibility,
+                },
+            )
+            .await?;
+            serde_json::json!({"handle": room.handle(), "ap_id": room.ap_id})
+        }
+        RoomCommand::Invite {
+            room,
+            handle,
+            role,
+            partner_kind,
+        } => {
+            let (role, kind) = members::parse_role(&role, partner_kind.as_deref())?;
+            serde_json::to_value(invitations::invite(ctx, user, &room, &handle, role, kind).await?)?
+        }
+        RoomCommand::Requests { room } => {
+            serde_json::to_value(members::list_requests(ctx, user, &room).await?)?
+        }
+        RoomCommand::Approve {
+            room,
+            request,
+            role,
+            partner_kind,
+        } => {
+            let role = members::parse_role(&role, partner_kind.as_deref())?;
+            members::answer_request(ctx, user, &room, request, Some(role), None).await?;
+            serde_json::json!({"approved": request})
+        }
+        RoomCommand::Refuse {
+            room,
+            request,
+            reason,
+        } => {
+            members::answer_request(ctx, user, &room, request, None, reason).await?;
+            serde_json::json!({"refused": request})
+        }
+        RoomCommand::Phases { room, file } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| anyhow::anyhow!("--file: cannot read {}: {e}", file.display()))?;
+            let phases = serde_json::from_str(&text).map_err(|e| {
+                anyhow::anyhow!("--file: {} is not a list of phases: {e}", file.display())
+            })?;
+            serde_json::to_value(rooms::set_phases(ctx, user, &room, phases).await?)?
+        }
+        RoomCommand::NextPhase { room } => {
+            serde_json::to_value(rooms::next_phase(ctx, user, &room).await?)?
+        }
+        RoomCommand::Terms {
+            room,
+            spdx,
+            text,
+            version,
+        } => {
+            rooms::set_terms(ctx, user, &room, spdx, text, version).await?;
+            serde_json::json!({"terms": "set"})
+        }
+    })
 }

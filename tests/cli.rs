@@ -80,3 +80,86 @@ fn user_add_prints_the_token_last_and_ids_stay_consistent() {
         "{err}"
     );
 }
+
+mod common;
+
+/// Stewards can run a room from the command line while the node runs: what they do federates
+/// through the node's outbox.
+#[tokio::test]
+async fn stewards_run_rooms_from_the_command_line() {
+    use common::*;
+    use serde_json::{json, Value};
+    let a = Node::start("A", Backend::Sqlite).await;
+    let b = Node::start("B", Backend::Sqlite).await;
+    a.add_user("alice", true);
+    let bob = b.add_user("bob", false);
+    let out: Value = serde_json::from_str(&a.cli(&[
+        "room",
+        "add",
+        "lab",
+        "--title",
+        "Lab",
+        "--visibility",
+        "partners",
+        "--as",
+        "alice",
+    ]))
+    .unwrap();
+    assert_eq!(out["handle"], a.handle("lab"));
+    let phases = a.dir.path().join("phases.json");
+    std::fs::write(&phases, r#"[{"name": "ideation", "submit": ["partner"], "comment": ["partner"], "support": ["partner"], "see": ["partner"]}]"#).unwrap();
+    let out: Value = serde_json::from_str(&a.cli(&[
+        "room",
+        "phases",
+        "lab",
+        "--file",
+        phases.to_str().unwrap(),
+        "--as",
+        "alice",
+    ]))
+    .unwrap();
+    assert_eq!(out["current_name"], "ideation");
+    a.cli(&[
+        "room",
+        "terms",
+        "lab",
+        "--spdx",
+        "CC-BY-4.0",
+        "--version",
+        "2",
+        "--as",
+        "alice",
+    ]);
+
+    b.post(
+        "/api/v1/joins",
+        &bob,
+        json!({"handle": a.handle("lab"), "message": "hi"}),
+    )
+    .await;
+    let request = eventually(20, "the request is listed", || async {
+        let list: Value =
+            serde_json::from_str(&a.cli(&["room", "requests", "lab", "--as", "alice"])).ok()?;
+        list.as_array()?.first().map(|r| r["id"].to_string())
+    })
+    .await;
+    a.cli(&[
+        "room",
+        "approve",
+        "lab",
+        &request,
+        "--role",
+        "partner",
+        "--partner-kind",
+        "agency",
+        "--as",
+        "alice",
+    ]);
+    eventually(20, "B's follow is accepted", || async {
+        let (_, list) = b.get("/api/v1/follows", &bob).await;
+        (list[0]["state"] == "accepted").then_some(())
+    })
+    .await;
+    let list: Value = serde_json::from_str(&a.cli(&["handoff", "list", "--as", "alice"])).unwrap();
+    assert_eq!(list, json!([]));
+}

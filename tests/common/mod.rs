@@ -165,6 +165,17 @@ impl Node {
         std::fs::read_to_string(self.log_path()).unwrap_or_default()
     }
 
+    /// Runs a `cocreate` command against this node's database and settings; returns stdout.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = self.command().args(args).output().expect("run cocreate");
+        assert!(
+            out.status.success(),
+            "cocreate {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
     /// Runs `cocreate user add` and returns the token (the last line of its output).
     pub fn add_user(&self, name: &str, staff: bool) -> String {
         let mut cmd = self.command();
