@@ -166,6 +166,18 @@ async fn partners_room(backend: Backend) {
     assert_eq!(sam_member["role"], "partner");
     assert_eq!(sam_member["partner_kind"], "supplier");
 
+    // A steward changes the supplier's role; the change is recorded and federated.
+    let (st, changed) = a
+        .call(
+            reqwest::Method::PUT,
+            &format!("/api/v1/rooms/lab/members/{}", encode(&s.handle("sam"))),
+            &staff,
+            Some(json!({"role": "partner", "partner_kind": "agency"})),
+        )
+        .await;
+    assert_eq!(st, 200, "{changed}");
+    assert_eq!(changed["partner_kind"], "agency");
+
     // New ideas and comments flow between the members, addressed to the room's followers only.
     let (_, p2) = a
         .post(

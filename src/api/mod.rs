@@ -138,7 +138,7 @@ pub fn router() -> Router<Ctx> {
         .route("/api/v1/handoffs/{id}/reject", post(reject_handoff))
         .route(
             "/api/v1/rooms/{name}/members/{handle}",
-            axum::routing::delete(remove_member),
+            axum::routing::delete(remove_member).put(change_role),
         )
         .route("/api/v1/admin/deliveries", get(deliveries))
         .fallback(not_found)
@@ -721,6 +721,19 @@ async fn list_members(
     Path(name): Path<String>,
 ) -> ApiResult<Json<Vec<members::MemberView>>> {
     Ok(Json(members::list_members(&ctx, &u, &name).await?))
+}
+
+async fn change_role(
+    State(ctx): State<Ctx>,
+    User(u): User,
+    Path((name, handle)): Path<(String, String)>,
+    body: Bytes,
+) -> ApiResult<Json<members::MemberView>> {
+    let b: ApproveBody = parse(&body)?;
+    let (role, kind) = members::parse_role(&b.role, b.partner_kind.as_deref())?;
+    Ok(Json(
+        members::change_role(&ctx, &u, &name, &handle, role, kind).await?,
+    ))
 }
 
 async fn remove_member(

@@ -492,6 +492,53 @@ pub async fn remove_member(
     .await
 }
 
+/// A steward changes a member's role; the member is told with an `Add` carrying the new role.
+pub async fn change_role(
+    ctx: &Ctx,
+    steward: &Actor,
+    room_name: &str,
+    handle: &str,
+    role: Role,
+    kind: Option<PartnerKind>,
+) -> Result<MemberView> {
+    let target = fetch::known_or_resolve(ctx, handle).await?;
+    let (urls, steward, room_name) = (ctx.urls.clone(), steward.clone(), room_name.to_string());
+    commit(ctx, move |c| {
+        let room = steward_room(c, &steward, &room_name)?;
+        let is_member: i64 = room_members::table
+            .filter(room_members::room_id.eq(room.id))
+            .filter(room_members::actor_id.eq(target.id))
+            .count()
+            .get_result(c)?;
+        if is_member == 0 {
+            return Err(Error::not_found(format!("member {}", target.handle())));
+        }
+        put_member(c, &room, &target, role, kind)?;
+        let mut add = objects::activity(
+            "Add",
+            &urls.new_activity(),
+            &room.ap_id,
+            json!(target.ap_id),
+            &[&target.ap_id],
+            &[],
+        );
+        add["target"] = json!(room.ap_id);
+        add["role"] = json!(role.as_str());
+        if let Some(k) = kind {
+            add["partnerKind"] = json!(k.as_str());
+        }
+        outbox::publish(c, &urls, &room, &add, [target.inbox.clone()])?;
+        Ok(MemberView {
+            actor: target.ap_id.clone(),
+            handle: target.handle(),
+            kind: target.kind.clone(),
+            role: role.as_str().to_string(),
+            partner_kind: kind.map(|k| k.as_str().to_string()),
+        })
+    })
+    .await
+}
+
 /// A room removed an actor of this node (or this node's organisation): stop following it.
 pub async fn receive_remove(
     ctx: &Ctx,
