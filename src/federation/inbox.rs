@@ -189,18 +189,8 @@ pub fn dispatch<'a>(
             "Remove" if actor.is_room() => {
                 crate::service::members::receive_remove(ctx, actor, activity, receipt).await
             }
-            "Accept" | "Reject"
-                if via.is_none() && handoffs::is_about_offer(ctx, activity).await? =>
-            {
-                handoffs::receive_answer(ctx, actor, activity, kind == "Accept", receipt).await
-            }
             "Offer" if via.is_none() => {
                 handoffs::receive_offer(ctx, actor, activity, receipt).await
-            }
-            "Accept" | "Reject"
-                if via.is_none() && invitations::answers_invitation(ctx, activity).await? =>
-            {
-                invitations::receive_answer(ctx, actor, activity, kind == "Accept", receipt).await
             }
             "Invite" if via.is_none() && actor.is_room() => {
                 invitations::receive_invite(ctx, actor, activity, receipt).await
@@ -217,13 +207,29 @@ pub fn dispatch<'a>(
                 }
                 Ok(applied)
             }
-            "Reject" if via.is_none() && !answers_follow(ctx, activity).await? => {
-                ideas::receive_refusal(ctx, actor, activity, receipt).await
-            }
             "Accept" | "Reject" if via.is_none() => {
+                let accepted = kind == "Accept";
+                match answered_kind(ctx, activity).await?.as_deref() {
+                    Some("Offer") => {
+                        return handoffs::receive_answer(ctx, actor, activity, accepted, receipt)
+                            .await
+                    }
+                    Some("Invite") => {
+                        return invitations::receive_answer(ctx, actor, activity, accepted, receipt)
+                            .await
+                    }
+                    Some("Follow" | "Join") | None => {}
+                    Some(_) if !accepted => {
+                        return ideas::receive_refusal(ctx, actor, activity, receipt).await
+                    }
+                    Some(other) => {
+                        return Err(Error::Unsupported(format!(
+                            "an Accept of a {other} means nothing here"
+                        )))
+                    }
+                }
                 let (applied, accepted) =
-                    follows::receive_answer(ctx, actor, activity, kind == "Accept", receipt)
-                        .await?;
+                    follows::receive_answer(ctx, actor, activity, accepted, receipt).await?;
                 if let Some(room) = accepted.filter(|a| a.is_room()) {
                     let ctx = ctx.clone();
                     tokio::spawn(async move {
@@ -260,20 +266,21 @@ pub fn dispatch<'a>(
     })
 }
 
-/// Whether an Accept/Reject answers a Follow or Join (rather than, say, a submission).
-async fn answers_follow(ctx: &Ctx, answer: &Value) -> Result<bool> {
+/// The type of the activity an Accept or Reject answers: embedded, or the one this node
+/// published under that id (Follow, Join, Invite, Offer, Create, Like...).
+async fn answered_kind(ctx: &Ctx, answer: &Value) -> Result<Option<String>> {
     let object = &answer["object"];
     if let Some(t) = type_of(object) {
-        return Ok(matches!(t, "Follow" | "Join"));
+        return Ok(Some(t.to_string()));
     }
     let Some(id) = id_of(object).map(String::from) else {
-        return Ok(false);
+        return Ok(None);
     };
     Ok(ctx
         .db
-        .read(move |c| queries::follow_by_activity(c, &id))
+        .read(move |c| queries::activity_by_ap_id(c, &id))
         .await?
-        .is_some())
+        .map(|a| a.kind))
 }
 
 /// A room may only relay activities about its own ideas and their comments.
@@ -342,7 +349,14 @@ async fn receive_undo(
                 .is_some()
             {
                 "Like".to_string()
-            } else if handoffs::is_about_offer(ctx, activity).await? {
+            } else if ctx
+                .db
+                .read({
+                    let id = id.clone();
+                    move |c| handoffs::received_offer_exists(c, &id)
+                })
+                .await?
+            {
                 "Offer".to_string()
             } else {
                 return Err(Error::Unsupported(format!(

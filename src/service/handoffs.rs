@@ -532,23 +532,7 @@ pub async fn receive_withdrawal(
     .await
 }
 
-/// Whether an activity's object is an offer (embedded `Offer`, or the id of one we know).
-pub async fn is_about_offer(ctx: &Ctx, activity: &Value) -> Result<bool> {
-    let object = &activity["object"];
-    if let Some(t) = fetch::type_of(object) {
-        return Ok(t == "Offer");
-    }
-    let Some(id) = id_of(object).map(String::from) else {
-        return Ok(false);
-    };
-    let n: i64 = ctx
-        .db
-        .read(move |c| {
-            Ok(handoffs::table
-                .filter(handoffs::ap_id.eq(&id))
-                .count()
-                .get_result(c)?)
-        })
-        .await?;
-    Ok(n > 0)
+/// Whether this node received an offer with this id (for `Undo` of it).
+pub fn received_offer_exists(c: &mut DbConnection, id: &str) -> Result<bool> {
+    Ok(by_ap_id(c, id, true)?.is_some())
 }

@@ -371,24 +371,3 @@ pub async fn receive_add(
     })
     .await
 }
-
-/// Whether an Accept/Reject answers an invitation (its object is an `Invite`).
-pub async fn answers_invitation(ctx: &Ctx, answer: &Value) -> Result<bool> {
-    let object = &answer["object"];
-    if let Some(t) = fetch::type_of(object) {
-        return Ok(t == "Invite");
-    }
-    let Some(id) = id_of(object).map(String::from) else {
-        return Ok(false);
-    };
-    let n: i64 = ctx
-        .db
-        .read(move |c| {
-            Ok(invitations::table
-                .filter(invitations::ap_id.eq(&id))
-                .count()
-                .get_result(c)?)
-        })
-        .await?;
-    Ok(n > 0)
-}
