@@ -142,6 +142,16 @@ async fn partners_room(backend: Backend) {
         .get(&format!("/api/v1/ideas/{}", encode(&p1_ap)), &carl)
         .await;
     assert_eq!(st, 404);
+    // Not even with a signed GET from the customer's own node, nor by guessing URLs.
+    for url in [
+        p1_ap.clone(),
+        format!("{}/r/lab/outbox", a.base),
+        format!("{}/r/lab/followers", a.base),
+        format!("{}/ideas/guessed", a.base),
+    ] {
+        let (st, _) = c.signed_get_as_node(&url).await;
+        assert_eq!(st, 404, "C's signed GET of {url}");
+    }
 
     // The supplier's node receives the room's earlier idea (fetched with a signature, as a
     // member's node); only the member sees it there.
@@ -267,6 +277,10 @@ async fn partners_room(backend: Backend) {
     })
     .await;
 
+    // The supplier's node itself may fetch the room's content while sam is a member.
+    let (st, _) = s.signed_get_as_node(&p2_ap).await;
+    assert_eq!(st, 200);
+
     // Removing the supplier: its node stops following, and new ideas no longer reach it.
     let (st, _) = a
         .call(
@@ -290,6 +304,8 @@ async fn partners_room(backend: Backend) {
         )
         .await;
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let (st, _) = s.signed_get_as_node(p3["ap_id"].as_str().unwrap()).await;
+    assert_eq!(st, 404, "after the removal the supplier's node is refused");
     let (st, _) = s
         .get(
             &format!("/api/v1/ideas/{}", encode(p3["ap_id"].as_str().unwrap())),

@@ -234,6 +234,41 @@ impl Node {
             .await
     }
 
+    /// GETs `url` signed with this node's own instance actor key (read from its database), as
+    /// the node itself fetches.
+    pub async fn signed_get_as_node(&self, url: &str) -> (u16, Value) {
+        let db_url = self.database_url.clone();
+        let instance = tokio::task::spawn_blocking(move || {
+            let db = cocreate::store::Db::open(&db_url).unwrap();
+            tokio::runtime::Handle::current()
+                .block_on(
+                    db.read(|c| cocreate::store::queries::local_actor_of_kind(c, "Application")),
+                )
+                .unwrap()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        let key = cocreate::federation::signatures::parse_private_key(
+            instance.private_key_pem.as_deref().unwrap(),
+        )
+        .unwrap();
+        let parsed = url::Url::parse(url).unwrap();
+        let headers =
+            cocreate::federation::signatures::sign("GET", &parsed, None, &instance.key_id, &key)
+                .unwrap();
+        let mut req = self
+            .http
+            .get(url)
+            .header("accept", "application/activity+json");
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
     /// GETs an ActivityPub document without a signature.
     pub async fn get_ap(&self, url: &str) -> (u16, Value) {
         let resp = self
