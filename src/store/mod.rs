@@ -119,6 +119,14 @@ impl Db {
                 }
             }
         }
+        if let Backend::Sqlite { path } = &backend {
+            // Switch a new file to WAL once, before the pool opens several connections at the
+            // same time (WAL is persistent; doing it in each connection races on first start).
+            let mut conn = diesel::SqliteConnection::establish(path)
+                .map_err(|e| format!("cannot open the database file {path}: {e}"))?;
+            conn.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")
+                .map_err(|e| format!("cannot switch {path} to WAL mode: {e}"))?;
+        }
         let pool = r2d2::Pool::builder()
             .max_size(if is_sqlite { 4 } else { 8 })
             .connection_timeout(Duration::from_secs(5))
