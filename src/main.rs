@@ -227,9 +227,9 @@ async fn acting_user(
     let name = name.ok_or_else(|| anyhow::anyhow!("--as: name the local user who acts"))?;
     let n = name.clone();
     ctx.db
-        .read(move |c| cocreate::store::queries::local_actor_by_name(c, &n))
+        .read(move |c| cocreate::store::actors::local_by_name(c, &n))
         .await?
-        .filter(|a| a.kind == "Person")
+        .filter(|a| a.kind == cocreate::domain::kinds::ActorKind::Person)
         .ok_or_else(|| anyhow::anyhow!("--as: no local user '{name}'"))
 }
 

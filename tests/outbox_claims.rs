@@ -7,7 +7,7 @@ mod common;
 use cocreate::error::Error;
 use cocreate::federation::outbox;
 use cocreate::state::Urls;
-use cocreate::store::{queries, Db};
+use cocreate::store::{self, Db};
 use common::*;
 use diesel::prelude::*;
 use serde_json::json;
@@ -51,7 +51,7 @@ async fn outbox_claims(backend: Backend) {
         .await;
     assert!(failed.is_err());
     let none = db
-        .read(|c| queries::activity_by_ap_id(c, "http://localhost:1/activities/1"))
+        .read(|c| store::activities::by_ap_id(c, "http://localhost:1/activities/1"))
         .await
         .unwrap();
     assert!(

@@ -12,14 +12,15 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::domain::kinds::ActorKind;
 use crate::error::{Error, Result};
 use crate::federation::fetch;
 use crate::service::{
     accounts, comments, follows, handoffs, ideas, invitations, members, rooms, supports,
 };
 use crate::state::Ctx;
+use crate::store;
 use crate::store::models::Actor;
-use crate::store::queries;
 
 /// A JSON error body `{"error": message}` with the status of the error kind.
 pub fn error_response(e: Error) -> Response {
@@ -192,7 +193,7 @@ async fn create_user(
 async fn organization(State(ctx): State<Ctx>) -> ApiResult<Json<Value>> {
     let org = ctx
         .db
-        .read(|c| queries::local_actor_of_kind(c, "Organization"))
+        .read(|c| store::actors::local_of_kind(c, ActorKind::Organization))
         .await?
         .ok_or_else(|| Error::not_found("organization"))?;
     Ok(Json(
@@ -282,7 +283,7 @@ async fn ideas_by_room(
     let room = if q.room.starts_with("http://") || q.room.starts_with("https://") {
         let r = q.room.clone();
         ctx.db
-            .read(move |c| queries::actor_by_ap_id(c, &r))
+            .read(move |c| store::actors::by_ap_id(c, &r))
             .await?
             .ok_or_else(|| Error::not_found(format!("room {}", q.room)))?
     } else {
@@ -747,7 +748,10 @@ async fn remove_member(
 
 async fn list_follows(State(ctx): State<Ctx>, User(u): User) -> ApiResult<Json<Value>> {
     let id = u.id;
-    let list = ctx.db.read(move |c| queries::following_of(c, id)).await?;
+    let list = ctx
+        .db
+        .read(move |c| store::follows::following_of(c, id))
+        .await?;
     Ok(Json(json!(list
         .iter()
         .map(|(a, f)| json!({"target": actor_view(a), "state": f.state, "reason": f.reason}))

@@ -1,6 +1,7 @@
 //! Pure rules of the product: no database, no network. Services call these; tests call them
 //! directly.
 
+pub mod kinds;
 pub mod lifecycle;
 pub mod membership;
 pub mod text;

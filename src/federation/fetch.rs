@@ -9,7 +9,7 @@ use crate::domain::Handle;
 use crate::error::{Error, Result};
 use crate::state::Ctx;
 use crate::store::models::{Actor, NewActor};
-use crate::store::{now, queries};
+use crate::store::{self, now};
 
 /// Refuses URLs a node must not contact: plain http outside development mode, and (in
 /// production) hosts that resolve to private or loopback addresses.
@@ -78,15 +78,9 @@ pub fn type_of(v: &Value) -> Option<&str> {
 pub fn actor_from_json(doc: &Value) -> Result<NewActor> {
     let bad = |what: &str| Error::bad_request(format!("actor document has no usable {what}"));
     let ap_id = doc["id"].as_str().ok_or_else(|| bad("id"))?.to_string();
-    let kind = type_of(doc).ok_or_else(|| bad("type"))?.to_string();
-    if !matches!(
-        kind.as_str(),
-        "Person" | "Group" | "Organization" | "Application" | "Service"
-    ) {
-        return Err(Error::bad_request(format!(
-            "{ap_id} is a {kind}, not an actor"
-        )));
-    }
+    let type_ = type_of(doc).ok_or_else(|| bad("type"))?;
+    let kind = crate::domain::kinds::ActorKind::parse(type_)
+        .ok_or_else(|| Error::bad_request(format!("{ap_id} is a {type_}, not an actor")))?;
     let inbox = doc["inbox"]
         .as_str()
         .ok_or_else(|| bad("inbox"))?
@@ -156,7 +150,7 @@ pub async fn refresh_actor(ctx: &Ctx, ap_id: &str) -> Result<Actor> {
         )));
     }
     ctx.db
-        .write(move |c| queries::upsert_remote_actor(c, &new))
+        .write(move |c| store::actors::upsert_remote(c, &new))
         .await
 }
 
@@ -165,7 +159,7 @@ pub async fn actor(ctx: &Ctx, ap_id: &str) -> Result<Actor> {
     let id = ap_id.to_string();
     if let Some(a) = ctx
         .db
-        .read(move |c| queries::actor_by_ap_id(c, &id))
+        .read(move |c| store::actors::by_ap_id(c, &id))
         .await?
     {
         return Ok(a);
@@ -183,7 +177,7 @@ pub async fn key_owner(ctx: &Ctx, key_id: &str, refresh: bool) -> Result<Actor> 
         let k = key_id.to_string();
         if let Some(a) = ctx
             .db
-            .read(move |c| queries::actor_by_key_id(c, &k))
+            .read(move |c| store::actors::by_key_id(c, &k))
             .await?
         {
             return Ok(a);
@@ -196,7 +190,7 @@ pub async fn key_owner(ctx: &Ctx, key_id: &str, refresh: bool) -> Result<Actor> 
         let k = key_id.to_string();
         return ctx
             .db
-            .read(move |c| queries::actor_by_key_id(c, &k))
+            .read(move |c| store::actors::by_key_id(c, &k))
             .await?
             .ok_or_else(|| Error::Unauthorized(format!("unknown local key {key_id}")));
     }
@@ -223,7 +217,7 @@ pub async fn key_owner(ctx: &Ctx, key_id: &str, refresh: bool) -> Result<Actor> 
         )));
     }
     ctx.db
-        .write(move |c| queries::upsert_remote_actor(c, &new))
+        .write(move |c| store::actors::upsert_remote(c, &new))
         .await
 }
 
@@ -232,7 +226,7 @@ pub async fn known_or_resolve(ctx: &Ctx, handle: &str) -> Result<Actor> {
     let h = Handle::parse(handle).map_err(Error::BadRequest)?;
     let known = ctx
         .db
-        .read(move |c| queries::actor_by_handle(c, &h.name, &h.host))
+        .read(move |c| store::actors::by_handle(c, &h.name, &h.host))
         .await?;
     match known {
         Some(a) => Ok(a),
@@ -247,7 +241,7 @@ pub async fn resolve_handle(ctx: &Ctx, handle: &str) -> Result<Actor> {
         let name = h.name.clone();
         return ctx
             .db
-            .read(move |c| queries::local_actor_by_name(c, &name))
+            .read(move |c| store::actors::local_by_name(c, &name))
             .await?
             .ok_or_else(|| Error::not_found(handle));
     }

@@ -27,7 +27,7 @@ use crate::service::ideas::{self, IncomingIdea};
 use crate::service::{handoffs, invitations, supports};
 use crate::state::Ctx;
 use crate::store::models::Actor;
-use crate::store::{now, queries};
+use crate::store::{self, now};
 
 /// POST handler of every inbox.
 pub async fn post_inbox(
@@ -147,7 +147,7 @@ async fn receive(
     let seen_id = id.clone();
     if ctx
         .db
-        .read(move |c| queries::receipt_exists(c, &seen_id))
+        .read(move |c| store::receipts::exists(c, &seen_id))
         .await?
     {
         return Ok(Applied::Duplicate);
@@ -278,7 +278,7 @@ async fn answered_kind(ctx: &Ctx, answer: &Value) -> Result<Option<String>> {
     };
     Ok(ctx
         .db
-        .read(move |c| queries::activity_by_ap_id(c, &id))
+        .read(move |c| store::activities::by_ap_id(c, &id))
         .await?
         .map(|a| a.kind))
 }
@@ -337,14 +337,14 @@ async fn receive_undo(
             let (id2, id3) = (id.clone(), id.clone());
             if ctx
                 .db
-                .read(move |c| queries::follow_by_activity(c, &id2))
+                .read(move |c| store::follows::by_activity(c, &id2))
                 .await?
                 .is_some()
             {
                 "Follow".to_string()
             } else if ctx
                 .db
-                .read(move |c| queries::support_by_activity(c, &id3))
+                .read(move |c| store::supports::by_activity(c, &id3))
                 .await?
                 .is_some()
             {
@@ -452,7 +452,7 @@ async fn receive_create_or_update(
             Some(room) if same_host(&actor.ap_id, &room.ap_id) => {
                 let (oid, room_id) = (object_id.clone(), room.id);
                 ctx.db
-                    .read(move |c| queries::idea_by_ap_id(c, &oid))
+                    .read(move |c| store::ideas::by_ap_id(c, &oid))
                     .await?
                     .is_some_and(|i| i.room_id == room_id)
             }
@@ -492,7 +492,7 @@ async fn receive_create_or_update(
     let oid = object_id.clone();
     let existing_comment = ctx
         .db
-        .read(move |c| queries::comment_by_ap_id(c, &oid))
+        .read(move |c| store::comments::by_ap_id(c, &oid))
         .await?;
     if existing_comment.is_some() && !is_create {
         return comments::receive_change(
@@ -528,7 +528,7 @@ async fn receive_create_or_update(
         .db
         .read(move |c| {
             for id in &candidates {
-                if let Some(a) = queries::actor_by_ap_id(c, id)? {
+                if let Some(a) = store::actors::by_ap_id(c, id)? {
                     if a.is_room() && (a.local || Some(a.id) == via_id) {
                         return Ok(Some(a));
                     }
@@ -620,9 +620,9 @@ async fn receive_delete(
                 if !receipt.record(c)? {
                     return Ok(Applied::Duplicate);
                 }
-                queries::delete_actor_supports(c, actor_id)?;
-                queries::delete_actor_follows(c, actor_id)?;
-                queries::mark_actor_comments_deleted(c, actor_id)?;
+                store::supports::delete_all_of_actor(c, actor_id)?;
+                store::follows::delete_all_of(c, actor_id)?;
+                store::comments::mark_all_of_actor_deleted(c, actor_id)?;
                 Ok(Applied::Done)
             })
             .await;
@@ -630,14 +630,14 @@ async fn receive_delete(
     let (t1, t2) = (target.clone(), target.clone());
     if ctx
         .db
-        .read(move |c| queries::comment_by_ap_id(c, &t1))
+        .read(move |c| store::comments::by_ap_id(c, &t1))
         .await?
         .is_some()
     {
         return comments::receive_change(ctx, actor, &target, None, activity.clone(), receipt)
             .await;
     }
-    if let Some(idea) = ctx.db.read(move |c| queries::idea_by_ap_id(c, &t2)).await? {
+    if let Some(idea) = ctx.db.read(move |c| store::ideas::by_ap_id(c, &t2)).await? {
         return ideas::receive_delete(ctx, actor, idea, activity.clone(), receipt).await;
     }
     // Deleting what this node never held leaves it as it is: nothing to do, nothing lost.
@@ -651,7 +651,7 @@ async fn receive_announce(ctx: &Ctx, room: &Actor, announce: &Value) -> Result<A
     let followed = room.is_room()
         && ctx
             .db
-            .read(move |c| queries::followed_locally(c, room_id))
+            .read(move |c| store::follows::followed_locally(c, room_id))
             .await?;
     if !followed {
         return Err(Error::Unsupported(
@@ -662,7 +662,7 @@ async fn receive_announce(ctx: &Ctx, room: &Actor, announce: &Value) -> Result<A
     let applied = apply_announced(ctx, room, &announce["object"], &announce_id).await?;
     let (rid, rap) = (announce_id.clone(), room.ap_id.clone());
     ctx.db
-        .write(move |c| queries::record_receipt(c, &rid, &rap, "Announce"))
+        .write(move |c| store::receipts::record(c, &rid, &rap, "Announce"))
         .await?;
     Ok(applied)
 }
@@ -683,7 +683,7 @@ async fn apply_announced(
         let known = id.to_string();
         if ctx
             .db
-            .read(move |c| queries::idea_by_ap_id(c, &known))
+            .read(move |c| store::ideas::by_ap_id(c, &known))
             .await?
             .is_some()
         {

@@ -5,6 +5,7 @@
 use chrono::{NaiveDateTime, SecondsFormat};
 use serde_json::{json, Value};
 
+use crate::domain::kinds::ActorKind;
 use crate::state::Urls;
 use crate::store::models::{Actor, Comment, Idea};
 
@@ -73,12 +74,12 @@ pub fn actor_json(actor: &Actor, urls: &Urls) -> Value {
             "publicKeyPem": actor.public_key_pem,
         },
         "manuallyApprovesFollowers": actor.visibility.as_deref().is_some_and(|v| v != "public"),
-        "discoverable": actor.kind == "Group",
+        "discoverable": actor.kind == ActorKind::Group,
     });
     if let Some(v) = &actor.visibility {
         doc["visibility"] = json!(v);
     }
-    if actor.kind == "Group" {
+    if actor.kind == ActorKind::Group {
         // FEP-1b12: only members post into a room through the room; anyone may reply.
         doc["postingRestrictedToMods"] = json!(false);
     }
@@ -138,19 +139,11 @@ pub fn idea_json(v: &IdeaView<'_>) -> Value {
     if let Some(a) = &i.stage_answer {
         doc["stageAnswer"] = json!(a);
     }
-    if let Some(t) = i
-        .terms
-        .as_deref()
-        .and_then(|t| serde_json::from_str::<Value>(t).ok())
-    {
-        doc["terms"] = t;
+    if let Some(t) = i.terms.as_ref() {
+        doc["terms"] = t.clone();
     }
-    if let Some(p) = i
-        .provenance
-        .as_deref()
-        .and_then(|p| serde_json::from_str::<Value>(p).ok())
-    {
-        doc["provenance"] = p;
+    if let Some(p) = i.provenance.as_ref() {
+        doc["provenance"] = json!(p);
     }
     for (key, value) in [
         ("origin", &i.origin),

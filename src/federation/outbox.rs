@@ -9,17 +9,15 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
-use chrono::NaiveDateTime;
-use diesel::prelude::*;
 use rsa::RsaPrivateKey;
 use serde_json::Value;
 
+use crate::domain::kinds::DeliveryState;
 use crate::error::{Error, Result};
 use crate::federation::signatures;
 use crate::state::{Ctx, Urls};
 use crate::store::models::{Actor, Delivery};
-use crate::store::schema::deliveries;
-use crate::store::{now, queries, DbConnection};
+use crate::store::{self, now, DbConnection};
 
 /// Deliveries are abandoned after this many attempts (about two days with a 30 s base).
 pub const MAX_ATTEMPTS: i32 = 14;
@@ -43,22 +41,10 @@ pub fn publish(
         .iter()
         .any(|a| super::objects::is_public(a));
     let body = activity.to_string();
-    queries::insert_activity(conn, ap_id, signer.id, kind, &body, public)?;
+    store::activities::insert(conn, ap_id, signer.id, kind, &body, public)?;
     let targets: BTreeSet<String> = inboxes.into_iter().filter(|i| !urls.is_local(i)).collect();
-    let t = now();
     for inbox in targets {
-        diesel::insert_into(deliveries::table)
-            .values((
-                deliveries::activity_ap_id.eq(ap_id),
-                deliveries::signer_id.eq(signer.id),
-                deliveries::inbox.eq(&inbox),
-                deliveries::body.eq(&body),
-                deliveries::state.eq("pending"),
-                deliveries::attempts.eq(0),
-                deliveries::next_attempt_at.eq(t),
-                deliveries::created_at.eq(t),
-            ))
-            .execute(conn)?;
+        store::deliveries::enqueue(conn, ap_id, signer.id, &inbox, &body)?;
     }
     Ok(())
 }
@@ -115,7 +101,7 @@ pub async fn deliver_due(ctx: &Ctx, keys: &mut HashMap<i32, RsaPrivateKey>) -> R
             let signer_id = d.signer_id;
             let signer = ctx
                 .db
-                .read(move |c| queries::actor_by_id(c, signer_id))
+                .read(move |c| store::actors::by_id(c, signer_id))
                 .await?;
             let pem = signer.private_key_pem.ok_or_else(|| {
                 Error::Internal(format!("actor {} has no private key", signer.ap_id))
@@ -155,38 +141,8 @@ pub async fn deliver_due(ctx: &Ctx, keys: &mut HashMap<i32, RsaPrivateKey>) -> R
 /// Leases up to one batch of due deliveries to this worker; rows leased by another worker are
 /// skipped, so two processes never send the same delivery at once.
 pub fn claim_batch(conn: &mut DbConnection) -> Result<Vec<Delivery>> {
-    let t = now();
-    let due: Vec<Delivery> = deliveries::table
-        .filter(deliveries::state.eq("pending"))
-        .filter(deliveries::next_attempt_at.le(t))
-        .filter(
-            deliveries::claimed_until
-                .is_null()
-                .or(deliveries::claimed_until.lt(t)),
-        )
-        .order(deliveries::next_attempt_at.asc())
-        .limit(BATCH)
-        .load(conn)?;
-    let lease = t + chrono::Duration::seconds(LEASE_SECS);
-    let mut claimed = Vec::with_capacity(due.len());
-    for d in due {
-        let won = diesel::update(
-            deliveries::table
-                .filter(deliveries::id.eq(d.id))
-                .filter(deliveries::state.eq("pending"))
-                .filter(
-                    deliveries::claimed_until
-                        .is_null()
-                        .or(deliveries::claimed_until.lt(t)),
-                ),
-        )
-        .set(deliveries::claimed_until.eq(Some(lease)))
-        .execute(conn)?;
-        if won == 1 {
-            claimed.push(d);
-        }
-    }
-    Ok(claimed)
+    let lease = now() + chrono::Duration::seconds(LEASE_SECS);
+    store::deliveries::claim_due(conn, BATCH, lease)
 }
 
 fn record_outcome(
@@ -195,51 +151,39 @@ fn record_outcome(
     outcome: Outcome,
     base: Duration,
 ) -> Result<()> {
-    let row = deliveries::table.filter(deliveries::id.eq(d.id));
+    let attempts = d.attempts + 1;
     match outcome {
-        Outcome::Delivered => {
-            diesel::update(row)
-                .set((
-                    deliveries::state.eq("delivered"),
-                    deliveries::attempts.eq(d.attempts + 1),
-                    deliveries::claimed_until.eq(None::<NaiveDateTime>),
-                    deliveries::last_error.eq(None::<String>),
-                ))
-                .execute(conn)?;
-        }
+        Outcome::Delivered => store::deliveries::record_attempt(
+            conn,
+            d.id,
+            DeliveryState::Delivered,
+            attempts,
+            None,
+            None,
+        ),
         Outcome::Final(err) => {
             tracing::warn!(inbox = %d.inbox, activity = %d.activity_ap_id, error = %err, "delivery refused");
-            diesel::update(row)
-                .set((
-                    deliveries::state.eq("failed"),
-                    deliveries::attempts.eq(d.attempts + 1),
-                    deliveries::claimed_until.eq(None::<NaiveDateTime>),
-                    deliveries::last_error.eq(Some(err)),
-                ))
-                .execute(conn)?;
+            store::deliveries::record_attempt(
+                conn,
+                d.id,
+                DeliveryState::Failed,
+                attempts,
+                None,
+                Some(&err),
+            )
         }
         Outcome::Retry(err) => {
-            let attempts = d.attempts + 1;
             let state = if attempts >= MAX_ATTEMPTS {
-                "failed"
+                DeliveryState::Failed
             } else {
-                "pending"
+                DeliveryState::Pending
             };
             let delay = backoff(base, attempts);
             tracing::info!(inbox = %d.inbox, attempts, error = %err, "delivery failed, will retry");
-            diesel::update(row)
-                .set((
-                    deliveries::state.eq(state),
-                    deliveries::attempts.eq(attempts),
-                    deliveries::next_attempt_at
-                        .eq(now() + chrono::Duration::from_std(delay).unwrap_or_default()),
-                    deliveries::claimed_until.eq(None::<NaiveDateTime>),
-                    deliveries::last_error.eq(Some(err)),
-                ))
-                .execute(conn)?;
+            let next = now() + chrono::Duration::from_std(delay).unwrap_or_default();
+            store::deliveries::record_attempt(conn, d.id, state, attempts, Some(next), Some(&err))
         }
     }
-    Ok(())
 }
 
 /// `base * 2^(attempts-1)`, capped at 12 hours.
@@ -261,7 +205,7 @@ async fn send(ctx: &Ctx, d: &Delivery, key: &RsaPrivateKey) -> Outcome {
         .db
         .read({
             let id = d.signer_id;
-            move |c| queries::actor_by_id(c, id)
+            move |c| store::actors::by_id(c, id)
         })
         .await
     {
@@ -305,10 +249,7 @@ async fn send(ctx: &Ctx, d: &Delivery, key: &RsaPrivateKey) -> Outcome {
 
 /// Delivery counts by state, for the operator and tests.
 pub fn delivery_stats(conn: &mut DbConnection) -> Result<Vec<(String, i64)>> {
-    Ok(deliveries::table
-        .group_by(deliveries::state)
-        .select((deliveries::state, diesel::dsl::count_star()))
-        .load(conn)?)
+    store::deliveries::count_by_state(conn)
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use axum::Router;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::domain::kinds::ActorKind;
 use crate::domain::Visibility;
 use crate::error::{Error, Result};
 use crate::federation::fetch;
@@ -17,8 +18,8 @@ use crate::federation::inbox::{post_inbox, verify_request};
 use crate::federation::objects;
 use crate::service::{ideas, members};
 use crate::state::Ctx;
+use crate::store;
 use crate::store::models::Actor;
-use crate::store::queries;
 
 pub const AP_CONTENT_TYPE: &str = "application/activity+json";
 
@@ -78,7 +79,7 @@ fn with_context(mut doc: Value) -> Value {
 async fn local_actor(ctx: &Ctx, name: &str, kind: &str) -> Result<Actor> {
     let n = name.to_string();
     ctx.db
-        .read(move |c| queries::local_actor_by_name(c, &n))
+        .read(move |c| store::actors::local_by_name(c, &n))
         .await?
         .filter(|a| a.kind == kind)
         .ok_or_else(|| Error::not_found(format!("{kind} {name}")))
@@ -116,7 +117,7 @@ async fn organization(
 async fn instance_actor(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
     let a = ctx
         .db
-        .read(|c| queries::local_actor_of_kind(c, "Application"))
+        .read(|c| store::actors::local_of_kind(c, ActorKind::Application))
         .await
         .and_then(|a| a.ok_or_else(|| Error::not_found("instance actor")));
     serve_actor(&ctx, &headers, a).await
@@ -129,7 +130,7 @@ async fn collection_owner(ctx: &Ctx, uri: &axum::http::Uri) -> Result<Actor> {
     let actor_path = path.rsplit_once('/').map(|(p, _)| p).unwrap_or(path);
     let ap_id = format!("{}{actor_path}", ctx.urls.base);
     ctx.db
-        .read(move |c| queries::actor_by_ap_id(c, &ap_id))
+        .read(move |c| store::actors::by_ap_id(c, &ap_id))
         .await?
         .filter(|a| a.local)
         .ok_or_else(|| Error::not_found(format!("collection {path}")))
@@ -205,7 +206,7 @@ async fn outbox(State(ctx): State<Ctx>, method: Method, uri: Uri, headers: Heade
             let (items, total) = ctx
                 .db
                 .read(move |c| {
-                    Ok((queries::activities_of(c, id, 50, everything)?, queries::count_activities(c, id, everything)?))
+                    Ok((store::activities::of_actor(c, id, 50, everything)?, store::activities::count_of_actor(c, id, everything)?))
                 })
                 .await?;
             let items: Vec<Value> = items
@@ -238,7 +239,10 @@ async fn followers(
             let owner = collection_owner(&ctx, &req.uri).await?;
             check_read(&ctx, &owner, &req).await?;
             let id = owner.id;
-            let list = ctx.db.read(move |c| queries::followers_of(c, id)).await?;
+            let list = ctx
+                .db
+                .read(move |c| store::follows::followers_of(c, id))
+                .await?;
             Ok((
                 StatusCode::OK,
                 json!({
@@ -269,8 +273,8 @@ async fn idea(
     let found = ctx
         .db
         .read(move |c| {
-            let i = queries::idea_by_ap_id(c, &ap_id)?.ok_or_else(|| Error::not_found("idea"))?;
-            let room = queries::actor_by_id(c, i.room_id)?;
+            let i = store::ideas::by_ap_id(c, &ap_id)?.ok_or_else(|| Error::not_found("idea"))?;
+            let room = store::actors::by_id(c, i.room_id)?;
             let doc = if i.deleted {
                 objects::tombstone(&i.ap_id, "Page")
             } else {
@@ -314,11 +318,11 @@ async fn comment(
             let (room, status, doc) = ctx
                 .db
                 .read(move |c| {
-                    let cm = queries::comment_by_ap_id(c, &ap_id)?
+                    let cm = store::comments::by_ap_id(c, &ap_id)?
                         .ok_or_else(|| Error::not_found("comment"))?;
-                    let idea = queries::idea_by_id(c, cm.idea_id)?
+                    let idea = store::ideas::by_id(c, cm.idea_id)?
                         .ok_or_else(|| Error::not_found("idea"))?;
-                    let room = queries::actor_by_id(c, idea.room_id)?;
+                    let room = store::actors::by_id(c, idea.room_id)?;
                     if cm.deleted {
                         return Ok((
                             room,
@@ -326,8 +330,8 @@ async fn comment(
                             objects::tombstone(&cm.ap_id, "Note"),
                         ));
                     }
-                    let author = queries::actor_by_id(c, cm.author_id)?;
-                    let idea_author = queries::actor_by_id(c, idea.author_id)?;
+                    let author = store::actors::by_id(c, cm.author_id)?;
+                    let idea_author = store::actors::by_id(c, idea.author_id)?;
                     let doc = objects::comment_json(&cm, &author.ap_id, &room, &idea_author.ap_id);
                     Ok((room, StatusCode::OK, doc))
                 })
@@ -355,7 +359,7 @@ async fn activity(
     let result = async {
         let a = ctx
             .db
-            .read(move |c| queries::activity_by_ap_id(c, &ap_id))
+            .read(move |c| store::activities::by_ap_id(c, &ap_id))
             .await?
             .ok_or_else(|| Error::not_found("activity"))?;
         let doc: Value =
@@ -367,7 +371,7 @@ async fn activity(
                 .to_string();
             let room = ctx
                 .db
-                .read(move |c| queries::actor_by_ap_id(c, &room_id))
+                .read(move |c| store::actors::by_ap_id(c, &room_id))
                 .await?
                 .filter(|r| r.is_room() && r.local)
                 .ok_or_else(|| Error::not_found("activity"))?;
@@ -396,16 +400,16 @@ async fn webfinger(State(ctx): State<Ctx>, Query(q): Query<WebfingerQuery>) -> R
             .db
             .read(move |c| {
                 if r.starts_with("http://") || r.starts_with("https://") {
-                    return queries::actor_by_ap_id(c, &r).map(|a| a.filter(|a| a.local));
+                    return store::actors::by_ap_id(c, &r).map(|a| a.filter(|a| a.local));
                 }
                 let h = crate::domain::Handle::parse(&r).map_err(Error::BadRequest)?;
                 if h.host != domain {
                     return Ok(None);
                 }
                 if h.name == domain {
-                    return queries::local_actor_of_kind(c, "Application");
+                    return store::actors::local_of_kind(c, ActorKind::Application);
                 }
-                queries::local_actor_by_name(c, &h.name)
+                store::actors::local_by_name(c, &h.name)
             })
             .await?
             .ok_or_else(|| Error::not_found(&resource))?;
@@ -444,12 +448,8 @@ async fn nodeinfo(State(ctx): State<Ctx>) -> Response {
     let counts = ctx
         .db
         .read(|c| {
-            use diesel::prelude::*;
-            let users = queries::count_local_people(c)?;
-            let posts: i64 = crate::store::schema::ideas::table
-                .filter(crate::store::schema::ideas::local.eq(true))
-                .count()
-                .get_result(c)?;
+            let users = store::actors::count_local_people(c)?;
+            let posts = store::ideas::count_local(c)?;
             Ok((users, posts))
         })
         .await;

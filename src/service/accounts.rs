@@ -5,11 +5,12 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64URL, Engine};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use crate::domain::kinds::ActorKind;
 use crate::domain::validate_local_name;
 use crate::error::{Error, Result};
 use crate::state::{Ctx, Urls};
 use crate::store::models::{Actor, NewActor};
-use crate::store::{now, queries, Db};
+use crate::store::{self, now, Db};
 
 /// Which local actor to create.
 pub enum LocalKind {
@@ -39,10 +40,17 @@ pub async fn new_local_actor(
 ) -> Result<NewActor> {
     let (public_key_pem, private_key_pem) = new_keypair().await?;
     let (type_, ap_id, visibility, staff) = match kind {
-        LocalKind::Person { staff } => ("Person", urls.person(name), None, staff),
-        LocalKind::Room { visibility } => ("Group", urls.room(name), Some(visibility), false),
-        LocalKind::Organization => ("Organization", urls.organization(name), None, false),
-        LocalKind::Instance => ("Application", urls.instance_actor(), None, false),
+        LocalKind::Person { staff } => (ActorKind::Person, urls.person(name), None, staff),
+        LocalKind::Room { visibility } => {
+            (ActorKind::Group, urls.room(name), Some(visibility), false)
+        }
+        LocalKind::Organization => (
+            ActorKind::Organization,
+            urls.organization(name),
+            None,
+            false,
+        ),
+        LocalKind::Instance => (ActorKind::Application, urls.instance_actor(), None, false),
     };
     let t = now();
     Ok(NewActor {
@@ -52,7 +60,7 @@ pub async fn new_local_actor(
         shared_inbox: Some(urls.shared_inbox()),
         key_id: format!("{ap_id}#main-key"),
         ap_id,
-        kind: type_.to_string(),
+        kind: type_,
         local: true,
         name: name.to_string(),
         display_name: display.to_string(),
@@ -76,7 +84,7 @@ pub async fn ensure_node_actors(
     org_display: &str,
 ) -> Result<(Actor, Actor)> {
     let instance = match db
-        .read(|c| queries::local_actor_of_kind(c, "Application"))
+        .read(|c| store::actors::local_of_kind(c, ActorKind::Application))
         .await?
     {
         Some(a) => a,
@@ -90,11 +98,11 @@ pub async fn ensure_node_actors(
                 LocalKind::Instance,
             )
             .await?;
-            db.write(move |c| queries::insert_actor(c, &new)).await?
+            db.write(move |c| store::actors::insert(c, &new)).await?
         }
     };
     let org = match db
-        .read(|c| queries::local_actor_of_kind(c, "Organization"))
+        .read(|c| store::actors::local_of_kind(c, ActorKind::Organization))
         .await?
     {
         Some(a) => a,
@@ -111,7 +119,7 @@ pub async fn ensure_node_actors(
                 LocalKind::Organization,
             )
             .await?;
-            db.write(move |c| queries::insert_actor(c, &new)).await?
+            db.write(move |c| store::actors::insert(c, &new)).await?
         }
     };
     Ok((instance, org))
@@ -140,13 +148,13 @@ pub async fn create_user(
     let name = name.to_string();
     let actor = db
         .write(move |c| {
-            if queries::local_actor_by_name(c, &name)?.is_some() {
+            if store::actors::local_by_name(c, &name)?.is_some() {
                 return Err(Error::Conflict(format!(
                     "the name '{name}' is taken (people and rooms share names)"
                 )));
             }
-            let actor = queries::insert_actor(c, &new)?;
-            queries::insert_token(c, &hash, actor.id)?;
+            let actor = store::actors::insert(c, &new)?;
+            store::tokens::insert(c, &hash, actor.id)?;
             Ok(actor)
         })
         .await?;
@@ -157,7 +165,7 @@ pub async fn create_user(
 pub async fn authenticate(ctx: &Ctx, token: &str) -> Result<Actor> {
     let hash = hash_token(token);
     ctx.db
-        .read(move |c| queries::actor_by_token_hash(c, &hash))
+        .read(move |c| store::tokens::actor_by_hash(c, &hash))
         .await?
         .ok_or_else(|| Error::Unauthorized("invalid API token".into()))
 }

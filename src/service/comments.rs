@@ -13,17 +13,17 @@ use crate::service::follows::{Applied, Receipt};
 use crate::service::{distribute, ideas, members};
 use crate::state::Ctx;
 use crate::store::models::{Actor, Comment, Idea, NewComment};
-use crate::store::{now, queries, DbConnection};
+use crate::store::{self, now, DbConnection};
 
 pub const MAX_COMMENT: usize = 20_000;
 
 /// The idea a reply target belongs to: the idea itself or a comment on it.
 pub fn thread_of(c: &mut DbConnection, in_reply_to: &str) -> Result<Option<Idea>> {
-    if let Some(idea) = queries::idea_by_ap_id(c, in_reply_to)? {
+    if let Some(idea) = store::ideas::by_ap_id(c, in_reply_to)? {
         return Ok(Some(idea));
     }
-    match queries::comment_by_ap_id(c, in_reply_to)? {
-        Some(cm) => queries::idea_by_id(c, cm.idea_id),
+    match store::comments::by_ap_id(c, in_reply_to)? {
+        Some(cm) => store::ideas::by_id(c, cm.idea_id),
         None => Ok(None),
     }
 }
@@ -31,8 +31,8 @@ pub fn thread_of(c: &mut DbConnection, in_reply_to: &str) -> Result<Option<Idea>
 /// Finds a comment by local id or ActivityPub id.
 pub fn find_comment(c: &mut DbConnection, key: &str) -> Result<Comment> {
     let found = match key.parse::<i32>() {
-        Ok(id) => queries::comment_by_id(c, id)?,
-        Err(_) => queries::comment_by_ap_id(c, key)?,
+        Ok(id) => store::comments::by_id(c, id)?,
+        Err(_) => store::comments::by_ap_id(c, key)?,
     };
     found.ok_or_else(|| Error::not_found(format!("comment {key}")))
 }
@@ -43,8 +43,8 @@ fn note_json(
     author: &Actor,
     idea: &Idea,
 ) -> Result<Value> {
-    let room = queries::actor_by_id(c, idea.room_id)?;
-    let idea_author = queries::actor_by_id(c, idea.author_id)?;
+    let room = store::actors::by_id(c, idea.room_id)?;
+    let idea_author = store::actors::by_id(c, idea.author_id)?;
     Ok(objects::comment_json(
         comment,
         &author.ap_id,
@@ -77,7 +77,7 @@ pub async fn add(
         if idea.deleted {
             return Err(Error::Conflict("the idea was deleted".into()));
         }
-        let idea_room = queries::actor_by_id(c, idea.room_id)?;
+        let idea_room = store::actors::by_id(c, idea.room_id)?;
         if idea_room.local {
             let stage = Stage::parse(&idea.stage).unwrap_or(Stage::Suggested);
             members::authorize(c, &idea_room, &author, Action::Comment { stage })?
@@ -97,7 +97,7 @@ pub async fn add(
         };
         let t = now();
         let terms = members::room_terms(c, &idea_room)?;
-        let comment = queries::insert_comment(
+        let comment = store::comments::insert(
             c,
             &NewComment {
                 ap_id: urls.comment(&uuid::Uuid::new_v4().to_string()),
@@ -113,8 +113,8 @@ pub async fn add(
                 terms,
             },
         )?;
-        let room = queries::actor_by_id(c, idea.room_id)?;
-        let idea_author = queries::actor_by_id(c, idea.author_id)?;
+        let room = store::actors::by_id(c, idea.room_id)?;
+        let idea_author = store::actors::by_id(c, idea.author_id)?;
         let note = note_json(c, &comment, &author, &idea)?;
         let mut create =
             objects::room_activity("Create", &urls.new_activity(), &author.ap_id, note, &room);
@@ -152,8 +152,8 @@ pub async fn change(
             return Err(Error::Conflict("the comment was deleted".into()));
         }
         let idea =
-            queries::idea_by_id(c, comment.idea_id)?.ok_or_else(|| Error::not_found("idea"))?;
-        let room = queries::actor_by_id(c, idea.room_id)?;
+            store::ideas::by_id(c, comment.idea_id)?.ok_or_else(|| Error::not_found("idea"))?;
+        let room = store::actors::by_id(c, idea.room_id)?;
         let activity = match body {
             Some(body) => {
                 if body.trim().is_empty() || body.len() > MAX_COMMENT {
@@ -161,7 +161,7 @@ pub async fn change(
                         "comment body must be 1-{MAX_COMMENT} bytes"
                     )));
                 }
-                queries::update_comment(
+                store::comments::update(
                     c,
                     comment.id,
                     &text::markdown_to_html(&body),
@@ -172,7 +172,7 @@ pub async fn change(
                 objects::room_activity("Update", &urls.new_activity(), &author.ap_id, note, &room)
             }
             None => {
-                queries::mark_comment_deleted(c, comment.id)?;
+                store::comments::mark_deleted(c, comment.id)?;
                 objects::room_activity(
                     "Delete",
                     &urls.new_activity(),
@@ -222,10 +222,10 @@ pub async fn receive(
         if !receipt.record(c)? {
             return Ok(Applied::Duplicate);
         }
-        if queries::comment_by_ap_id(c, &incoming.ap_id)?.is_some() {
+        if store::comments::by_ap_id(c, &incoming.ap_id)?.is_some() {
             return Ok(Applied::Duplicate);
         }
-        let room = queries::actor_by_id(c, idea.room_id)?;
+        let room = store::actors::by_id(c, idea.room_id)?;
         if !incoming.public && members::visibility(&room) == Visibility::Public {
             return Err(Error::Unsupported(format!(
                 "{} is not addressed to the public: private messages never become comments",
@@ -241,7 +241,7 @@ pub async fn receive(
             }
         }
         let terms = members::room_terms(c, &room)?;
-        queries::insert_comment(
+        store::comments::insert(
             c,
             &NewComment {
                 ap_id: incoming.ap_id.clone(),
@@ -275,7 +275,7 @@ pub async fn receive_change(
 ) -> Result<Applied> {
     let (urls, actor, ap_id) = (ctx.urls.clone(), actor.clone(), ap_id.to_string());
     let applied = commit(ctx, move |c| {
-        let comment = queries::comment_by_ap_id(c, &ap_id)?
+        let comment = store::comments::by_ap_id(c, &ap_id)?
             .ok_or_else(|| Error::not_found(format!("comment {ap_id}")))?;
         if comment.author_id != actor.id {
             return Err(Error::Forbidden(
@@ -291,13 +291,13 @@ pub async fn receive_change(
         }
         match content {
             Some(html) => {
-                queries::update_comment(c, comment.id, &text::sanitize_html(&html), None)?
+                store::comments::update(c, comment.id, &text::sanitize_html(&html), None)?
             }
-            None => queries::mark_comment_deleted(c, comment.id)?,
+            None => store::comments::mark_deleted(c, comment.id)?,
         }
         let idea =
-            queries::idea_by_id(c, comment.idea_id)?.ok_or_else(|| Error::not_found("idea"))?;
-        let room = queries::actor_by_id(c, idea.room_id)?;
+            store::ideas::by_id(c, comment.idea_id)?.ok_or_else(|| Error::not_found("idea"))?;
+        let room = store::actors::by_id(c, idea.room_id)?;
         distribute(c, &urls, &actor, &room, &original, None, vec![])?;
         Ok(Applied::Done)
     })

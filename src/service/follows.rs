@@ -2,13 +2,15 @@
 
 use serde_json::Value;
 
+use crate::domain::kinds::ActorKind;
+use crate::domain::kinds::FollowState;
 use crate::domain::Visibility;
 use crate::error::{Error, Result};
 use crate::federation::{fetch, objects, outbox};
 use crate::service::{commit, members};
 use crate::state::Ctx;
+use crate::store;
 use crate::store::models::Actor;
-use crate::store::queries;
 
 /// What the inbox is told about an inbound activity that was applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,13 +32,13 @@ pub struct Receipt {
 impl Receipt {
     /// Records the receipt; false when the activity was already applied.
     pub fn record(&self, c: &mut crate::store::DbConnection) -> Result<bool> {
-        queries::record_receipt(c, &self.id, &self.actor, &self.kind)
+        store::receipts::record(c, &self.id, &self.actor, &self.kind)
     }
 }
 
 /// A local user follows an actor by handle. Local targets are followed at once; remote ones
 /// get a Follow and stay `pending` until their Accept arrives.
-pub async fn follow_handle(ctx: &Ctx, user: &Actor, handle: &str) -> Result<(Actor, String)> {
+pub async fn follow_handle(ctx: &Ctx, user: &Actor, handle: &str) -> Result<(Actor, FollowState)> {
     request(ctx, user, handle, "Follow", None).await
 }
 
@@ -48,7 +50,7 @@ pub async fn request(
     handle: &str,
     kind: &str,
     message: Option<String>,
-) -> Result<(Actor, String)> {
+) -> Result<(Actor, FollowState)> {
     let target = fetch::resolve_handle(ctx, handle).await?;
     if target.id == user.id {
         return Err(Error::bad_request("you cannot follow yourself"));
@@ -75,8 +77,8 @@ pub async fn request(
         kind.to_string(),
     );
     let state = commit(ctx, move |c| {
-        if let Some(f) = queries::follow_between(c, user2.id, target2.id)? {
-            if f.state == "accepted" {
+        if let Some(f) = store::follows::between(c, user2.id, target2.id)? {
+            if f.state == FollowState::Accepted {
                 return Ok(f.state);
             }
         }
@@ -88,14 +90,18 @@ pub async fn request(
                 kind,
             };
             members::receive_request(c, &urls, &target2, &user2, &follow, &receipt)?;
-            return Ok(queries::follow_between(c, user2.id, target2.id)?
+            return Ok(store::follows::between(c, user2.id, target2.id)?
                 .map(|f| f.state)
-                .unwrap_or_else(|| "rejected".into()));
+                .unwrap_or(FollowState::Rejected));
         }
-        let state = if target2.local { "accepted" } else { "pending" };
-        queries::put_follow(c, user2.id, target2.id, state, &follow_id)?;
+        let state = if target2.local {
+            FollowState::Accepted
+        } else {
+            FollowState::Pending
+        };
+        store::follows::put(c, user2.id, target2.id, state, &follow_id)?;
         outbox::publish(c, &urls, &user2, &follow, [target2.inbox.clone()])?;
-        Ok(state.to_string())
+        Ok(state)
     })
     .await?;
     Ok((target, state))
@@ -108,9 +114,9 @@ pub async fn unfollow(ctx: &Ctx, user: &Actor, handle: &str) -> Result<()> {
     let target = fetch::known_or_resolve(ctx, handle).await?;
     let (urls, user, undo_id) = (ctx.urls.clone(), user.clone(), ctx.urls.new_activity());
     commit(ctx, move |c| {
-        let follow = queries::follow_between(c, user.id, target.id)?
+        let follow = store::follows::between(c, user.id, target.id)?
             .ok_or_else(|| Error::not_found(format!("a follow of {}", target.handle())))?;
-        queries::delete_follow(c, user.id, target.id)?;
+        store::follows::delete(c, user.id, target.id)?;
         let original = serde_json::json!({
             "id": follow.activity_ap_id, "type": "Follow",
             "actor": user.ap_id, "object": target.ap_id,
@@ -144,10 +150,10 @@ pub async fn receive_follow(
     let urls = ctx.urls.clone();
     let (follower, follow) = (follower.clone(), follow.clone());
     let applied = commit(ctx, move |c| {
-        let target = queries::actor_by_ap_id(c, &target_id)?
+        let target = store::actors::by_ap_id(c, &target_id)?
             .filter(|a| a.local)
             .ok_or_else(|| Error::not_found(format!("local actor {target_id}")))?;
-        if target.kind == "Application" {
+        if target.kind == ActorKind::Application {
             return Err(Error::Unsupported(
                 "the instance actor cannot be followed".into(),
             ));
@@ -158,7 +164,7 @@ pub async fn receive_follow(
         if !receipt.record(c)? {
             return Ok(Applied::Duplicate);
         }
-        queries::put_follow(c, follower.id, target.id, "accepted", &follow_id)?;
+        store::follows::put(c, follower.id, target.id, FollowState::Accepted, &follow_id)?;
         let accept = objects::activity(
             "Accept",
             &urls.new_activity(),
@@ -193,13 +199,13 @@ pub async fn receive_answer(
         .map(String::from);
     commit(ctx, move |c| {
         let mut follow = match &follow_id {
-            Some(id) => queries::follow_by_activity(c, id)?,
+            Some(id) => store::follows::by_activity(c, id)?,
             None => None,
         };
         if follow.is_none() {
             if let Some(fid) = &follower_id {
-                if let Some(f) = queries::actor_by_ap_id(c, fid)? {
-                    follow = queries::follow_between(c, f.id, answerer.id)?;
+                if let Some(f) = store::actors::by_ap_id(c, fid)? {
+                    follow = store::follows::between(c, f.id, answerer.id)?;
                 }
             }
         }
@@ -213,9 +219,17 @@ pub async fn receive_answer(
         if !receipt.record(c)? {
             return Ok((Applied::Duplicate, None));
         }
-        queries::set_follow_state(c, follow.id, if accepted { "accepted" } else { "rejected" })?;
+        store::follows::set_state(
+            c,
+            follow.id,
+            if accepted {
+                FollowState::Accepted
+            } else {
+                FollowState::Rejected
+            },
+        )?;
         if !accepted {
-            queries::set_follow_reason(c, follow.id, reason.as_deref())?;
+            store::follows::set_reason(c, follow.id, reason.as_deref())?;
         }
         Ok((Applied::Done, accepted.then_some(answerer)))
     })
@@ -234,12 +248,12 @@ pub async fn receive_unfollow(
     let follower = follower.clone();
     commit(ctx, move |c| {
         let by_activity = match &follow_activity {
-            Some(id) => queries::follow_by_activity(c, id)?,
+            Some(id) => store::follows::by_activity(c, id)?,
             None => None,
         };
         let target = match (by_activity, &target_id) {
             (Some(f), _) if f.follower_id == follower.id => f.target_id,
-            (_, Some(t)) => queries::actor_by_ap_id(c, t)?
+            (_, Some(t)) => store::actors::by_ap_id(c, t)?
                 .map(|a| a.id)
                 .ok_or_else(|| Error::not_found(format!("actor {t}")))?,
             _ => return Err(Error::not_found("the follow to undo")),
@@ -247,7 +261,7 @@ pub async fn receive_unfollow(
         if !receipt.record(c)? {
             return Ok(Applied::Duplicate);
         }
-        queries::delete_follow(c, follower.id, target)?;
+        store::follows::delete(c, follower.id, target)?;
         Ok(Applied::Done)
     })
     .await

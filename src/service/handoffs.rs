@@ -4,10 +4,10 @@
 //! with a reason; an offer can be withdrawn before an answer (`Undo(Offer)`). The copy carries
 //! the whole chain of earlier handoffs and links back to its origin, which links forward.
 
-use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use crate::domain::kinds::{ActorKind, HandoffState};
 use crate::domain::lifecycle::Stage;
 use crate::domain::membership::Role;
 use crate::domain::text;
@@ -17,9 +17,9 @@ use crate::federation::{objects, outbox};
 use crate::service::follows::{Applied, Receipt};
 use crate::service::{commit, distribute, ideas, members};
 use crate::state::Ctx;
+use crate::store::handoffs::NewHandoff;
 use crate::store::models::{Actor, Handoff, NewIdea};
-use crate::store::schema::handoffs;
-use crate::store::{now, queries, DbConnection};
+use crate::store::{self, now, DbConnection};
 
 #[derive(Debug, Serialize)]
 pub struct HandoffView {
@@ -31,13 +31,13 @@ pub struct HandoffView {
     pub to: String,
     pub message: String,
     pub direction: &'static str,
-    pub state: String,
+    pub state: HandoffState,
     pub reason: Option<String>,
     pub result: Option<String>,
 }
 
 fn view(h: &Handoff) -> HandoffView {
-    let offer: Value = serde_json::from_str(&h.offer).unwrap_or(Value::Null);
+    let offer = &h.offer.0;
     HandoffView {
         id: h.id,
         ap_id: h.ap_id.clone(),
@@ -50,40 +50,21 @@ fn view(h: &Handoff) -> HandoffView {
         to: h.to_org.clone(),
         message: h.message.clone(),
         direction: if h.incoming { "incoming" } else { "outgoing" },
-        state: h.state.clone(),
+        state: h.state,
         reason: h.reason.clone(),
         result: h.result.clone(),
     }
 }
 
 fn organization(c: &mut DbConnection) -> Result<Actor> {
-    queries::local_actor_of_kind(c, "Organization")?
+    store::actors::local_of_kind(c, ActorKind::Organization)?
         .ok_or_else(|| Error::Internal("this node has no organisation actor".into()))
 }
 
-fn by_ap_id(c: &mut DbConnection, ap_id: &str, incoming: bool) -> Result<Option<Handoff>> {
-    Ok(handoffs::table
-        .filter(handoffs::ap_id.eq(ap_id))
-        .filter(handoffs::incoming.eq(incoming))
-        .first(c)
-        .optional()?)
-}
+use store::handoffs::{by_ap_id, set_state};
 
-fn set_state(
-    c: &mut DbConnection,
-    id: i32,
-    state: &str,
-    reason: Option<&str>,
-    result: Option<&str>,
-) -> Result<()> {
-    diesel::update(handoffs::table.find(id))
-        .set((
-            handoffs::state.eq(state),
-            handoffs::reason.eq(reason),
-            handoffs::result.eq(result),
-        ))
-        .execute(c)?;
-    Ok(())
+fn reload(c: &mut DbConnection, id: i32) -> Result<Handoff> {
+    store::handoffs::by_id(c, id)?.ok_or_else(|| Error::not_found(format!("handoff {id}")))
 }
 
 /// A steward of the idea's room offers it to another organisation.
@@ -95,7 +76,7 @@ pub async fn offer(
     message: &str,
 ) -> Result<HandoffView> {
     let target = fetch::known_or_resolve(ctx, to).await?;
-    if target.kind != "Organization" || target.local {
+    if target.kind != ActorKind::Organization || target.local {
         return Err(Error::bad_request(format!(
             "{to} is not another node's organisation"
         )));
@@ -108,7 +89,7 @@ pub async fn offer(
     );
     commit(ctx, move |c| {
         let idea = ideas::find(c, &key)?;
-        let room = queries::actor_by_id(c, idea.room_id)?;
+        let room = store::actors::by_id(c, idea.room_id)?;
         if !room.local || members::member_role(c, &room, &steward)? != Some(Role::Steward) {
             return Err(Error::Forbidden(
                 "only stewards of the idea's room hand it off".into(),
@@ -120,13 +101,7 @@ pub async fn offer(
                 idea.stage
             )));
         }
-        let pending: i64 = handoffs::table
-            .filter(handoffs::idea_ap_id.eq(&idea.ap_id))
-            .filter(handoffs::incoming.eq(false))
-            .filter(handoffs::state.eq("pending"))
-            .count()
-            .get_result(c)?;
-        if pending > 0 {
+        if store::handoffs::has_pending_offer(c, &idea.ap_id)? {
             return Err(Error::Conflict(
                 "the idea already has an offer waiting for an answer".into(),
             ));
@@ -140,19 +115,18 @@ pub async fn offer(
         // The steward offers on behalf of its organisation, which provenance names.
         offer["attributedTo"] = json!(org.ap_id);
         offer["content"] = json!(text::sanitize_html(&message));
-        diesel::insert_into(handoffs::table)
-            .values((
-                handoffs::ap_id.eq(&id),
-                handoffs::idea_ap_id.eq(&idea.ap_id),
-                handoffs::from_org.eq(&org.ap_id),
-                handoffs::to_org.eq(&target.ap_id),
-                handoffs::message.eq(&message),
-                handoffs::incoming.eq(false),
-                handoffs::state.eq("pending"),
-                handoffs::offer.eq(offer.to_string()),
-                handoffs::created_at.eq(now()),
-            ))
-            .execute(c)?;
+        store::handoffs::insert(
+            c,
+            NewHandoff {
+                ap_id: &id,
+                idea_ap_id: &idea.ap_id,
+                from_org: &org.ap_id,
+                to_org: &target.ap_id,
+                message: &message,
+                incoming: false,
+                offer: &offer,
+            },
+        )?;
         outbox::publish(c, &urls, &steward, &offer, [target.inbox.clone()])?;
         Ok(view(
             &by_ap_id(c, &id, false)?.ok_or_else(|| Error::Internal("offer vanished".into()))?,
@@ -185,9 +159,9 @@ pub async fn receive_offer(
     let t = target.clone();
     let org = ctx
         .db
-        .read(move |c| queries::actor_by_ap_id(c, &t))
+        .read(move |c| store::actors::by_ap_id(c, &t))
         .await?
-        .filter(|a| a.local && a.kind == "Organization")
+        .filter(|a| a.local && a.kind == ActorKind::Organization)
         .ok_or_else(|| {
             Error::Unsupported(format!(
                 "offers are made to this node's organisation, not to {target}"
@@ -227,19 +201,18 @@ pub async fn receive_offer(
         if !receipt.record(c)? {
             return Ok(Applied::Duplicate);
         }
-        diesel::insert_into(handoffs::table)
-            .values((
-                handoffs::ap_id.eq(&receipt.id),
-                handoffs::idea_ap_id.eq(&idea_id),
-                handoffs::from_org.eq(&from_org),
-                handoffs::to_org.eq(&org.ap_id),
-                handoffs::message.eq(&message),
-                handoffs::incoming.eq(true),
-                handoffs::state.eq("pending"),
-                handoffs::offer.eq(stored.to_string()),
-                handoffs::created_at.eq(now()),
-            ))
-            .execute(c)?;
+        store::handoffs::insert(
+            c,
+            NewHandoff {
+                ap_id: &receipt.id,
+                idea_ap_id: &idea_id,
+                from_org: &from_org,
+                to_org: &org.ap_id,
+                message: &message,
+                incoming: true,
+                offer: &stored,
+            },
+        )?;
         Ok(Applied::Done)
     })
     .await
@@ -263,28 +236,20 @@ pub async fn list(ctx: &Ctx, user: &Actor, incoming: Option<bool>) -> Result<Vec
     staff_only(user)?;
     ctx.db
         .read(move |c| {
-            let mut q = handoffs::table.into_boxed();
-            if let Some(i) = incoming {
-                q = q.filter(handoffs::incoming.eq(i));
-            }
-            let rows: Vec<Handoff> = q.order(handoffs::id.asc()).load(c)?;
+            let rows = store::handoffs::list(c, incoming)?;
             Ok(rows.iter().map(view).collect())
         })
         .await
 }
 
 fn pending_incoming(c: &mut DbConnection, id: i32) -> Result<(Handoff, Value)> {
-    let h: Handoff = handoffs::table
-        .find(id)
-        .filter(handoffs::incoming.eq(true))
-        .first(c)
-        .optional()?
+    let h = store::handoffs::by_id(c, id)?
+        .filter(|h| h.incoming)
         .ok_or_else(|| Error::not_found(format!("handoff {id}")))?;
-    if h.state != "pending" {
+    if h.state != HandoffState::Pending {
         return Err(Error::Conflict(format!("handoff {id} is {}", h.state)));
     }
-    let offer: Value =
-        serde_json::from_str(&h.offer).map_err(|e| Error::Internal(e.to_string()))?;
+    let offer: Value = h.offer.0.clone();
     Ok((h, offer))
 }
 
@@ -321,7 +286,7 @@ pub async fn accept(ctx: &Ctx, user: &Actor, id: i32, room_name: &str) -> Result
         chain.push(json!({"from": h.from_org, "to": org.ap_id, "at": at, "terms": object["terms"], "origin": h.idea_ap_id}));
         let content = text::sanitize_html(object["content"].as_str().unwrap_or_default());
         let t = now();
-        let copy = queries::insert_idea(
+        let copy = store::ideas::insert(
             c,
             &NewIdea {
                 ap_id: urls.idea(&uuid::Uuid::new_v4().to_string()),
@@ -343,8 +308,8 @@ pub async fn accept(ctx: &Ctx, user: &Actor, id: i32, room_name: &str) -> Result
         )?;
         for credit in object["contributors"].as_array().into_iter().flatten() {
             let (Some(actor), Some(role)) = (id_of(&credit["contributor"]), credit["role"].as_str()) else { continue };
-            if let Some(a) = queries::actor_by_ap_id(c, actor)? {
-                queries::add_contributor(c, copy.id, a.id, role)?;
+            if let Some(a) = store::actors::by_ap_id(c, actor)? {
+                store::ideas::add_contributor(c, copy.id, a.id, role)?;
             }
         }
         let mut answer = objects::activity("Accept", &urls.new_activity(), &org.ap_id, objects::embedded(offer.clone()), &[&offerer.ap_id], &[]);
@@ -353,8 +318,8 @@ pub async fn accept(ctx: &Ctx, user: &Actor, id: i32, room_name: &str) -> Result
         let page = ideas::page_json(c, &copy)?;
         let create = objects::room_activity("Create", &urls.new_activity(), &org.ap_id, page.clone(), &room);
         distribute(c, &urls, &org, &room, &create, Some(page), vec![])?;
-        set_state(c, h.id, "accepted", None, Some(&copy.ap_id))?;
-        Ok(view(&handoffs::table.find(h.id).first(c)?))
+        set_state(c, h.id, HandoffState::Accepted, None, Some(&copy.ap_id))?;
+        Ok(view(&reload(c, h.id)?))
     })
     .await
 }
@@ -382,8 +347,8 @@ pub async fn reject(ctx: &Ctx, user: &Actor, id: i32, reason: &str) -> Result<Ha
         );
         answer["summary"] = json!(reason);
         outbox::publish(c, &urls, &org, &answer, [offerer.inbox.clone()])?;
-        set_state(c, h.id, "rejected", Some(&reason), None)?;
-        Ok(view(&handoffs::table.find(h.id).first(c)?))
+        set_state(c, h.id, HandoffState::Rejected, Some(&reason), None)?;
+        Ok(view(&reload(c, h.id)?))
     })
     .await
 }
@@ -415,7 +380,7 @@ pub async fn receive_answer(
                 "only the organisation an idea was offered to answers the offer".into(),
             ));
         }
-        if h.state != "pending" {
+        if h.state != HandoffState::Pending {
             return Err(Error::Conflict(format!("the offer is already {}", h.state)));
         }
         if !receipt.record(c)? {
@@ -430,28 +395,28 @@ pub async fn receive_answer(
                         "an Accept of an offer names the receiver's copy as its result",
                     )
                 })?;
-            let idea = queries::idea_by_ap_id(c, &h.idea_ap_id)?
+            let idea = store::ideas::by_ap_id(c, &h.idea_ap_id)?
                 .ok_or_else(|| Error::not_found("the offered idea"))?;
-            queries::update_idea_stage(
+            store::ideas::update_stage(
                 c,
                 idea.id,
                 Stage::HandedOff.as_str(),
                 Some(&format!("Handed off to {}", actor.display_name)),
                 now(),
             )?;
-            queries::update_idea_links(
+            store::ideas::update_links(
                 c,
                 idea.id,
-                idea.terms.as_deref(),
-                idea.provenance.as_deref(),
+                idea.terms.to_text().as_deref(),
+                idea.provenance.to_text().as_deref(),
                 Some(&result),
                 None,
             )?;
             let org = organization(c)?;
             ideas::announce_update(c, &urls, &org, idea.id)?;
-            set_state(c, h.id, "accepted", None, Some(&result))?;
+            set_state(c, h.id, HandoffState::Accepted, None, Some(&result))?;
         } else {
-            set_state(c, h.id, "rejected", reason.as_deref(), None)?;
+            set_state(c, h.id, HandoffState::Rejected, reason.as_deref(), None)?;
         }
         Ok(Applied::Done)
     })
@@ -464,29 +429,25 @@ pub async fn withdraw(ctx: &Ctx, user: &Actor, id: i32) -> Result<HandoffView> {
     let to = ctx
         .db
         .read(move |c| {
-            Ok(handoffs::table
-                .find(id)
-                .filter(handoffs::incoming.eq(false))
-                .select(handoffs::to_org)
-                .first::<String>(c)
-                .optional()?)
+            Ok(store::handoffs::by_id(c, id)?
+                .filter(|h| !h.incoming)
+                .map(|h| h.to_org))
         })
         .await?
         .ok_or_else(|| Error::not_found(format!("handoff {id}")))?;
     let target = fetch::actor(ctx, &to).await?;
     commit(ctx, move |c| {
-        let h: Handoff = handoffs::table.find(id).first(c)?;
-        let offer: Value =
-            serde_json::from_str(&h.offer).map_err(|e| Error::Internal(e.to_string()))?;
+        let h = reload(c, id)?;
+        let offer: Value = h.offer.0.clone();
         if id_of(&offer["actor"]) != Some(user.ap_id.as_str()) && !user.staff {
             return Err(Error::Forbidden(
                 "only who made the offer, or staff, withdraw it".into(),
             ));
         }
-        if h.state != "pending" {
+        if h.state != HandoffState::Pending {
             return Err(Error::Conflict(format!("the offer is already {}", h.state)));
         }
-        let offerer = queries::actor_by_ap_id(c, id_of(&offer["actor"]).unwrap_or_default())?
+        let offerer = store::actors::by_ap_id(c, id_of(&offer["actor"]).unwrap_or_default())?
             .ok_or_else(|| Error::Internal("the offering steward is gone".into()))?;
         let undo = objects::activity(
             "Undo",
@@ -497,8 +458,8 @@ pub async fn withdraw(ctx: &Ctx, user: &Actor, id: i32) -> Result<HandoffView> {
             &[],
         );
         outbox::publish(c, &urls, &offerer, &undo, [target.inbox.clone()])?;
-        set_state(c, h.id, "withdrawn", None, None)?;
-        Ok(view(&handoffs::table.find(h.id).first(c)?))
+        set_state(c, h.id, HandoffState::Withdrawn, None, None)?;
+        Ok(view(&reload(c, h.id)?))
     })
     .await
 }
@@ -514,8 +475,7 @@ pub async fn receive_withdrawal(
     commit(ctx, move |c| {
         let h = by_ap_id(c, &offer_id, true)?
             .ok_or_else(|| Error::not_found(format!("offer {offer_id}")))?;
-        let offer: Value =
-            serde_json::from_str(&h.offer).map_err(|e| Error::Internal(e.to_string()))?;
+        let offer: Value = h.offer.0.clone();
         if id_of(&offer["actor"]) != Some(actor.ap_id.as_str()) {
             return Err(Error::Forbidden(
                 "only who made an offer withdraws it".into(),
@@ -524,8 +484,8 @@ pub async fn receive_withdrawal(
         if !receipt.record(c)? {
             return Ok(Applied::Duplicate);
         }
-        if h.state == "pending" {
-            set_state(c, h.id, "withdrawn", None, None)?;
+        if h.state == HandoffState::Pending {
+            set_state(c, h.id, HandoffState::Withdrawn, None, None)?;
         }
         Ok(Applied::Done)
     })

@@ -16,7 +16,7 @@ use crate::service::follows::{Applied, Receipt};
 use crate::service::members;
 use crate::state::{Ctx, Urls};
 use crate::store::models::{Actor, Idea, NewIdea};
-use crate::store::{now, queries, DbConnection};
+use crate::store::{self, now, DbConnection};
 
 pub const MAX_TITLE: usize = 200;
 pub const MAX_BODY: usize = 50_000;
@@ -85,11 +85,11 @@ pub struct CommentView {
 
 /// Loads the client view of an idea; `with_comments` adds the thread.
 pub fn detail(c: &mut DbConnection, idea: &Idea, with_comments: bool) -> Result<IdeaDetail> {
-    let room = queries::actor_by_id(c, idea.room_id)?;
-    let author = queries::actor_by_id(c, idea.author_id)?;
-    let contributors = queries::contributors_of(c, idea.id)?;
+    let room = store::actors::by_id(c, idea.room_id)?;
+    let author = store::actors::by_id(c, idea.author_id)?;
+    let contributors = store::ideas::contributors_of(c, idea.id)?;
     let comments = if with_comments {
-        queries::comments_of(c, idea.id)?
+        store::comments::of_idea(c, idea.id)?
             .into_iter()
             .map(|(cm, author)| CommentView {
                 id: cm.id,
@@ -132,23 +132,16 @@ pub fn detail(c: &mut DbConnection, idea: &Idea, with_comments: bool) -> Result<
             .into_iter()
             .map(|(actor, role)| Contributor { actor, role })
             .collect(),
-        support_count: queries::count_supports(c, idea.id)?,
-        comment_count: queries::count_comments(c, idea.id)?,
+        support_count: store::supports::count_of_idea(c, idea.id)?,
+        comment_count: store::comments::count_of_idea(c, idea.id)?,
         comments,
         local: idea.local,
         deleted: idea.deleted,
         published: objects::timestamp(idea.published),
         updated: objects::timestamp(idea.updated),
         refused: idea.refused_reason.clone().map(|reason| Refusal { reason }),
-        terms: idea
-            .terms
-            .as_deref()
-            .and_then(|t| serde_json::from_str(t).ok()),
-        provenance: idea
-            .provenance
-            .as_deref()
-            .and_then(|p| serde_json::from_str(p).ok())
-            .unwrap_or_default(),
+        terms: idea.terms.0.clone(),
+        provenance: idea.provenance.0.clone().unwrap_or_default(),
         origin: idea.origin.clone(),
         handed_off_to: idea.handed_off_to.clone(),
         merged_into: idea.merged_into.clone(),
@@ -157,10 +150,10 @@ pub fn detail(c: &mut DbConnection, idea: &Idea, with_comments: bool) -> Result<
 
 /// The `Page` document of an idea.
 pub fn page_json(c: &mut DbConnection, idea: &Idea) -> Result<Value> {
-    let room = queries::actor_by_id(c, idea.room_id)?;
-    let author = queries::actor_by_id(c, idea.author_id)?;
-    let contributors = queries::contributors_of(c, idea.id)?;
-    let support_count = queries::count_supports(c, idea.id)?;
+    let room = store::actors::by_id(c, idea.room_id)?;
+    let author = store::actors::by_id(c, idea.author_id)?;
+    let contributors = store::ideas::contributors_of(c, idea.id)?;
+    let support_count = store::supports::count_of_idea(c, idea.id)?;
     Ok(objects::idea_json(&IdeaView {
         idea,
         room: &room,
@@ -173,8 +166,8 @@ pub fn page_json(c: &mut DbConnection, idea: &Idea) -> Result<Value> {
 /// Finds an idea by local id or ActivityPub id.
 pub fn find(c: &mut DbConnection, key: &str) -> Result<Idea> {
     let found = match key.parse::<i32>() {
-        Ok(id) => queries::idea_by_id(c, id)?,
-        Err(_) => queries::idea_by_ap_id(c, key)?,
+        Ok(id) => store::ideas::by_id(c, id)?,
+        Err(_) => store::ideas::by_ap_id(c, key)?,
     };
     found.ok_or_else(|| Error::not_found(format!("idea {key}")))
 }
@@ -238,8 +231,8 @@ pub async fn submit(
             // Submitting means accepting the room's contribution terms as they are now.
             new.terms = members::room_terms(c, &room)?;
         }
-        let idea = queries::insert_idea(c, &new)?;
-        queries::add_contributor(c, idea.id, author.id, "author")?;
+        let idea = store::ideas::insert(c, &new)?;
+        store::ideas::add_contributor(c, idea.id, author.id, "author")?;
         let page = page_json(c, &idea)?;
         let create = create_activity(&urls, &author, &room, page.clone());
         distribute(c, &urls, &author, &room, &create, Some(page), vec![])?;
@@ -273,7 +266,7 @@ pub async fn edit(
         let title = title.unwrap_or(idea.title.clone());
         let body = body.unwrap_or(idea.source.clone());
         check_text(&title, &body)?;
-        queries::update_idea_content(
+        store::ideas::update_content(
             c,
             idea.id,
             title.trim(),
@@ -294,8 +287,8 @@ pub fn announce_update(
     actor: &Actor,
     idea_id: i32,
 ) -> Result<IdeaDetail> {
-    let idea = queries::idea_by_id(c, idea_id)?.ok_or_else(|| Error::not_found("idea"))?;
-    let room = queries::actor_by_id(c, idea.room_id)?;
+    let idea = store::ideas::by_id(c, idea_id)?.ok_or_else(|| Error::not_found("idea"))?;
+    let room = store::actors::by_id(c, idea.room_id)?;
     let page = page_json(c, &idea)?;
     let update = objects::room_activity("Update", &urls.new_activity(), &actor.ap_id, page, &room);
     distribute(c, urls, actor, &room, &update, None, vec![])?;
@@ -314,7 +307,7 @@ pub async fn merge(ctx: &Ctx, steward: &Actor, key: &str, into: &str) -> Result<
     commit(ctx, move |c| {
         let dup = find(c, &key)?;
         let survivor = find(c, &into)?;
-        let room = queries::actor_by_id(c, dup.room_id)?;
+        let room = store::actors::by_id(c, dup.room_id)?;
         if !room.local
             || members::member_role(c, &room, &steward)?
                 != Some(crate::domain::membership::Role::Steward)
@@ -332,23 +325,23 @@ pub async fn merge(ctx: &Ctx, steward: &Actor, key: &str, into: &str) -> Result<
         if !open(&dup) || !open(&survivor) {
             return Err(Error::Conflict("both ideas must be open to merge".into()));
         }
-        queries::merge_supports_and_credit(c, dup.id, survivor.id)?;
-        queries::update_idea_stage(
+        store::supports::merge_with_credit(c, dup.id, survivor.id)?;
+        store::ideas::update_stage(
             c,
             dup.id,
             Stage::Merged.as_str(),
             Some(&format!("Merged into \"{}\"", survivor.title)),
             now(),
         )?;
-        queries::update_idea_links(
+        store::ideas::update_links(
             c,
             dup.id,
-            dup.terms.as_deref(),
-            dup.provenance.as_deref(),
+            dup.terms.to_text().as_deref(),
+            dup.provenance.to_text().as_deref(),
             None,
             Some(&survivor.ap_id),
         )?;
-        queries::touch_idea(c, survivor.id)?;
+        store::ideas::touch(c, survivor.id)?;
         announce_update(c, &urls, &steward, dup.id)?;
         announce_update(c, &urls, &steward, survivor.id)
     })
@@ -382,7 +375,7 @@ pub async fn add_contributor(
     );
     commit(ctx, move |c| {
         let idea = find(c, &key)?;
-        let room = queries::actor_by_id(c, idea.room_id)?;
+        let room = store::actors::by_id(c, idea.room_id)?;
         if !room.local
             || members::member_role(c, &room, &steward)?
                 != Some(crate::domain::membership::Role::Steward)
@@ -394,8 +387,8 @@ pub async fn add_contributor(
         if idea.deleted {
             return Err(Error::Conflict("the idea was deleted".into()));
         }
-        queries::add_contributor(c, idea.id, contributor.id, &role)?;
-        queries::touch_idea(c, idea.id)?;
+        store::ideas::add_contributor(c, idea.id, contributor.id, &role)?;
+        store::ideas::touch(c, idea.id)?;
         announce_update(c, &urls, &steward, idea.id)
     })
     .await
@@ -438,7 +431,7 @@ pub async fn change_stage(
     );
     let d = commit(ctx, move |c| {
         let idea = find(c, &key)?;
-        let room = queries::actor_by_id(c, idea.room_id)?;
+        let room = store::actors::by_id(c, idea.room_id)?;
         if !room.local {
             return Err(Error::Forbidden(
                 "stages are changed by the node hosting the room".into(),
@@ -453,7 +446,7 @@ pub async fn change_stage(
                 "an idea cannot move from {from} to {to}"
             )));
         }
-        queries::update_idea_stage(c, idea.id, to.as_str(), Some(&answer), now())?;
+        store::ideas::update_stage(c, idea.id, to.as_str(), Some(&answer), now())?;
         announce_update(c, &urls, &actor, idea.id)
     })
     .await?;
@@ -465,7 +458,7 @@ pub async fn delete(ctx: &Ctx, actor: &Actor, key: &str) -> Result<()> {
     let (urls, actor, key) = (ctx.urls.clone(), actor.clone(), key.to_string());
     commit(ctx, move |c| {
         let idea = find(c, &key)?;
-        let room = queries::actor_by_id(c, idea.room_id)?;
+        let room = store::actors::by_id(c, idea.room_id)?;
         let may = (idea.author_id == actor.id && idea.local) || (actor.staff && room.local);
         if !may {
             return Err(Error::Forbidden(
@@ -475,7 +468,7 @@ pub async fn delete(ctx: &Ctx, actor: &Actor, key: &str) -> Result<()> {
         if idea.deleted {
             return Ok(());
         }
-        queries::mark_idea_deleted(c, idea.id)?;
+        store::ideas::mark_deleted(c, idea.id)?;
         let del = objects::room_activity(
             "Delete",
             &urls.new_activity(),
@@ -495,7 +488,7 @@ pub async fn list_room(ctx: &Ctx, viewer: Option<&Actor>, room: &Actor) -> Resul
     ctx.db
         .read(move |c| {
             check_visible(c, &room, viewer.as_ref())?;
-            queries::ideas_in_room(c, room.id)?
+            store::ideas::in_room(c, room.id)?
                 .iter()
                 .map(|i| detail(c, i, false))
                 .collect()
@@ -522,7 +515,7 @@ pub async fn get(ctx: &Ctx, viewer: &Actor, key: &str) -> Result<IdeaDetail> {
     ctx.db
         .read(move |c| {
             let i = find(c, &key)?;
-            let room = queries::actor_by_id(c, i.room_id)?;
+            let room = store::actors::by_id(c, i.room_id)?;
             check_visible(c, &room, Some(&viewer))
                 .map_err(|_| Error::not_found(format!("idea {key}")))?;
             detail(c, &i, true)
@@ -548,7 +541,7 @@ pub async fn receive_refusal(
         .to_string();
     let room = room.clone();
     commit(ctx, move |c| {
-        let sent = queries::activity_by_ap_id(c, &refused)?.ok_or_else(|| {
+        let sent = store::activities::by_ap_id(c, &refused)?.ok_or_else(|| {
             Error::Unsupported(format!("Reject of {refused}, which this node never sent"))
         })?;
         let body: Value =
@@ -562,16 +555,16 @@ pub async fn receive_refusal(
         match body["type"].as_str() {
             Some("Create") => {
                 if let Some(idea) =
-                    queries::idea_by_ap_id(c, &object)?.filter(|i| i.room_id == room.id)
+                    store::ideas::by_ap_id(c, &object)?.filter(|i| i.room_id == room.id)
                 {
-                    queries::set_idea_refused(c, idea.id, &reason)?;
-                } else if let Some(comment) = queries::comment_by_ap_id(c, &object)? {
-                    queries::mark_comment_deleted(c, comment.id)?;
+                    store::ideas::set_refused(c, idea.id, &reason)?;
+                } else if let Some(comment) = store::comments::by_ap_id(c, &object)? {
+                    store::comments::mark_deleted(c, comment.id)?;
                 }
             }
             Some("Like") => {
-                if let Some(idea) = queries::idea_by_ap_id(c, &object)? {
-                    queries::remove_support(c, idea.id, sent.actor_id)?;
+                if let Some(idea) = store::ideas::by_ap_id(c, &object)? {
+                    store::supports::remove(c, idea.id, sent.actor_id)?;
                 }
             }
             _ => {}
@@ -636,7 +629,7 @@ pub async fn receive(
         if !receipt.record(c)? {
             return Ok(Applied::Duplicate);
         }
-        if queries::idea_by_ap_id(c, &incoming.ap_id)?.is_some() {
+        if store::ideas::by_ap_id(c, &incoming.ap_id)?.is_some() {
             // A Create of an idea this node holds (the room announces both the activity and the
             // Page; deliveries are retried) changes nothing: changes come as Updates, and a late
             // Create must not overwrite a newer edit.
@@ -667,7 +660,7 @@ pub async fn receive(
         } else {
             incoming.terms.clone()
         };
-        let idea = queries::insert_idea(
+        let idea = store::ideas::insert(
             c,
             &NewIdea {
                 ap_id: incoming.ap_id.clone(),
@@ -691,11 +684,11 @@ pub async fn receive(
                 origin: incoming.origin.clone(),
             },
         )?;
-        queries::add_contributor(c, idea.id, incoming.author.id, "author")?;
+        store::ideas::add_contributor(c, idea.id, incoming.author.id, "author")?;
         if !room.local {
             for (actor, role) in &incoming.contributors {
-                if let Some(a) = queries::actor_by_ap_id(c, actor)? {
-                    queries::add_contributor(c, idea.id, a.id, role)?;
+                if let Some(a) = store::actors::by_ap_id(c, actor)? {
+                    store::ideas::add_contributor(c, idea.id, a.id, role)?;
                 }
             }
         }
@@ -753,7 +746,7 @@ fn apply_remote_update(
     if incoming.updated.and_utc().timestamp() < existing.updated.and_utc().timestamp() {
         return Ok(Applied::Done);
     }
-    queries::update_idea_content(
+    store::ideas::update_content(
         c,
         existing.id,
         &incoming.title,
@@ -764,19 +757,19 @@ fn apply_remote_update(
     if from_room_host {
         // The room's node speaks for credit, terms and handoffs too.
         for (actor, role) in &incoming.contributors {
-            if let Some(a) = queries::actor_by_ap_id(c, actor)? {
-                queries::add_contributor(c, existing.id, a.id, role)?;
+            if let Some(a) = store::actors::by_ap_id(c, actor)? {
+                store::ideas::add_contributor(c, existing.id, a.id, role)?;
             }
         }
         if let (None, Some(into)) = (&existing.merged_into, &incoming.merged_into) {
             // The room merged this idea: mirror the merge, so that counts agree here too.
             if let Some(survivor) =
-                queries::idea_by_ap_id(c, into)?.filter(|i| i.room_id == room.id)
+                store::ideas::by_ap_id(c, into)?.filter(|i| i.room_id == room.id)
             {
-                queries::merge_supports_and_credit(c, existing.id, survivor.id)?;
+                store::supports::merge_with_credit(c, existing.id, survivor.id)?;
             }
         }
-        queries::update_idea_links(
+        store::ideas::update_links(
             c,
             existing.id,
             incoming.terms.as_deref(),
@@ -789,7 +782,7 @@ fn apply_remote_update(
             .as_deref()
             .filter(|s| Stage::parse(s).is_some())
         {
-            queries::update_idea_stage(
+            store::ideas::update_stage(
                 c,
                 existing.id,
                 stage,
@@ -814,7 +807,7 @@ pub async fn receive_update(
     let (urls, room) = (ctx.urls.clone(), room.clone());
     let incoming = incoming.clamped_to_now();
     let applied = commit(ctx, move |c| {
-        let existing = queries::idea_by_ap_id(c, &incoming.ap_id)?
+        let existing = store::ideas::by_ap_id(c, &incoming.ap_id)?
             .ok_or_else(|| Error::not_found(format!("idea {}", incoming.ap_id)))?;
         if !receipt.record(c)? {
             return Ok(Applied::Duplicate);
@@ -836,7 +829,7 @@ pub async fn receive_delete(
 ) -> Result<Applied> {
     let (urls, actor) = (ctx.urls.clone(), actor.clone());
     let applied = commit(ctx, move |c| {
-        let room = queries::actor_by_id(c, idea.room_id)?;
+        let room = store::actors::by_id(c, idea.room_id)?;
         let allowed = idea.author_id == actor.id
             || (!room.local && crate::federation::fetch::same_host(&actor.ap_id, &room.ap_id));
         if !allowed {
@@ -847,7 +840,7 @@ pub async fn receive_delete(
         if !receipt.record(c)? {
             return Ok(Applied::Duplicate);
         }
-        queries::mark_idea_deleted(c, idea.id)?;
+        store::ideas::mark_deleted(c, idea.id)?;
         if room.local {
             distribute(c, &urls, &actor, &room, &original, None, vec![])?;
         }

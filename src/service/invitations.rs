@@ -2,10 +2,10 @@
 //! (`Invite`); the invitee accepts (`Accept`, which the room confirms with `Add`) or declines
 //! (`Reject`, with a reason).
 
-use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use crate::domain::kinds::{ActorKind, FollowState, InvitationState};
 use crate::domain::membership::{PartnerKind, Role};
 use crate::error::{Error, Result};
 use crate::federation::fetch::{self, id_of};
@@ -13,9 +13,9 @@ use crate::federation::{objects, outbox};
 use crate::service::follows::{Applied, Receipt};
 use crate::service::{commit, members};
 use crate::state::Ctx;
+use crate::store::invitations::NewInvitation;
 use crate::store::models::{Actor, Invitation};
-use crate::store::schema::invitations;
-use crate::store::{now, queries, DbConnection};
+use crate::store::{self, DbConnection};
 
 /// An invitation as its invitee or the room's stewards see it.
 #[derive(Debug, Serialize)]
@@ -32,8 +32,8 @@ pub struct InvitationView {
 }
 
 fn view(c: &mut DbConnection, inv: &Invitation) -> Result<InvitationView> {
-    let room = queries::actor_by_id(c, inv.room_id)?;
-    let invitee = queries::actor_by_id(c, inv.invitee_id)?;
+    let room = store::actors::by_id(c, inv.room_id)?;
+    let invitee = store::actors::by_id(c, inv.invitee_id)?;
     Ok(InvitationView {
         id: inv.id,
         ap_id: inv.ap_id.clone(),
@@ -42,7 +42,7 @@ fn view(c: &mut DbConnection, inv: &Invitation) -> Result<InvitationView> {
         invitee: invitee.ap_id,
         role: inv.role.clone(),
         partner_kind: inv.partner_kind.clone(),
-        state: inv.state.clone(),
+        state: inv.state.to_string(),
         reason: inv.reason.clone(),
     })
 }
@@ -91,21 +91,17 @@ pub async fn invite(
             )));
         }
         let ap_id = urls.new_activity();
-        diesel::insert_into(invitations::table)
-            .values((
-                invitations::ap_id.eq(&ap_id),
-                invitations::room_id.eq(room.id),
-                invitations::invitee_id.eq(invitee.id),
-                invitations::role.eq(role.as_str()),
-                invitations::partner_kind.eq(kind.map(|k| k.as_str())),
-                invitations::incoming.eq(false),
-                invitations::state.eq("pending"),
-                invitations::created_at.eq(now()),
-            ))
-            .execute(c)?;
-        let inv: Invitation = invitations::table
-            .filter(invitations::ap_id.eq(&ap_id))
-            .first(c)?;
+        let inv = store::invitations::insert(
+            c,
+            NewInvitation {
+                ap_id: &ap_id,
+                room: room.id,
+                invitee: invitee.id,
+                role,
+                partner_kind: kind,
+                incoming: false,
+            },
+        )?;
         outbox::publish(
             c,
             &urls,
@@ -140,24 +136,23 @@ pub async fn receive_invite(
     let kind = invite["partnerKind"].as_str().and_then(PartnerKind::parse);
     let room = room.clone();
     commit(ctx, move |c| {
-        let invitee = queries::actor_by_ap_id(c, &target)?
-            .filter(|a| a.local && matches!(a.kind.as_str(), "Person" | "Organization"))
+        let invitee = store::actors::by_ap_id(c, &target)?
+            .filter(|a| a.local && matches!(a.kind, ActorKind::Person | ActorKind::Organization))
             .ok_or_else(|| Error::not_found(format!("local person or organisation {target}")))?;
         if !receipt.record(c)? {
             return Ok(Applied::Duplicate);
         }
-        diesel::insert_into(invitations::table)
-            .values((
-                invitations::ap_id.eq(&receipt.id),
-                invitations::room_id.eq(room.id),
-                invitations::invitee_id.eq(invitee.id),
-                invitations::role.eq(role.as_str()),
-                invitations::partner_kind.eq(kind.map(|k| k.as_str())),
-                invitations::incoming.eq(true),
-                invitations::state.eq("pending"),
-                invitations::created_at.eq(now()),
-            ))
-            .execute(c)?;
+        store::invitations::insert(
+            c,
+            NewInvitation {
+                ap_id: &receipt.id,
+                room: room.id,
+                invitee: invitee.id,
+                role,
+                partner_kind: kind,
+                incoming: true,
+            },
+        )?;
         Ok(Applied::Done)
     })
     .await
@@ -169,11 +164,7 @@ pub async fn sent(ctx: &Ctx, steward: &Actor, room_name: &str) -> Result<Vec<Inv
     ctx.db
         .read(move |c| {
             let room = members::steward_room(c, &steward, &room_name)?;
-            let rows: Vec<Invitation> = invitations::table
-                .filter(invitations::room_id.eq(room.id))
-                .filter(invitations::incoming.eq(false))
-                .order(invitations::id.asc())
-                .load(c)?;
+            let rows = store::invitations::sent_by_room(c, room.id)?;
             rows.iter().map(|inv| view(c, inv)).collect()
         })
         .await
@@ -182,7 +173,8 @@ pub async fn sent(ctx: &Ctx, steward: &Actor, room_name: &str) -> Result<Vec<Inv
 /// Whether `user` answers for invitations addressed to `invitee`: its own, or its
 /// organisation's when the user is staff.
 fn answers_for(user: &Actor, invitee: &Actor) -> bool {
-    invitee.id == user.id || (invitee.local && invitee.kind == "Organization" && user.staff)
+    invitee.id == user.id
+        || (invitee.local && invitee.kind == ActorKind::Organization && user.staff)
 }
 
 /// Invitations received by the user (and, for staff, by the organisation).
@@ -190,11 +182,11 @@ pub async fn received(ctx: &Ctx, user: &Actor) -> Result<Vec<InvitationView>> {
     let user = user.clone();
     ctx.db
         .read(move |c| {
-            let rows: Vec<Invitation> = invitations::table.order(invitations::id.asc()).load(c)?;
+            let rows = store::invitations::all(c)?;
             let mut out = Vec::new();
             for inv in rows {
-                let invitee = queries::actor_by_id(c, inv.invitee_id)?;
-                let room = queries::actor_by_id(c, inv.room_id)?;
+                let invitee = store::actors::by_id(c, inv.invitee_id)?;
+                let room = store::actors::by_id(c, inv.room_id)?;
                 // Outgoing rows of a local room double as the local invitee's received ones.
                 if (inv.incoming || room.local) && answers_for(&user, &invitee) {
                     out.push(view(c, &inv)?);
@@ -216,17 +208,14 @@ pub async fn answer(
 ) -> Result<InvitationView> {
     let (urls, user) = (ctx.urls.clone(), user.clone());
     commit(ctx, move |c| {
-        let inv: Invitation = invitations::table
-            .find(id)
-            .first(c)
-            .optional()?
+        let inv = store::invitations::by_id(c, id)?
             .ok_or_else(|| Error::not_found(format!("invitation {id}")))?;
-        let invitee = queries::actor_by_id(c, inv.invitee_id)?;
-        let room = queries::actor_by_id(c, inv.room_id)?;
+        let invitee = store::actors::by_id(c, inv.invitee_id)?;
+        let room = store::actors::by_id(c, inv.room_id)?;
         if !answers_for(&user, &invitee) || !(inv.incoming || room.local) {
             return Err(Error::not_found(format!("invitation {id}")));
         }
-        if inv.state != "pending" {
+        if inv.state != InvitationState::Pending {
             return Err(Error::Conflict(format!(
                 "invitation {id} was already answered"
             )));
@@ -250,27 +239,30 @@ pub async fn answer(
             }
             if accept {
                 // Followed once the room confirms the membership with Add.
-                queries::put_follow(c, invitee.id, room.id, "pending", &inv.ap_id)?;
+                store::follows::put(c, invitee.id, room.id, FollowState::Pending, &inv.ap_id)?;
             }
             outbox::publish(c, &urls, &invitee, &answer, [room.inbox.clone()])?;
         }
-        let state = if accept { "accepted" } else { "rejected" };
-        diesel::update(invitations::table.find(id))
-            .set((
-                invitations::state.eq(state),
-                invitations::reason.eq(&reason),
-            ))
-            .execute(c)?;
-        let inv: Invitation = invitations::table.find(id).first(c)?;
+        store::invitations::answer(c, id, answer_state(accept), reason.as_deref())?;
+        let inv = store::invitations::by_id(c, id)?
+            .ok_or_else(|| Error::not_found(format!("invitation {id}")))?;
         view(c, &inv)
     })
     .await
 }
 
+fn answer_state(accepted: bool) -> InvitationState {
+    if accepted {
+        InvitationState::Accepted
+    } else {
+        InvitationState::Rejected
+    }
+}
+
 fn join_room(c: &mut DbConnection, room: &Actor, invitee: &Actor, inv: &Invitation) -> Result<()> {
     let (role, kind) = members::parse_role(&inv.role, inv.partner_kind.as_deref())?;
     members::put_member(c, room, invitee, role, kind)?;
-    queries::put_follow(c, invitee.id, room.id, "accepted", &inv.ap_id)?;
+    store::follows::put(c, invitee.id, room.id, FollowState::Accepted, &inv.ap_id)?;
     Ok(())
 }
 
@@ -292,16 +284,11 @@ pub async fn receive_answer(
         .map(String::from);
     let (urls, actor) = (ctx.urls.clone(), actor.clone());
     commit(ctx, move |c| {
-        let inv: Invitation = invitations::table
-            .filter(invitations::ap_id.eq(&invite_id))
-            .filter(invitations::incoming.eq(false))
-            .first(c)
-            .optional()?
-            .ok_or_else(|| {
-                Error::Unsupported(format!(
-                    "answer to an invitation this node never sent: {invite_id}"
-                ))
-            })?;
+        let inv = store::invitations::by_ap_id(c, &invite_id, false)?.ok_or_else(|| {
+            Error::Unsupported(format!(
+                "answer to an invitation this node never sent: {invite_id}"
+            ))
+        })?;
         if inv.invitee_id != actor.id {
             return Err(Error::Forbidden(
                 "only the invitee answers an invitation".into(),
@@ -310,10 +297,10 @@ pub async fn receive_answer(
         if !receipt.record(c)? {
             return Ok(Applied::Duplicate);
         }
-        if inv.state != "pending" {
+        if inv.state != InvitationState::Pending {
             return Ok(Applied::Done);
         }
-        let room = queries::actor_by_id(c, inv.room_id)?;
+        let room = store::actors::by_id(c, inv.room_id)?;
         if accepted {
             join_room(c, &room, &actor, &inv)?;
             let mut add = objects::activity(
@@ -328,12 +315,7 @@ pub async fn receive_answer(
             add["role"] = json!(inv.role);
             outbox::publish(c, &urls, &room, &add, [actor.inbox.clone()])?;
         }
-        diesel::update(invitations::table.find(inv.id))
-            .set((
-                invitations::state.eq(if accepted { "accepted" } else { "rejected" }),
-                invitations::reason.eq(&reason),
-            ))
-            .execute(c)?;
+        store::invitations::answer(c, inv.id, answer_state(accepted), reason.as_deref())?;
         Ok(Applied::Done)
     })
     .await
@@ -357,16 +339,22 @@ pub async fn receive_add(
     }
     let room = room.clone();
     commit(ctx, move |c| {
-        let actor = queries::actor_by_ap_id(c, &member)?
+        let actor = store::actors::by_ap_id(c, &member)?
             .filter(|a| a.local)
             .ok_or_else(|| Error::not_found(format!("local actor {member}")))?;
         if !receipt.record(c)? {
             return Ok(Applied::Duplicate);
         }
-        let follow_activity = queries::follow_between(c, actor.id, room.id)?
+        let follow_activity = store::follows::between(c, actor.id, room.id)?
             .map(|f| f.activity_ap_id)
             .unwrap_or_else(|| receipt.id.clone());
-        queries::put_follow(c, actor.id, room.id, "accepted", &follow_activity)?;
+        store::follows::put(
+            c,
+            actor.id,
+            room.id,
+            FollowState::Accepted,
+            &follow_activity,
+        )?;
         Ok(Applied::Done)
     })
     .await

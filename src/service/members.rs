@@ -4,10 +4,10 @@
 //! A membership names a person or a whole organisation; an organisation's membership covers
 //! every actor on that organisation's node. Staff of the node hosting a room are its stewards.
 
-use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use crate::domain::kinds::{ActorKind, FollowState, RequestState};
 use crate::domain::membership::{self as rules, Action, PartnerKind, Phase, Role};
 use crate::domain::Visibility;
 use crate::error::{Error, Result};
@@ -15,9 +15,8 @@ use crate::federation::{fetch, objects, outbox};
 use crate::service::commit;
 use crate::service::follows::{Applied, Receipt};
 use crate::state::{Ctx, Urls};
-use crate::store::models::{Actor, RoomMember, RoomRequest};
-use crate::store::schema::{actors, room_members, room_requests, room_settings};
-use crate::store::{now, queries, DbConnection};
+use crate::store::models::{Actor, RoomMember};
+use crate::store::{self, DbConnection};
 
 pub fn visibility(room: &Actor) -> Visibility {
     room.visibility
@@ -29,14 +28,9 @@ pub fn visibility(room: &Actor) -> Visibility {
 /// The membership that applies to `actor` in `room`: its own, or its organisation's (an
 /// `Organization` member on the actor's host).
 pub fn membership(c: &mut DbConnection, room: &Actor, actor: &Actor) -> Result<Option<RoomMember>> {
-    let rows: Vec<(RoomMember, Actor)> = room_members::table
-        .inner_join(actors::table.on(actors::id.eq(room_members::actor_id)))
-        .filter(room_members::room_id.eq(room.id))
-        .filter(actors::host.eq(&actor.host))
-        .select((room_members::all_columns, actors::all_columns))
-        .load(c)?;
+    let rows = store::members::on_host(c, room.id, &actor.host)?;
     let own = rows.iter().find(|(_, a)| a.id == actor.id);
-    let org = rows.iter().find(|(_, a)| a.kind == "Organization");
+    let org = rows.iter().find(|(_, a)| a.kind == ActorKind::Organization);
     Ok(own.or(org).map(|(m, _)| m.clone()))
 }
 
@@ -50,16 +44,8 @@ pub fn member_role(c: &mut DbConnection, room: &Actor, actor: &Actor) -> Result<
 
 /// The room's current phase (all switches open when the room has none).
 pub fn current_phase(c: &mut DbConnection, room: &Actor) -> Result<Phase> {
-    let settings: Option<(String, i32)> = room_settings::table
-        .find(room.id)
-        .select((room_settings::phases, room_settings::current_phase))
-        .first(c)
-        .optional()?;
-    Ok(settings
-        .and_then(|(phases, current)| {
-            let list: Vec<Phase> = serde_json::from_str(&phases).ok()?;
-            list.into_iter().nth(current.max(0) as usize)
-        })
+    Ok(store::rooms::settings(c, room.id)?
+        .and_then(|s| s.phases.0.into_iter().nth(s.current_phase.max(0) as usize))
         .unwrap_or_else(Phase::open))
 }
 
@@ -70,18 +56,11 @@ pub fn room_terms(c: &mut DbConnection, room: &Actor) -> Result<Option<String>> 
     if !room.local {
         return Ok(None);
     }
-    let row: Option<(Option<String>, Option<String>, Option<String>)> = room_settings::table
-        .find(room.id)
-        .select((
-            room_settings::terms_spdx,
-            room_settings::terms_text,
-            room_settings::terms_version,
-        ))
-        .first(c)
-        .optional()?;
-    Ok(row.and_then(|(spdx, text, version)| {
-        let id = spdx.or(text.map(|_| format!("{}#terms", room.ap_id)))?;
-        Some(json!({"id": id, "version": version}).to_string())
+    Ok(store::rooms::settings(c, room.id)?.and_then(|s| {
+        let id = s
+            .terms_spdx
+            .or(s.terms_text.map(|_| format!("{}#terms", room.ap_id)))?;
+        Some(json!({"id": id, "version": s.terms_version}).to_string())
     }))
 }
 
@@ -110,15 +89,10 @@ pub fn may_read(c: &mut DbConnection, room: &Actor, signer: Option<&Actor>) -> R
     if signer.local {
         return Ok(signer.staff || member_role(c, room, signer)?.is_some());
     }
-    let hosts: Vec<(String, String)> = room_members::table
-        .inner_join(actors::table.on(actors::id.eq(room_members::actor_id)))
-        .filter(room_members::room_id.eq(room.id))
-        .select((actors::host, room_members::role))
-        .load(c)?;
+    let members = store::members::on_host(c, room.id, &signer.host)?;
     let phase = current_phase(c, room)?;
-    Ok(hosts.iter().any(|(host, role)| {
-        host == &signer.host
-            && rules::check(visibility(room), &phase, Role::parse(role), Action::See).is_ok()
+    Ok(members.iter().any(|(m, _)| {
+        rules::check(visibility(room), &phase, Role::parse(&m.role), Action::See).is_ok()
     }))
 }
 
@@ -132,9 +106,11 @@ pub fn may_see_locally(c: &mut DbConnection, room: &Actor, user: &Actor) -> Resu
     if room.local {
         return may_read(c, room, Some(user));
     }
-    let org = queries::local_actor_of_kind(c, "Organization")?;
+    let org = store::actors::local_of_kind(c, ActorKind::Organization)?;
     for follower in [Some(user.id), org.map(|o| o.id)].into_iter().flatten() {
-        if queries::follow_between(c, follower, room.id)?.is_some_and(|f| f.state == "accepted") {
+        if store::follows::between(c, follower, room.id)?
+            .is_some_and(|f| f.state == FollowState::Accepted)
+        {
             return Ok(true);
         }
     }
@@ -143,7 +119,7 @@ pub fn may_see_locally(c: &mut DbConnection, room: &Actor, user: &Actor) -> Resu
 
 /// A local room by name, if `steward` stewards it.
 pub fn steward_room(c: &mut DbConnection, steward: &Actor, room_name: &str) -> Result<Actor> {
-    let room = queries::local_actor_by_name(c, room_name)?
+    let room = store::actors::local_by_name(c, room_name)?
         .filter(|a| a.is_room())
         .ok_or_else(|| Error::not_found(format!("room '{room_name}'")))?;
     if member_role(c, &room, steward)? != Some(Role::Steward) {
@@ -162,29 +138,7 @@ pub fn put_member(
     role: Role,
     kind: Option<PartnerKind>,
 ) -> Result<()> {
-    let kind = kind.map(|k| k.as_str().to_string());
-    let updated = diesel::update(
-        room_members::table
-            .filter(room_members::room_id.eq(room.id))
-            .filter(room_members::actor_id.eq(actor.id)),
-    )
-    .set((
-        room_members::role.eq(role.as_str()),
-        room_members::partner_kind.eq(&kind),
-    ))
-    .execute(c)?;
-    if updated == 0 {
-        diesel::insert_into(room_members::table)
-            .values((
-                room_members::room_id.eq(room.id),
-                room_members::actor_id.eq(actor.id),
-                room_members::role.eq(role.as_str()),
-                room_members::partner_kind.eq(&kind),
-                room_members::created_at.eq(now()),
-            ))
-            .execute(c)?;
-    }
-    Ok(())
+    store::members::put(c, room.id, actor.id, role, kind)
 }
 
 /// Parses a role and partner kind from an API request; partners need a kind.
@@ -221,7 +175,7 @@ pub fn receive_request(
     }
     if membership(c, room, actor)?.is_some() {
         // Already a member (invited, say): following is part of membership.
-        queries::put_follow(c, actor.id, room.id, "accepted", &receipt.id)?;
+        store::follows::put(c, actor.id, room.id, FollowState::Accepted, &receipt.id)?;
         return accept(c, urls, room, actor, activity).map(|_| Applied::Done);
     }
     match visibility(room) {
@@ -235,23 +189,8 @@ pub fn receive_request(
                 .as_str()
                 .or(activity["summary"].as_str())
                 .map(String::from);
-            diesel::delete(
-                room_requests::table
-                    .filter(room_requests::room_id.eq(room.id))
-                    .filter(room_requests::actor_id.eq(actor.id)),
-            )
-            .execute(c)?;
-            diesel::insert_into(room_requests::table)
-                .values((
-                    room_requests::room_id.eq(room.id),
-                    room_requests::actor_id.eq(actor.id),
-                    room_requests::activity.eq(activity.to_string()),
-                    room_requests::message.eq(message),
-                    room_requests::state.eq("pending"),
-                    room_requests::created_at.eq(now()),
-                ))
-                .execute(c)?;
-            queries::put_follow(c, actor.id, room.id, "pending", &receipt.id)?;
+            store::requests::replace(c, room.id, actor.id, activity, message.as_deref())?;
+            store::follows::put(c, actor.id, room.id, FollowState::Pending, &receipt.id)?;
             Ok(Applied::Done)
         }
     }
@@ -315,25 +254,19 @@ pub async fn list_requests(
     ctx.db
         .read(move |c| {
             let room = steward_room(c, &steward, &room_name)?;
-            let rows: Vec<(RoomRequest, Actor)> = room_requests::table
-                .inner_join(actors::table.on(actors::id.eq(room_requests::actor_id)))
-                .filter(room_requests::room_id.eq(room.id))
-                .filter(room_requests::state.eq("pending"))
-                .select((room_requests::all_columns, actors::all_columns))
-                .order(room_requests::id.asc())
-                .load(c)?;
+            let rows = store::requests::pending_of_room(c, room.id)?;
             Ok(rows
                 .into_iter()
                 .map(|(r, a)| RequestView {
                     id: r.id,
-                    kind: serde_json::from_str::<Value>(&r.activity)
-                        .ok()
-                        .and_then(|v| v["type"].as_str().map(String::from))
-                        .unwrap_or_default(),
+                    kind: r.activity.0["type"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
                     actor: a.ap_id.clone(),
                     handle: a.handle(),
                     message: r.message,
-                    state: r.state,
+                    state: r.state.to_string(),
                 })
                 .collect())
         })
@@ -352,49 +285,38 @@ pub async fn answer_request(
     let (urls, steward, room_name) = (ctx.urls.clone(), steward.clone(), room_name.to_string());
     commit(ctx, move |c| {
         let room = steward_room(c, &steward, &room_name)?;
-        let request: RoomRequest = room_requests::table
-            .find(request_id)
-            .filter(room_requests::room_id.eq(room.id))
-            .first(c)
-            .optional()?
+        let request = store::requests::in_room(c, room.id, request_id)?
             .ok_or_else(|| Error::not_found(format!("request {request_id}")))?;
-        if request.state != "pending" {
+        if request.state != RequestState::Pending {
             return Err(Error::Conflict(format!(
                 "request {request_id} was already answered"
             )));
         }
-        let actor = queries::actor_by_id(c, request.actor_id)?;
-        let activity: Value =
-            serde_json::from_str(&request.activity).map_err(|e| Error::Internal(e.to_string()))?;
+        let actor = store::actors::by_id(c, request.actor_id)?;
+        let activity = request.activity.0;
         let state = match approve {
             Some((role, kind)) => {
                 put_member(c, &room, &actor, role, kind)?;
-                queries::put_follow(
+                store::follows::put(
                     c,
                     actor.id,
                     room.id,
-                    "accepted",
+                    FollowState::Accepted,
                     activity["id"].as_str().unwrap_or_default(),
                 )?;
                 accept(c, &urls, &room, &actor, &activity)?;
-                "approved"
+                RequestState::Approved
             }
             None => {
                 let reason = reason
                     .clone()
                     .unwrap_or_else(|| "the stewards declined the request".into());
-                queries::delete_follow(c, actor.id, room.id)?;
+                store::follows::delete(c, actor.id, room.id)?;
                 reject(c, &urls, &room, &actor, &activity, &reason)?;
-                "refused"
+                RequestState::Refused
             }
         };
-        diesel::update(room_requests::table.find(request_id))
-            .set((
-                room_requests::state.eq(state),
-                room_requests::reason.eq(reason),
-            ))
-            .execute(c)?;
-        Ok(())
+        store::requests::answer(c, request_id, state, reason.as_deref())
     })
     .await
 }
@@ -413,24 +335,19 @@ pub async fn list_members(ctx: &Ctx, user: &Actor, room_name: &str) -> Result<Ve
     let (user, room_name) = (user.clone(), room_name.to_string());
     ctx.db
         .read(move |c| {
-            let room = queries::local_actor_by_name(c, &room_name)?
+            let room = store::actors::local_by_name(c, &room_name)?
                 .filter(|a| a.is_room())
                 .ok_or_else(|| Error::not_found(format!("room '{room_name}'")))?;
             if member_role(c, &room, &user)?.is_none() {
                 return Err(Error::Forbidden("only members see the member list".into()));
             }
-            let rows: Vec<(RoomMember, Actor)> = room_members::table
-                .inner_join(actors::table.on(actors::id.eq(room_members::actor_id)))
-                .filter(room_members::room_id.eq(room.id))
-                .select((room_members::all_columns, actors::all_columns))
-                .order(room_members::id.asc())
-                .load(c)?;
+            let rows = store::members::of_room(c, room.id)?;
             Ok(rows
                 .into_iter()
                 .map(|(m, a)| MemberView {
                     actor: a.ap_id.clone(),
                     handle: a.handle(),
-                    kind: a.kind.clone(),
+                    kind: a.kind.to_string(),
                     role: m.role,
                     partner_kind: m.partner_kind,
                 })
@@ -451,28 +368,20 @@ pub async fn remove_member(
     let (urls, steward, room_name) = (ctx.urls.clone(), steward.clone(), room_name.to_string());
     commit(ctx, move |c| {
         let room = steward_room(c, &steward, &room_name)?;
-        let removed = diesel::delete(
-            room_members::table
-                .filter(room_members::room_id.eq(room.id))
-                .filter(room_members::actor_id.eq(target.id)),
-        )
-        .execute(c)?;
+        let removed = store::members::remove(c, room.id, target.id)?;
         if removed == 0 {
             return Err(Error::not_found(format!("member {}", target.handle())));
         }
         // The member (and, for an organisation, everyone on its node) stops receiving.
-        let on_host: Vec<i32> = if target.kind == "Organization" {
-            actors::table
-                .filter(actors::host.eq(&target.host))
-                .select(actors::id)
-                .load(c)?
+        let on_host: Vec<i32> = if target.kind == ActorKind::Organization {
+            store::actors::ids_on_host(c, &target.host)?
         } else {
             vec![target.id]
         };
         for id in on_host {
-            queries::delete_follow(c, id, room.id)?;
+            store::follows::delete(c, id, room.id)?;
         }
-        let mut inboxes: Vec<String> = queries::followers_of(c, room.id)?
+        let mut inboxes: Vec<String> = store::follows::followers_of(c, room.id)?
             .iter()
             .map(|a| a.delivery_inbox().to_string())
             .collect();
@@ -505,12 +414,7 @@ pub async fn change_role(
     let (urls, steward, room_name) = (ctx.urls.clone(), steward.clone(), room_name.to_string());
     commit(ctx, move |c| {
         let room = steward_room(c, &steward, &room_name)?;
-        let is_member: i64 = room_members::table
-            .filter(room_members::room_id.eq(room.id))
-            .filter(room_members::actor_id.eq(target.id))
-            .count()
-            .get_result(c)?;
-        if is_member == 0 {
+        if !store::members::is_member(c, room.id, target.id)? {
             return Err(Error::not_found(format!("member {}", target.handle())));
         }
         put_member(c, &room, &target, role, kind)?;
@@ -531,7 +435,7 @@ pub async fn change_role(
         Ok(MemberView {
             actor: target.ap_id.clone(),
             handle: target.handle(),
-            kind: target.kind.clone(),
+            kind: target.kind.to_string(),
             role: role.as_str().to_string(),
             partner_kind: kind.map(|k| k.as_str().to_string()),
         })
@@ -560,16 +464,16 @@ pub async fn receive_remove(
         if !receipt.record(c)? {
             return Ok(Applied::Duplicate);
         }
-        let Some(actor) = queries::actor_by_ap_id(c, &removed)? else {
+        let Some(actor) = store::actors::by_ap_id(c, &removed)? else {
             return Ok(Applied::Done);
         };
-        let affected: Vec<Actor> = if actor.local && actor.kind == "Organization" {
-            actors::table.filter(actors::local.eq(true)).load(c)?
+        let affected: Vec<Actor> = if actor.local && actor.kind == ActorKind::Organization {
+            store::actors::all_local(c)?
         } else {
             vec![actor]
         };
         for a in affected.iter().filter(|a| a.local) {
-            queries::delete_follow(c, a.id, room.id)?;
+            store::follows::delete(c, a.id, room.id)?;
         }
         Ok(Applied::Done)
     })

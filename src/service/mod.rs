@@ -21,7 +21,7 @@ use crate::federation::objects;
 use crate::federation::outbox;
 use crate::state::{Ctx, Urls};
 use crate::store::models::Actor;
-use crate::store::{queries, DbConnection};
+use crate::store::{self, DbConnection};
 
 /// Runs a state change and the activities it sends in one transaction, then wakes the delivery
 /// worker. Every use case that changes state goes through here.
@@ -66,7 +66,7 @@ pub fn distribute(
 
 /// The room Announces `object` to its followers, one delivery per server.
 pub fn announce(conn: &mut DbConnection, urls: &Urls, room: &Actor, object: Value) -> Result<()> {
-    let followers = queries::followers_of(conn, room.id)?;
+    let followers = store::follows::followers_of(conn, room.id)?;
     let inboxes: Vec<String> = followers
         .iter()
         .map(|f| f.delivery_inbox().to_string())

@@ -1,16 +1,14 @@
 //! Project rooms: local `Group` actors that people follow and submit ideas to.
 
-use diesel::prelude::*;
-
 use crate::domain::membership::Phase;
+use crate::domain::membership::Role;
 use crate::domain::{validate_local_name, Visibility};
 use crate::error::{Error, Result};
 use crate::service::accounts::{new_local_actor, LocalKind};
 use crate::service::{commit, members};
 use crate::state::Ctx;
+use crate::store;
 use crate::store::models::Actor;
-use crate::store::queries;
-use crate::store::schema::{room_members, room_settings};
 
 pub struct NewRoom {
     pub name: String,
@@ -51,28 +49,21 @@ pub async fn create(ctx: &Ctx, creator: &Actor, room: NewRoom) -> Result<Actor> 
     let creator_id = creator.id;
     ctx.db
         .write(move |c| {
-            if queries::local_actor_by_name(c, &name)?.is_some() {
+            if store::actors::local_by_name(c, &name)?.is_some() {
                 return Err(Error::Conflict(format!(
                     "the name '{name}' is taken (people and rooms share names)"
                 )));
             }
-            let room = queries::insert_actor(c, &new)?;
+            let room = store::actors::insert(c, &new)?;
             // The creator stewards the room (staff of this node are stewards of every room).
-            diesel::insert_into(room_members::table)
-                .values((
-                    room_members::room_id.eq(room.id),
-                    room_members::actor_id.eq(creator_id),
-                    room_members::role.eq("steward"),
-                    room_members::created_at.eq(crate::store::now()),
-                ))
-                .execute(c)?;
+            store::members::put(c, room.id, creator_id, Role::Steward, None)?;
             Ok(room)
         })
         .await
 }
 
 pub async fn list_local(ctx: &Ctx) -> Result<Vec<Actor>> {
-    ctx.db.read(queries::local_rooms).await
+    ctx.db.read(store::actors::local_rooms).await
 }
 
 /// A local room by name.
@@ -80,7 +71,7 @@ pub async fn local_by_name(ctx: &Ctx, name: &str) -> Result<Actor> {
     let n = name.to_string();
     match ctx
         .db
-        .read(move |c| queries::local_actor_by_name(c, &n))
+        .read(move |c| store::actors::local_by_name(c, &n))
         .await?
     {
         Some(a) if a.is_room() => Ok(a),
@@ -97,17 +88,8 @@ pub struct PhasesView {
 }
 
 fn phases_view(c: &mut crate::store::DbConnection, room: &Actor) -> Result<PhasesView> {
-    let settings: Option<(String, i32)> = room_settings::table
-        .find(room.id)
-        .select((room_settings::phases, room_settings::current_phase))
-        .first(c)
-        .optional()?;
-    let (phases, current) = match settings {
-        Some((json, current)) => (
-            serde_json::from_str::<Vec<Phase>>(&json)
-                .map_err(|e| Error::Internal(e.to_string()))?,
-            current.max(0) as usize,
-        ),
+    let (phases, current) = match store::rooms::settings(c, room.id)? {
+        Some(s) => (s.phases.0, s.current_phase.max(0) as usize),
         None => (vec![], 0),
     };
     let current_name = phases
@@ -144,25 +126,10 @@ pub async fn set_phases(
     if phases.iter().any(|p| p.name.trim().is_empty()) {
         return Err(Error::bad_request("every phase needs a name"));
     }
-    let json = serde_json::to_string(&phases).map_err(|e| Error::Internal(e.to_string()))?;
     let (steward, room_name) = (steward.clone(), room_name.to_string());
     commit(ctx, move |c| {
         let room = members::steward_room(c, &steward, &room_name)?;
-        let updated = diesel::update(room_settings::table.find(room.id))
-            .set((
-                room_settings::phases.eq(&json),
-                room_settings::current_phase.eq(0),
-            ))
-            .execute(c)?;
-        if updated == 0 {
-            diesel::insert_into(room_settings::table)
-                .values((
-                    room_settings::room_id.eq(room.id),
-                    room_settings::phases.eq(&json),
-                    room_settings::current_phase.eq(0),
-                ))
-                .execute(c)?;
-        }
+        store::rooms::set_phases(c, room.id, &phases)?;
         phases_view(c, &room)
     })
     .await
@@ -180,9 +147,7 @@ pub async fn next_phase(ctx: &Ctx, steward: &Actor, room_name: &str) -> Result<P
                 view.current_name
             )));
         }
-        diesel::update(room_settings::table.find(room.id))
-            .set(room_settings::current_phase.eq(view.current as i32 + 1))
-            .execute(c)?;
+        store::rooms::set_current_phase(c, room.id, view.current + 1)?;
         phases_view(c, &room)
     })
     .await
@@ -220,27 +185,12 @@ pub async fn set_terms(
     let (steward, room_name) = (steward.clone(), room_name.to_string());
     commit(ctx, move |c| {
         let room = members::steward_room(c, &steward, &room_name)?;
-        let values = (
-            room_settings::terms_spdx.eq(&spdx),
-            room_settings::terms_text.eq(&text),
-            room_settings::terms_version.eq(Some(&version)),
-        );
-        let updated = diesel::update(room_settings::table.find(room.id))
-            .set(values)
-            .execute(c)?;
-        if updated == 0 {
-            diesel::insert_into(room_settings::table)
-                .values((
-                    room_settings::room_id.eq(room.id),
-                    room_settings::phases.eq("[]"),
-                    room_settings::current_phase.eq(0),
-                    room_settings::terms_spdx.eq(&spdx),
-                    room_settings::terms_text.eq(&text),
-                    room_settings::terms_version.eq(Some(&version)),
-                ))
-                .execute(c)?;
-        }
-        Ok(())
+        let terms = store::rooms::Terms {
+            spdx: spdx.as_deref(),
+            text: text.as_deref(),
+            version: &version,
+        };
+        store::rooms::set_terms(c, room.id, terms)
     })
     .await
 }

@@ -10,8 +10,8 @@ use crate::service::commit;
 use crate::service::follows::{Applied, Receipt};
 use crate::service::{distribute, ideas, members};
 use crate::state::Ctx;
+use crate::store;
 use crate::store::models::Actor;
-use crate::store::queries;
 
 /// A Like of an idea: to the room and the idea's author; public rooms copy the public.
 fn like_json(id: &str, user: &Actor, idea_ap_id: &str, room: &Actor, idea_author: &Actor) -> Value {
@@ -42,13 +42,13 @@ pub async fn set(
         if idea.deleted {
             return Err(Error::Conflict("the idea was deleted".into()));
         }
-        let room = queries::actor_by_id(c, idea.room_id)?;
+        let room = store::actors::by_id(c, idea.room_id)?;
         if room.local && support {
             let stage = Stage::parse(&idea.stage).unwrap_or(Stage::Suggested);
             members::authorize(c, &room, &user, Action::Support { stage })?
                 .map_err(Error::Forbidden)?;
         }
-        let idea_author = queries::actor_by_id(c, idea.author_id)?;
+        let idea_author = store::actors::by_id(c, idea.author_id)?;
         let extra = if idea_author.local {
             vec![]
         } else {
@@ -56,12 +56,12 @@ pub async fn set(
         };
         if support {
             let like_id = urls.new_activity();
-            if queries::add_support(c, idea.id, user.id, &like_id)? {
+            if store::supports::add(c, idea.id, user.id, &like_id)? {
                 let like = like_json(&like_id, &user, &idea.ap_id, &room, &idea_author);
                 distribute(c, &urls, &user, &room, &like, None, extra)?;
             }
-        } else if let Some(like_id) = queries::support_activity(c, idea.id, user.id)? {
-            queries::remove_support(c, idea.id, user.id)?;
+        } else if let Some(like_id) = store::supports::activity_of(c, idea.id, user.id)? {
+            store::supports::remove(c, idea.id, user.id)?;
             let like = like_json(&like_id, &user, &idea.ap_id, &room, &idea_author);
             let mut undo = like.clone();
             undo["id"] = json!(urls.new_activity());
@@ -91,8 +91,8 @@ pub async fn receive_like(
         like_id.to_string(),
     );
     let applied = commit(ctx, move |c| {
-        let idea = queries::idea_by_ap_id(c, &idea_ap_id)?.ok_or_else(|| {
-            if queries::comment_by_ap_id(c, &idea_ap_id)
+        let idea = store::ideas::by_ap_id(c, &idea_ap_id)?.ok_or_else(|| {
+            if store::comments::by_ap_id(c, &idea_ap_id)
                 .ok()
                 .flatten()
                 .is_some()
@@ -107,14 +107,14 @@ pub async fn receive_like(
         if !receipt.record(c)? {
             return Ok(Applied::Duplicate);
         }
-        let room = queries::actor_by_id(c, idea.room_id)?;
+        let room = store::actors::by_id(c, idea.room_id)?;
         if room.local {
             let stage = Stage::parse(&idea.stage).unwrap_or(Stage::Suggested);
             if let Err(reason) = members::authorize(c, &room, &actor, Action::Support { stage })? {
                 return members::refuse(c, &urls, &room, &actor, &original, &reason);
             }
         }
-        if queries::add_support(c, idea.id, actor.id, &like_id)? {
+        if store::supports::add(c, idea.id, actor.id, &like_id)? {
             distribute(c, &urls, &actor, &room, &original, None, vec![])?;
         }
         Ok(Applied::Done)
@@ -135,12 +135,12 @@ pub async fn receive_unlike(
     let (urls, actor) = (ctx.urls.clone(), actor.clone());
     let applied = commit(ctx, move |c| {
         let by_like = match &like_id {
-            Some(id) => queries::support_by_activity(c, id)?,
+            Some(id) => store::supports::by_activity(c, id)?,
             None => None,
         };
         let idea_id = match (by_like, &idea_ap_id) {
             (Some((idea, who)), _) if who == actor.id => idea,
-            (_, Some(ap)) => queries::idea_by_ap_id(c, ap)?
+            (_, Some(ap)) => store::ideas::by_ap_id(c, ap)?
                 .map(|i| i.id)
                 .ok_or_else(|| Error::Unsupported(format!("{ap} is not an idea on this node")))?,
             _ => {
@@ -152,9 +152,9 @@ pub async fn receive_unlike(
         if !receipt.record(c)? {
             return Ok(Applied::Duplicate);
         }
-        if queries::remove_support(c, idea_id, actor.id)? > 0 {
-            let idea = queries::idea_by_id(c, idea_id)?.ok_or_else(|| Error::not_found("idea"))?;
-            let room = queries::actor_by_id(c, idea.room_id)?;
+        if store::supports::remove(c, idea_id, actor.id)? > 0 {
+            let idea = store::ideas::by_id(c, idea_id)?.ok_or_else(|| Error::not_found("idea"))?;
+            let room = store::actors::by_id(c, idea.room_id)?;
             distribute(c, &urls, &actor, &room, &original, None, vec![])?;
         }
         Ok(Applied::Done)

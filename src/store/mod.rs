@@ -4,9 +4,23 @@
 //! at start. Queries are synchronous, so [`Db::read`] and [`Db::write`] run them on tokio's
 //! blocking pool; `write` wraps its closure in a transaction.
 
+pub mod activities;
+pub mod actors;
+pub mod comments;
+pub mod deliveries;
+pub mod follows;
+pub mod handoffs;
+pub mod ideas;
+pub mod invitations;
+pub mod json;
+pub mod members;
 pub mod models;
-pub mod queries;
+pub mod receipts;
+pub mod requests;
+pub mod rooms;
 pub mod schema;
+pub mod supports;
+pub mod tokens;
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;

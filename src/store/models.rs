@@ -3,14 +3,22 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use serde_json::Value;
+
+use super::json::{Json, MaybeJson};
 use super::schema::*;
+use crate::domain::kinds::{
+    ActorKind, DeliveryState, FollowState, HandoffState, InvitationState, RequestState,
+};
+use crate::domain::membership::Phase;
 
 #[derive(Debug, Clone, Queryable, Identifiable)]
 #[diesel(table_name = actors)]
 pub struct Actor {
     pub id: i32,
     pub ap_id: String,
-    pub kind: String,
+    #[diesel(deserialize_as = String)]
+    pub kind: ActorKind,
     pub local: bool,
     pub name: String,
     pub display_name: String,
@@ -41,7 +49,7 @@ impl Actor {
     }
 
     pub fn is_room(&self) -> bool {
-        self.kind == "Group"
+        self.kind == ActorKind::Group
     }
 }
 
@@ -49,7 +57,8 @@ impl Actor {
 #[diesel(table_name = actors)]
 pub struct NewActor {
     pub ap_id: String,
-    pub kind: String,
+    #[diesel(serialize_as = String)]
+    pub kind: ActorKind,
     pub local: bool,
     pub name: String,
     pub display_name: String,
@@ -74,7 +83,8 @@ pub struct Follow {
     pub id: i32,
     pub follower_id: i32,
     pub target_id: i32,
-    pub state: String,
+    #[diesel(deserialize_as = String)]
+    pub state: FollowState,
     pub activity_ap_id: String,
     pub created_at: NaiveDateTime,
     pub reason: Option<String>,
@@ -101,10 +111,12 @@ pub struct Handoff {
     pub to_org: String,
     pub message: String,
     pub incoming: bool,
-    pub state: String,
+    #[diesel(deserialize_as = String)]
+    pub state: HandoffState,
     pub reason: Option<String>,
     pub result: Option<String>,
-    pub offer: String,
+    #[diesel(deserialize_as = String)]
+    pub offer: Json<Value>,
     pub created_at: NaiveDateTime,
 }
 
@@ -118,7 +130,8 @@ pub struct Invitation {
     pub role: String,
     pub partner_kind: Option<String>,
     pub incoming: bool,
-    pub state: String,
+    #[diesel(deserialize_as = String)]
+    pub state: InvitationState,
     pub reason: Option<String>,
     pub created_at: NaiveDateTime,
 }
@@ -127,7 +140,8 @@ pub struct Invitation {
 #[diesel(table_name = room_settings)]
 pub struct RoomSettings {
     pub room_id: i32,
-    pub phases: String,
+    #[diesel(deserialize_as = String)]
+    pub phases: Json<Vec<Phase>>,
     pub current_phase: i32,
     pub terms_spdx: Option<String>,
     pub terms_text: Option<String>,
@@ -140,9 +154,11 @@ pub struct RoomRequest {
     pub id: i32,
     pub room_id: i32,
     pub actor_id: i32,
-    pub activity: String,
+    #[diesel(deserialize_as = String)]
+    pub activity: Json<Value>,
     pub message: Option<String>,
-    pub state: String,
+    #[diesel(deserialize_as = String)]
+    pub state: RequestState,
     pub reason: Option<String>,
     pub created_at: NaiveDateTime,
 }
@@ -164,8 +180,10 @@ pub struct Idea {
     pub published: NaiveDateTime,
     pub updated: NaiveDateTime,
     pub refused_reason: Option<String>,
-    pub terms: Option<String>,
-    pub provenance: Option<String>,
+    #[diesel(deserialize_as = Option<String>)]
+    pub terms: MaybeJson<Value>,
+    #[diesel(deserialize_as = Option<String>)]
+    pub provenance: MaybeJson<Vec<Value>>,
     pub origin: Option<String>,
     pub handed_off_to: Option<String>,
     pub merged_into: Option<String>,
@@ -205,7 +223,8 @@ pub struct Comment {
     pub deleted: bool,
     pub published: NaiveDateTime,
     pub updated: NaiveDateTime,
-    pub terms: Option<String>,
+    #[diesel(deserialize_as = Option<String>)]
+    pub terms: MaybeJson<Value>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -244,7 +263,8 @@ pub struct Delivery {
     pub signer_id: i32,
     pub inbox: String,
     pub body: String,
-    pub state: String,
+    #[diesel(deserialize_as = String)]
+    pub state: DeliveryState,
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub claimed_until: Option<NaiveDateTime>,

@@ -4,8 +4,8 @@ use axum::response::{Html, IntoResponse, Response};
 
 use crate::service::ideas;
 use crate::state::Ctx;
+use crate::store;
 use crate::store::models::Actor;
-use crate::store::queries;
 
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -52,7 +52,7 @@ pub async fn idea_page(ctx: &Ctx, id: i32) -> Response {
     let detail = ctx
         .db
         .read(move |c| {
-            let idea = queries::idea_by_id(c, id)?
+            let idea = store::ideas::by_id(c, id)?
                 .ok_or_else(|| crate::error::Error::not_found("idea"))?;
             ideas::detail(c, &idea, true)
         })

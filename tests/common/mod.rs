@@ -241,9 +241,12 @@ impl Node {
         let instance = tokio::task::spawn_blocking(move || {
             let db = cocreate::store::Db::open(&db_url).unwrap();
             tokio::runtime::Handle::current()
-                .block_on(
-                    db.read(|c| cocreate::store::queries::local_actor_of_kind(c, "Application")),
-                )
+                .block_on(db.read(|c| {
+                    cocreate::store::actors::local_of_kind(
+                        c,
+                        cocreate::domain::kinds::ActorKind::Application,
+                    )
+                }))
                 .unwrap()
                 .unwrap()
         })

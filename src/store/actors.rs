@@ -1,0 +1,114 @@
+//! Actors: local people, rooms, the organisation and the instance actor, and remote actors as last fetched.
+
+use diesel::prelude::*;
+
+use super::models::*;
+use super::schema::*;
+use super::DbConnection;
+use crate::domain::kinds::ActorKind;
+use crate::error::{Error, Result};
+
+pub fn by_id(conn: &mut DbConnection, id: i32) -> Result<Actor> {
+    Ok(actors::table.find(id).first(conn)?)
+}
+
+pub fn by_ap_id(conn: &mut DbConnection, ap_id: &str) -> Result<Option<Actor>> {
+    Ok(actors::table
+        .filter(actors::ap_id.eq(ap_id))
+        .first(conn)
+        .optional()?)
+}
+
+pub fn by_key_id(conn: &mut DbConnection, key_id: &str) -> Result<Option<Actor>> {
+    Ok(actors::table
+        .filter(actors::key_id.eq(key_id))
+        .first(conn)
+        .optional()?)
+}
+
+/// A known actor by `name@host`; the instance actor is never meant by a handle.
+pub fn by_handle(conn: &mut DbConnection, name: &str, host: &str) -> Result<Option<Actor>> {
+    Ok(actors::table
+        .filter(actors::name.eq(name))
+        .filter(actors::host.eq(host))
+        .filter(actors::kind.ne(ActorKind::Application.as_str()))
+        .first(conn)
+        .optional()?)
+}
+
+pub fn local_by_name(conn: &mut DbConnection, name: &str) -> Result<Option<Actor>> {
+    Ok(actors::table
+        .filter(actors::local.eq(true))
+        .filter(actors::name.eq(name))
+        .first(conn)
+        .optional()?)
+}
+
+pub fn local_of_kind(conn: &mut DbConnection, kind: ActorKind) -> Result<Option<Actor>> {
+    Ok(actors::table
+        .filter(actors::local.eq(true))
+        .filter(actors::kind.eq(kind.as_str()))
+        .order(actors::id.asc())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn local_rooms(conn: &mut DbConnection) -> Result<Vec<Actor>> {
+    Ok(actors::table
+        .filter(actors::local.eq(true))
+        .filter(actors::kind.eq(ActorKind::Group.as_str()))
+        .order(actors::name.asc())
+        .load(conn)?)
+}
+
+pub fn count_local_people(conn: &mut DbConnection) -> Result<i64> {
+    Ok(actors::table
+        .filter(actors::local.eq(true))
+        .filter(actors::kind.eq(ActorKind::Person.as_str()))
+        .count()
+        .get_result(conn)?)
+}
+
+pub fn insert(conn: &mut DbConnection, new: &NewActor) -> Result<Actor> {
+    diesel::insert_into(actors::table)
+        .values(new.clone())
+        .execute(conn)?;
+    by_ap_id(conn, &new.ap_id)?.ok_or_else(|| Error::Internal("inserted actor vanished".into()))
+}
+
+/// Stores a remote actor as last fetched, keeping its row id stable.
+pub fn upsert_remote(conn: &mut DbConnection, new: &NewActor) -> Result<Actor> {
+    let updated = diesel::update(actors::table.filter(actors::ap_id.eq(&new.ap_id)))
+        .set((
+            actors::kind.eq(new.kind.as_str()),
+            actors::name.eq(&new.name),
+            actors::display_name.eq(&new.display_name),
+            actors::summary.eq(&new.summary),
+            actors::inbox.eq(&new.inbox),
+            actors::shared_inbox.eq(&new.shared_inbox),
+            actors::outbox.eq(&new.outbox),
+            actors::followers.eq(&new.followers),
+            actors::public_key_pem.eq(&new.public_key_pem),
+            actors::key_id.eq(&new.key_id),
+            actors::visibility.eq(&new.visibility),
+            actors::fetched_at.eq(new.fetched_at),
+        ))
+        .execute(conn)?;
+    if updated == 0 {
+        return insert(conn, new);
+    }
+    by_ap_id(conn, &new.ap_id)?.ok_or_else(|| Error::Internal("updated actor vanished".into()))
+}
+
+/// Ids of every actor this node knows on `host`.
+pub fn ids_on_host(conn: &mut DbConnection, host: &str) -> Result<Vec<i32>> {
+    Ok(actors::table
+        .filter(actors::host.eq(host))
+        .select(actors::id)
+        .load(conn)?)
+}
+
+/// Every local actor: people, rooms, the organisation and the instance actor.
+pub fn all_local(conn: &mut DbConnection) -> Result<Vec<Actor>> {
+    Ok(actors::table.filter(actors::local.eq(true)).load(conn)?)
+}

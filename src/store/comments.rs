@@ -1,0 +1,78 @@
+//! Comments on ideas (replies to an idea or to another comment).
+
+use diesel::prelude::*;
+
+use super::models::*;
+use super::schema::*;
+use super::{now, DbConnection};
+use crate::error::{Error, Result};
+
+pub fn by_id(conn: &mut DbConnection, id: i32) -> Result<Option<Comment>> {
+    Ok(comments::table.find(id).first(conn).optional()?)
+}
+
+pub fn by_ap_id(conn: &mut DbConnection, ap_id: &str) -> Result<Option<Comment>> {
+    Ok(comments::table
+        .filter(comments::ap_id.eq(ap_id))
+        .first(conn)
+        .optional()?)
+}
+
+pub fn insert(conn: &mut DbConnection, new: &NewComment) -> Result<Comment> {
+    diesel::insert_into(comments::table)
+        .values(new)
+        .execute(conn)?;
+    by_ap_id(conn, &new.ap_id)?.ok_or_else(|| Error::Internal("inserted comment vanished".into()))
+}
+
+pub fn of_idea(conn: &mut DbConnection, idea: i32) -> Result<Vec<(Comment, String)>> {
+    Ok(comments::table
+        .inner_join(actors::table.on(actors::id.eq(comments::author_id)))
+        .filter(comments::idea_id.eq(idea))
+        .select((comments::all_columns, actors::ap_id))
+        .order((comments::published.asc(), comments::id.asc()))
+        .load(conn)?)
+}
+
+pub fn count_of_idea(conn: &mut DbConnection, idea: i32) -> Result<i64> {
+    Ok(comments::table
+        .filter(comments::idea_id.eq(idea))
+        .filter(comments::deleted.eq(false))
+        .count()
+        .get_result(conn)?)
+}
+
+pub fn update(conn: &mut DbConnection, id: i32, content: &str, source: Option<&str>) -> Result<()> {
+    diesel::update(comments::table.find(id))
+        .set((
+            comments::content.eq(content),
+            comments::source.eq(source),
+            comments::updated.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn mark_deleted(conn: &mut DbConnection, id: i32) -> Result<()> {
+    diesel::update(comments::table.find(id))
+        .set((
+            comments::deleted.eq(true),
+            comments::content.eq(""),
+            comments::source.eq(None::<String>),
+            comments::updated.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn mark_all_of_actor_deleted(conn: &mut DbConnection, actor: i32) -> Result<usize> {
+    Ok(
+        diesel::update(comments::table.filter(comments::author_id.eq(actor)))
+            .set((
+                comments::deleted.eq(true),
+                comments::content.eq(""),
+                comments::source.eq(None::<String>),
+            ))
+            .execute(conn)?,
+    )
+}

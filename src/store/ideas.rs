@@ -1,0 +1,155 @@
+//! Ideas and their credited contributors.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::models::*;
+use super::schema::*;
+use super::{now, DbConnection};
+use crate::error::{Error, Result};
+
+pub fn by_id(conn: &mut DbConnection, id: i32) -> Result<Option<Idea>> {
+    Ok(ideas::table.find(id).first(conn).optional()?)
+}
+
+pub fn by_ap_id(conn: &mut DbConnection, ap_id: &str) -> Result<Option<Idea>> {
+    Ok(ideas::table
+        .filter(ideas::ap_id.eq(ap_id))
+        .first(conn)
+        .optional()?)
+}
+
+pub fn insert(conn: &mut DbConnection, new: &NewIdea) -> Result<Idea> {
+    diesel::insert_into(ideas::table)
+        .values(new)
+        .execute(conn)?;
+    by_ap_id(conn, &new.ap_id)?.ok_or_else(|| Error::Internal("inserted idea vanished".into()))
+}
+
+pub fn in_room(conn: &mut DbConnection, room_id: i32) -> Result<Vec<Idea>> {
+    Ok(ideas::table
+        .filter(ideas::room_id.eq(room_id))
+        .filter(ideas::deleted.eq(false))
+        .order(ideas::published.desc())
+        .load(conn)?)
+}
+
+pub fn update_content(
+    conn: &mut DbConnection,
+    id: i32,
+    title: &str,
+    source: &str,
+    content: &str,
+    updated: NaiveDateTime,
+) -> Result<()> {
+    diesel::update(ideas::table.find(id))
+        .set((
+            ideas::title.eq(title),
+            ideas::source.eq(source),
+            ideas::content.eq(content),
+            ideas::updated.eq(updated),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn update_stage(
+    conn: &mut DbConnection,
+    id: i32,
+    stage: &str,
+    answer: Option<&str>,
+    updated: NaiveDateTime,
+) -> Result<()> {
+    diesel::update(ideas::table.find(id))
+        .set((
+            ideas::stage.eq(stage),
+            ideas::stage_answer.eq(answer),
+            ideas::updated.eq(updated),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn set_refused(conn: &mut DbConnection, id: i32, reason: &str) -> Result<()> {
+    diesel::update(ideas::table.find(id))
+        .set(ideas::refused_reason.eq(Some(reason)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Marks an idea as changed now (its credit, say), so that peers apply the update.
+pub fn touch(conn: &mut DbConnection, id: i32) -> Result<()> {
+    diesel::update(ideas::table.find(id))
+        .set(ideas::updated.eq(now()))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Terms, provenance and forward links of an idea as the room's node states them.
+pub fn update_links(
+    conn: &mut DbConnection,
+    id: i32,
+    terms: Option<&str>,
+    provenance: Option<&str>,
+    handed_off_to: Option<&str>,
+    merged_into: Option<&str>,
+) -> Result<()> {
+    diesel::update(ideas::table.find(id))
+        .set((
+            ideas::terms.eq(terms),
+            ideas::provenance.eq(provenance),
+            ideas::handed_off_to.eq(handed_off_to),
+            ideas::merged_into.eq(merged_into),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn mark_deleted(conn: &mut DbConnection, id: i32) -> Result<()> {
+    diesel::update(ideas::table.find(id))
+        .set((
+            ideas::deleted.eq(true),
+            ideas::title.eq(""),
+            ideas::source.eq(""),
+            ideas::content.eq(""),
+            ideas::updated.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn add_contributor(conn: &mut DbConnection, idea: i32, actor: i32, role: &str) -> Result<()> {
+    let exists: i64 = idea_contributors::table
+        .filter(idea_contributors::idea_id.eq(idea))
+        .filter(idea_contributors::actor_id.eq(actor))
+        .filter(idea_contributors::role.eq(role))
+        .count()
+        .get_result(conn)?;
+    if exists == 0 {
+        diesel::insert_into(idea_contributors::table)
+            .values((
+                idea_contributors::idea_id.eq(idea),
+                idea_contributors::actor_id.eq(actor),
+                idea_contributors::role.eq(role),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn contributors_of(conn: &mut DbConnection, idea: i32) -> Result<Vec<(String, String)>> {
+    Ok(idea_contributors::table
+        .inner_join(actors::table.on(actors::id.eq(idea_contributors::actor_id)))
+        .filter(idea_contributors::idea_id.eq(idea))
+        .select((actors::ap_id, idea_contributors::role))
+        .order((idea_contributors::role.asc(), actors::ap_id.asc()))
+        .load(conn)?)
+}
+
+/// Ideas submitted on this node (NodeInfo's `localPosts`).
+pub fn count_local(conn: &mut DbConnection) -> Result<i64> {
+    Ok(ideas::table
+        .filter(ideas::local.eq(true))
+        .count()
+        .get_result(conn)?)
+}
