@@ -5,7 +5,6 @@ use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
@@ -21,42 +20,13 @@ use crate::state::Ctx;
 use crate::store::models::Actor;
 use crate::store::queries;
 
-/// A JSON error body `{"error": message}` with the status of the error kind.
-pub fn error_response(e: Error) -> Response {
-    let status = e.status();
-    if status.is_server_error() {
-        tracing::error!(error = %e, "request failed");
-    }
-    (
-        status,
-        Json(json!({ "error": e.to_string(), "status": status.as_u16() })),
-    )
-        .into_response()
-}
-
-pub struct ApiError(pub Error);
-
-impl From<Error> for ApiError {
-    fn from(e: Error) -> Self {
-        ApiError(e)
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        error_response(self.0)
-    }
-}
-
-type ApiResult<T> = std::result::Result<T, ApiError>;
-
 /// The local person behind the bearer token.
 pub struct User(pub Actor);
 
 impl FromRequestParts<Ctx> for User {
-    type Rejection = ApiError;
+    type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, ctx: &Ctx) -> ApiResult<User> {
+    async fn from_request_parts(parts: &mut Parts, ctx: &Ctx) -> Result<User> {
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
@@ -144,8 +114,8 @@ pub fn router() -> Router<Ctx> {
         .fallback(not_found)
 }
 
-async fn not_found() -> Response {
-    error_response(Error::NotFound("no such route".into()))
+async fn not_found() -> Error {
+    Error::NotFound("no such route".into())
 }
 
 fn actor_view(a: &Actor) -> Value {
@@ -177,9 +147,9 @@ async fn create_user(
     State(ctx): State<Ctx>,
     User(u): User,
     body: Bytes,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> Result<(StatusCode, Json<Value>)> {
     if !u.staff {
-        return Err(Error::Forbidden("only staff can create accounts".into()).into());
+        return Err(Error::Forbidden("only staff can create accounts".into()));
     }
     let b: NewUserBody = parse(&body)?;
     let (actor, token) =
@@ -189,7 +159,7 @@ async fn create_user(
     Ok((StatusCode::CREATED, Json(v)))
 }
 
-async fn organization(State(ctx): State<Ctx>) -> ApiResult<Json<Value>> {
+async fn organization(State(ctx): State<Ctx>) -> Result<Json<Value>> {
     let org = ctx
         .db
         .read(|c| queries::local_actor_of_kind(c, "Organization"))
@@ -218,7 +188,7 @@ async fn create_room(
     State(ctx): State<Ctx>,
     User(u): User,
     body: Bytes,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> Result<(StatusCode, Json<Value>)> {
     let b: NewRoomBody = parse(&body)?;
     let room = rooms::create(
         &ctx,
@@ -234,7 +204,7 @@ async fn create_room(
     Ok((StatusCode::CREATED, Json(room_view(&room))))
 }
 
-async fn list_rooms(State(ctx): State<Ctx>, User(_): User) -> ApiResult<Json<Value>> {
+async fn list_rooms(State(ctx): State<Ctx>, User(_): User) -> Result<Json<Value>> {
     let list = rooms::list_local(&ctx).await?;
     Ok(Json(json!(list.iter().map(room_view).collect::<Vec<_>>())))
 }
@@ -251,7 +221,7 @@ async fn submit_idea(
     User(u): User,
     Path(name): Path<String>,
     body: Bytes,
-) -> ApiResult<(StatusCode, Json<ideas::IdeaDetail>)> {
+) -> Result<(StatusCode, Json<ideas::IdeaDetail>)> {
     let b: NewIdeaBody = parse(&body)?;
     Ok((
         StatusCode::CREATED,
@@ -263,7 +233,7 @@ async fn room_ideas(
     State(ctx): State<Ctx>,
     User(u): User,
     Path(name): Path<String>,
-) -> ApiResult<Json<Vec<ideas::IdeaDetail>>> {
+) -> Result<Json<Vec<ideas::IdeaDetail>>> {
     let room = rooms::local_by_name(&ctx, &name).await?;
     Ok(Json(ideas::list_room(&ctx, Some(&u), &room).await?))
 }
@@ -278,7 +248,7 @@ async fn ideas_by_room(
     State(ctx): State<Ctx>,
     User(u): User,
     Query(q): Query<RoomQuery>,
-) -> ApiResult<Json<Vec<ideas::IdeaDetail>>> {
+) -> Result<Json<Vec<ideas::IdeaDetail>>> {
     let room = if q.room.starts_with("http://") || q.room.starts_with("https://") {
         let r = q.room.clone();
         ctx.db
@@ -289,7 +259,7 @@ async fn ideas_by_room(
         fetch::known_or_resolve(&ctx, &q.room).await?
     };
     if !room.is_room() {
-        return Err(Error::bad_request(format!("{} is not a room", q.room)).into());
+        return Err(Error::bad_request(format!("{} is not a room", q.room)));
     }
     Ok(Json(ideas::list_room(&ctx, Some(&u), &room).await?))
 }
@@ -298,7 +268,7 @@ async fn get_idea(
     State(ctx): State<Ctx>,
     User(u): User,
     Path(id): Path<String>,
-) -> ApiResult<Json<ideas::IdeaDetail>> {
+) -> Result<Json<ideas::IdeaDetail>> {
     Ok(Json(ideas::get(&ctx, &u, &id).await?))
 }
 
@@ -313,7 +283,7 @@ async fn edit_idea(
     User(u): User,
     Path(id): Path<String>,
     body: Bytes,
-) -> ApiResult<Json<ideas::IdeaDetail>> {
+) -> Result<Json<ideas::IdeaDetail>> {
     let b: EditIdeaBody = parse(&body)?;
     Ok(Json(ideas::edit(&ctx, &u, &id, b.title, b.body).await?))
 }
@@ -322,7 +292,7 @@ async fn delete_idea(
     State(ctx): State<Ctx>,
     User(u): User,
     Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
+) -> Result<StatusCode> {
     ideas::delete(&ctx, &u, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -338,7 +308,7 @@ async fn add_comment(
     User(u): User,
     Path(id): Path<String>,
     body: Bytes,
-) -> ApiResult<(StatusCode, Json<ideas::IdeaDetail>)> {
+) -> Result<(StatusCode, Json<ideas::IdeaDetail>)> {
     let b: CommentBody = parse(&body)?;
     Ok((
         StatusCode::CREATED,
@@ -356,7 +326,7 @@ async fn edit_comment(
     User(u): User,
     Path(id): Path<String>,
     body: Bytes,
-) -> ApiResult<StatusCode> {
+) -> Result<StatusCode> {
     let b: EditCommentBody = parse(&body)?;
     comments::change(&ctx, &u, &id, Some(b.body)).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -366,7 +336,7 @@ async fn delete_comment(
     State(ctx): State<Ctx>,
     User(u): User,
     Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
+) -> Result<StatusCode> {
     comments::change(&ctx, &u, &id, None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -375,7 +345,7 @@ async fn support(
     State(ctx): State<Ctx>,
     User(u): User,
     Path(id): Path<String>,
-) -> ApiResult<Json<ideas::IdeaDetail>> {
+) -> Result<Json<ideas::IdeaDetail>> {
     Ok(Json(supports::set(&ctx, &u, &id, true).await?))
 }
 
@@ -383,7 +353,7 @@ async fn withdraw_support(
     State(ctx): State<Ctx>,
     User(u): User,
     Path(id): Path<String>,
-) -> ApiResult<Json<ideas::IdeaDetail>> {
+) -> Result<Json<ideas::IdeaDetail>> {
     Ok(Json(supports::set(&ctx, &u, &id, false).await?))
 }
 
@@ -399,7 +369,7 @@ async fn change_stage(
     User(u): User,
     Path(id): Path<String>,
     body: Bytes,
-) -> ApiResult<Json<ideas::IdeaDetail>> {
+) -> Result<Json<ideas::IdeaDetail>> {
     let b: StageBody = parse(&body)?;
     Ok(Json(
         ideas::change_stage(&ctx, &u, &id, &b.stage, &b.answer).await?,
@@ -415,7 +385,7 @@ async fn follow(
     State(ctx): State<Ctx>,
     User(u): User,
     body: Bytes,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> Result<(StatusCode, Json<Value>)> {
     let b: FollowBody = parse(&body)?;
     let (target, state) = follows::follow_handle(&ctx, &u, &b.handle).await?;
     Ok((
@@ -428,7 +398,7 @@ async fn unfollow(
     State(ctx): State<Ctx>,
     User(u): User,
     Path(handle): Path<String>,
-) -> ApiResult<StatusCode> {
+) -> Result<StatusCode> {
     follows::unfollow(&ctx, &u, &handle).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -443,7 +413,7 @@ async fn join(
     State(ctx): State<Ctx>,
     User(u): User,
     body: Bytes,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> Result<(StatusCode, Json<Value>)> {
     let b: JoinBody = parse(&body)?;
     let (target, state) = follows::request(&ctx, &u, &b.handle, "Join", b.message).await?;
     Ok((
@@ -456,7 +426,7 @@ async fn list_requests(
     State(ctx): State<Ctx>,
     User(u): User,
     Path(name): Path<String>,
-) -> ApiResult<Json<Vec<members::RequestView>>> {
+) -> Result<Json<Vec<members::RequestView>>> {
     Ok(Json(members::list_requests(&ctx, &u, &name).await?))
 }
 
@@ -471,7 +441,7 @@ async fn approve_request(
     User(u): User,
     Path((name, id)): Path<(String, i32)>,
     body: Bytes,
-) -> ApiResult<StatusCode> {
+) -> Result<StatusCode> {
     let b: ApproveBody = parse(&body)?;
     let role = members::parse_role(&b.role, b.partner_kind.as_deref())?;
     members::answer_request(&ctx, &u, &name, id, Some(role), None).await?;
@@ -488,7 +458,7 @@ async fn refuse_request(
     User(u): User,
     Path((name, id)): Path<(String, i32)>,
     body: Bytes,
-) -> ApiResult<StatusCode> {
+) -> Result<StatusCode> {
     let b: RefuseBody = if body.is_empty() {
         RefuseBody::default()
     } else {
@@ -510,7 +480,7 @@ async fn set_terms(
     User(u): User,
     Path(name): Path<String>,
     body: Bytes,
-) -> ApiResult<StatusCode> {
+) -> Result<StatusCode> {
     let b: TermsBody = parse(&body)?;
     rooms::set_terms(&ctx, &u, &name, b.spdx, b.text, b.version).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -527,7 +497,7 @@ async fn add_contributor(
     User(u): User,
     Path(id): Path<String>,
     body: Bytes,
-) -> ApiResult<Json<ideas::IdeaDetail>> {
+) -> Result<Json<ideas::IdeaDetail>> {
     let b: ContributorBody = parse(&body)?;
     Ok(Json(
         ideas::add_contributor(&ctx, &u, &id, &b.handle, &b.role).await?,
@@ -544,7 +514,7 @@ async fn merge_idea(
     User(u): User,
     Path(id): Path<String>,
     body: Bytes,
-) -> ApiResult<Json<ideas::IdeaDetail>> {
+) -> Result<Json<ideas::IdeaDetail>> {
     let b: MergeBody = parse(&body)?;
     Ok(Json(ideas::merge(&ctx, &u, &id, &b.into).await?))
 }
@@ -561,7 +531,7 @@ async fn offer_idea(
     User(u): User,
     Path(id): Path<String>,
     body: Bytes,
-) -> ApiResult<(StatusCode, Json<handoffs::HandoffView>)> {
+) -> Result<(StatusCode, Json<handoffs::HandoffView>)> {
     let b: OfferBody = parse(&body)?;
     Ok((
         StatusCode::CREATED,
@@ -578,15 +548,15 @@ async fn list_handoffs(
     State(ctx): State<Ctx>,
     User(u): User,
     Query(q): Query<HandoffQuery>,
-) -> ApiResult<Json<Vec<handoffs::HandoffView>>> {
+) -> Result<Json<Vec<handoffs::HandoffView>>> {
     let incoming = match q.direction.as_deref() {
         None => None,
         Some("incoming") => Some(true),
         Some("outgoing") => Some(false),
         Some(other) => {
-            return Err(
-                Error::bad_request(format!("direction '{other}': incoming or outgoing")).into(),
-            )
+            return Err(Error::bad_request(format!(
+                "direction '{other}': incoming or outgoing"
+            )))
         }
     };
     Ok(Json(handoffs::list(&ctx, &u, incoming).await?))
@@ -602,7 +572,7 @@ async fn accept_handoff(
     User(u): User,
     Path(id): Path<i32>,
     body: Bytes,
-) -> ApiResult<Json<handoffs::HandoffView>> {
+) -> Result<Json<handoffs::HandoffView>> {
     let b: AcceptHandoffBody = parse(&body)?;
     Ok(Json(handoffs::accept(&ctx, &u, id, &b.room).await?))
 }
@@ -612,7 +582,7 @@ async fn reject_handoff(
     User(u): User,
     Path(id): Path<i32>,
     body: Bytes,
-) -> ApiResult<Json<handoffs::HandoffView>> {
+) -> Result<Json<handoffs::HandoffView>> {
     let b: RefuseBody = if body.is_empty() {
         RefuseBody::default()
     } else {
@@ -627,7 +597,7 @@ async fn withdraw_handoff(
     State(ctx): State<Ctx>,
     User(u): User,
     Path(id): Path<i32>,
-) -> ApiResult<Json<handoffs::HandoffView>> {
+) -> Result<Json<handoffs::HandoffView>> {
     Ok(Json(handoffs::withdraw(&ctx, &u, id).await?))
 }
 
@@ -635,7 +605,7 @@ async fn get_phases(
     State(ctx): State<Ctx>,
     User(u): User,
     Path(name): Path<String>,
-) -> ApiResult<Json<rooms::PhasesView>> {
+) -> Result<Json<rooms::PhasesView>> {
     Ok(Json(rooms::get_phases(&ctx, &u, &name).await?))
 }
 
@@ -644,7 +614,7 @@ async fn set_phases(
     User(u): User,
     Path(name): Path<String>,
     body: Bytes,
-) -> ApiResult<Json<rooms::PhasesView>> {
+) -> Result<Json<rooms::PhasesView>> {
     let phases: Vec<crate::domain::membership::Phase> = parse(&body)?;
     Ok(Json(rooms::set_phases(&ctx, &u, &name, phases).await?))
 }
@@ -653,7 +623,7 @@ async fn next_phase(
     State(ctx): State<Ctx>,
     User(u): User,
     Path(name): Path<String>,
-) -> ApiResult<Json<rooms::PhasesView>> {
+) -> Result<Json<rooms::PhasesView>> {
     Ok(Json(rooms::next_phase(&ctx, &u, &name).await?))
 }
 
@@ -669,7 +639,7 @@ async fn invite(
     User(u): User,
     Path(name): Path<String>,
     body: Bytes,
-) -> ApiResult<(StatusCode, Json<invitations::InvitationView>)> {
+) -> Result<(StatusCode, Json<invitations::InvitationView>)> {
     let b: InviteBody = parse(&body)?;
     let (role, kind) = members::parse_role(&b.role, b.partner_kind.as_deref())?;
     let view = invitations::invite(&ctx, &u, &name, &b.handle, role, kind).await?;
@@ -680,14 +650,14 @@ async fn sent_invitations(
     State(ctx): State<Ctx>,
     User(u): User,
     Path(name): Path<String>,
-) -> ApiResult<Json<Vec<invitations::InvitationView>>> {
+) -> Result<Json<Vec<invitations::InvitationView>>> {
     Ok(Json(invitations::sent(&ctx, &u, &name).await?))
 }
 
 async fn received_invitations(
     State(ctx): State<Ctx>,
     User(u): User,
-) -> ApiResult<Json<Vec<invitations::InvitationView>>> {
+) -> Result<Json<Vec<invitations::InvitationView>>> {
     Ok(Json(invitations::received(&ctx, &u).await?))
 }
 
@@ -695,7 +665,7 @@ async fn accept_invitation(
     State(ctx): State<Ctx>,
     User(u): User,
     Path(id): Path<i32>,
-) -> ApiResult<Json<invitations::InvitationView>> {
+) -> Result<Json<invitations::InvitationView>> {
     Ok(Json(invitations::answer(&ctx, &u, id, true, None).await?))
 }
 
@@ -704,7 +674,7 @@ async fn reject_invitation(
     User(u): User,
     Path(id): Path<i32>,
     body: Bytes,
-) -> ApiResult<Json<invitations::InvitationView>> {
+) -> Result<Json<invitations::InvitationView>> {
     let b: RefuseBody = if body.is_empty() {
         RefuseBody::default()
     } else {
@@ -719,7 +689,7 @@ async fn list_members(
     State(ctx): State<Ctx>,
     User(u): User,
     Path(name): Path<String>,
-) -> ApiResult<Json<Vec<members::MemberView>>> {
+) -> Result<Json<Vec<members::MemberView>>> {
     Ok(Json(members::list_members(&ctx, &u, &name).await?))
 }
 
@@ -728,7 +698,7 @@ async fn change_role(
     User(u): User,
     Path((name, handle)): Path<(String, String)>,
     body: Bytes,
-) -> ApiResult<Json<members::MemberView>> {
+) -> Result<Json<members::MemberView>> {
     let b: ApproveBody = parse(&body)?;
     let (role, kind) = members::parse_role(&b.role, b.partner_kind.as_deref())?;
     Ok(Json(
@@ -740,12 +710,12 @@ async fn remove_member(
     State(ctx): State<Ctx>,
     User(u): User,
     Path((name, handle)): Path<(String, String)>,
-) -> ApiResult<StatusCode> {
+) -> Result<StatusCode> {
     members::remove_member(&ctx, &u, &name, &handle).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn list_follows(State(ctx): State<Ctx>, User(u): User) -> ApiResult<Json<Value>> {
+async fn list_follows(State(ctx): State<Ctx>, User(u): User) -> Result<Json<Value>> {
     let id = u.id;
     let list = ctx.db.read(move |c| queries::following_of(c, id)).await?;
     Ok(Json(json!(list
@@ -754,9 +724,9 @@ async fn list_follows(State(ctx): State<Ctx>, User(u): User) -> ApiResult<Json<V
         .collect::<Vec<_>>())))
 }
 
-async fn deliveries(State(ctx): State<Ctx>, User(u): User) -> ApiResult<Json<Value>> {
+async fn deliveries(State(ctx): State<Ctx>, User(u): User) -> Result<Json<Value>> {
     if !u.staff {
-        return Err(Error::Forbidden("staff only".into()).into());
+        return Err(Error::Forbidden("staff only".into()));
     }
     let stats = ctx
         .db
