@@ -1,4 +1,6 @@
-//! The library's error type; the HTTP edges map each kind to a status code.
+//! The library's error type, and its one mapping to an HTTP response: every HTTP edge (the
+//! REST API, federation routes, inboxes, pages) answers an error as the JSON body
+//! `{"error": message, "status": code}` with the status of the error kind, and logs 5xx.
 
 use thiserror::Error;
 
@@ -67,5 +69,21 @@ impl Error {
             )) => S::SERVICE_UNAVAILABLE,
             Error::Database(_) | Error::Internal(_) => S::INTERNAL_SERVER_ERROR,
         }
+    }
+}
+
+/// A JSON error body `{"error": message, "status": code}` with the status of the error kind;
+/// server errors are logged. Handlers can return `Result<_, Error>` directly.
+impl axum::response::IntoResponse for Error {
+    fn into_response(self) -> axum::response::Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        (
+            status,
+            axum::Json(serde_json::json!({ "error": self.to_string(), "status": status.as_u16() })),
+        )
+            .into_response()
     }
 }

@@ -136,9 +136,7 @@ async fn json_errors(resp: axum::response::Response) -> axum::response::Response
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
     tracing::error!("a request handler panicked");
-    api::error_response(error::Error::Internal(
-        "unexpected failure; the request was not applied".into(),
-    ))
+    error::Error::Internal("unexpected failure; the request was not applied".into()).into_response()
 }
 
 /// Runs a node until the process is stopped: HTTP server plus the delivery worker.

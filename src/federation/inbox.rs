@@ -48,7 +48,7 @@ pub async fn post_inbox(
         }
         Err(e) => {
             tracing::info!(error = %e, status = %e.status(), "inbox refused an activity");
-            crate::api::error_response(e)
+            e.into_response()
         }
     }
 }

@@ -91,7 +91,7 @@ async fn serve_actor(ctx: &Ctx, headers: &HeaderMap, actor: Result<Actor>) -> Re
             ap_json(StatusCode::OK, &objects::actor_json(&a, &ctx.urls))
         }
         Ok(a) => crate::web::actor_page(ctx, &a).await,
-        Err(e) => crate::api::error_response(e),
+        Err(e) => e.into_response(),
     }
 }
 
@@ -188,7 +188,7 @@ struct Request {
 fn respond(result: Result<(StatusCode, Value)>) -> Response {
     match result {
         Ok((status, doc)) => ap_json(status, &with_context(doc)),
-        Err(e) => crate::api::error_response(e),
+        Err(e) => e.into_response(),
     }
 }
 
@@ -285,10 +285,10 @@ async fn idea(
         .await;
     let (idea, room, doc) = match found {
         Ok(f) => f,
-        Err(e) => return crate::api::error_response(e),
+        Err(e) => return e.into_response(),
     };
     if let Err(e) = check_read(&ctx, &room, &req).await {
-        return crate::api::error_response(e);
+        return e.into_response();
     }
     if idea.deleted {
         return respond(Ok((StatusCode::GONE, doc)));
@@ -382,7 +382,7 @@ async fn activity(
     .await;
     match result {
         Ok(doc) => ap_json(StatusCode::OK, &doc),
-        Err(e) => crate::api::error_response(e),
+        Err(e) => Error::into_response(e),
     }
 }
 
@@ -430,7 +430,7 @@ async fn webfinger(State(ctx): State<Ctx>, Query(q): Query<WebfingerQuery>) -> R
             doc.to_string(),
         )
             .into_response(),
-        Err(e) => crate::api::error_response(e),
+        Err(e) => Error::into_response(e),
     }
 }
 
@@ -475,6 +475,6 @@ async fn nodeinfo(State(ctx): State<Ctx>) -> Response {
             )
                 .into_response()
         }
-        Err(e) => crate::api::error_response(e),
+        Err(e) => e.into_response(),
     }
 }

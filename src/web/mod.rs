@@ -78,6 +78,6 @@ pub async fn idea_page(ctx: &Ctx, id: i32) -> Response {
             }
             page(&d.title, &body)
         }
-        Err(e) => crate::api::error_response(e),
+        Err(e) => e.into_response(),
     }
 }
