@@ -20,6 +20,7 @@ pub mod federation;
 pub mod service;
 pub mod state;
 pub mod store;
+pub mod vocab;
 pub mod web;
 
 use std::sync::Arc;

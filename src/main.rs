@@ -186,10 +186,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     serde_json::to_value(handoffs::list(&ctx, &user, incoming).await?)?
                 }
                 HandoffCommand::Accept { id, room } => {
-                    serde_json::to_value(handoffs::accept(&ctx, &user, id, &room).await?)?
+                    serde_json::to_value(handoffs::accept(&ctx, user, id, &room).await?)?
                 }
                 HandoffCommand::Reject { id, reason } => {
-                    serde_json::to_value(handoffs::reject(&ctx, &user, id, &reason).await?)?
+                    serde_json::to_value(handoffs::reject(&ctx, user, id, &reason).await?)?
                 }
             };
             println!("{}", serde_json::to_string_pretty(&out)?);
@@ -266,7 +266,9 @@ async fn run_room(
             partner_kind,
         } => {
             let (role, kind) = members::parse_role(&role, partner_kind.as_deref())?;
-            serde_json::to_value(invitations::invite(ctx, user, &room, &handle, role, kind).await?)?
+            serde_json::to_value(
+                invitations::invite(ctx, user.clone(), room, &handle, role, kind).await?,
+            )?
         }
         RoomCommand::Requests { room } => {
             serde_json::to_value(members::list_requests(ctx, user, &room).await?)?
@@ -277,8 +279,8 @@ async fn run_room(
             role,
             partner_kind,
         } => {
-            let role = members::parse_role(&role, partner_kind.as_deref())?;
-            members::answer_request(ctx, user, &room, request, Some(role), None).await?;
+            let (role, kind) = members::parse_role(&role, partner_kind.as_deref())?;
+            members::approve_request(ctx, user.clone(), room, request, role, kind).await?;
             serde_json::json!({"approved": request})
         }
         RoomCommand::Refuse {
@@ -286,7 +288,7 @@ async fn run_room(
             request,
             reason,
         } => {
-            members::answer_request(ctx, user, &room, request, None, reason).await?;
+            members::refuse_request(ctx, user.clone(), room, request, reason).await?;
             serde_json::json!({"refused": request})
         }
         RoomCommand::Phases { room, file } => {

@@ -39,9 +39,7 @@ async fn outbox_claims(backend: Backend) {
     let (u, a) = (urls.clone(), actor.clone());
     let failed = db
         .write(move |c| {
-            outbox::publish(
-                c,
-                &u,
+            cocreate::service::Tx::new(c, &u).publish(
                 &a,
                 &activity(1),
                 ["http://remote.localhost:2/inbox".to_string()],
@@ -66,9 +64,7 @@ async fn outbox_claims(backend: Backend) {
     // One delivery per distinct remote inbox; local inboxes are skipped.
     let (u, a) = (urls.clone(), actor.clone());
     db.write(move |c| {
-        outbox::publish(
-            c,
-            &u,
+        cocreate::service::Tx::new(c, &u).publish(
             &a,
             &activity(2),
             [

@@ -32,7 +32,7 @@ async fn add_comment(
     let b: CommentBody = parse(&body)?;
     Ok((
         StatusCode::CREATED,
-        Json(comments::add(&ctx, &u, &id, &b.body, b.in_reply_to).await?),
+        Json(comments::add(&ctx, u, id, b.body, b.in_reply_to).await?),
     ))
 }
 
@@ -48,7 +48,7 @@ async fn edit_comment(
     body: Bytes,
 ) -> Result<StatusCode> {
     let b: EditCommentBody = parse(&body)?;
-    comments::change(&ctx, &u, &id, Some(b.body)).await?;
+    comments::edit(&ctx, u, id, b.body).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -57,6 +57,6 @@ async fn delete_comment(
     User(u): User,
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
-    comments::change(&ctx, &u, &id, None).await?;
+    comments::delete(&ctx, u, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -33,7 +33,7 @@ async fn follow(
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>)> {
     let b: FollowBody = parse(&body)?;
-    let (target, state) = follows::follow_handle(&ctx, &u, &b.handle).await?;
+    let (target, state) = follows::follow(&ctx, u, &b.handle).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"target": actor_view(&target), "state": state})),
@@ -58,7 +58,7 @@ async fn unfollow(
     User(u): User,
     Path(handle): Path<String>,
 ) -> Result<StatusCode> {
-    follows::unfollow(&ctx, &u, &handle).await?;
+    follows::unfollow(&ctx, u, &handle).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -74,7 +74,7 @@ async fn join(
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>)> {
     let b: JoinBody = parse(&body)?;
-    let (target, state) = follows::request(&ctx, &u, &b.handle, "Join", b.message).await?;
+    let (target, state) = follows::join(&ctx, u, &b.handle, b.message).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"target": actor_view(&target), "state": state})),

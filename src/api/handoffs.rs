@@ -38,7 +38,7 @@ async fn offer_idea(
     let b: OfferBody = parse(&body)?;
     Ok((
         StatusCode::CREATED,
-        Json(handoffs::offer(&ctx, &u, &id, &b.to, &b.message).await?),
+        Json(handoffs::offer(&ctx, u, id, &b.to, b.message).await?),
     ))
 }
 
@@ -77,7 +77,7 @@ async fn accept_handoff(
     body: Bytes,
 ) -> Result<Json<handoffs::HandoffView>> {
     let b: AcceptHandoffBody = parse(&body)?;
-    Ok(Json(handoffs::accept(&ctx, &u, id, &b.room).await?))
+    Ok(Json(handoffs::accept(&ctx, u, id, &b.room).await?))
 }
 
 async fn reject_handoff(
@@ -88,7 +88,7 @@ async fn reject_handoff(
 ) -> Result<Json<handoffs::HandoffView>> {
     let b: ReasonBody = parse_or_default(&body)?;
     Ok(Json(
-        handoffs::reject(&ctx, &u, id, b.reason.as_deref().unwrap_or_default()).await?,
+        handoffs::reject(&ctx, u, id, b.reason.as_deref().unwrap_or_default()).await?,
     ))
 }
 
@@ -97,5 +97,5 @@ async fn withdraw_handoff(
     User(u): User,
     Path(id): Path<i32>,
 ) -> Result<Json<handoffs::HandoffView>> {
-    Ok(Json(handoffs::withdraw(&ctx, &u, id).await?))
+    Ok(Json(handoffs::withdraw(&ctx, u, id).await?))
 }

@@ -41,7 +41,7 @@ async fn submit_idea(
     let b: NewIdeaBody = parse(&body)?;
     Ok((
         StatusCode::CREATED,
-        Json(ideas::submit(&ctx, &u, &name, &b.title, &b.body).await?),
+        Json(ideas::submit(&ctx, u, &name, &b.title, &b.body).await?),
     ))
 }
 
@@ -105,7 +105,7 @@ async fn edit_idea(
     body: Bytes,
 ) -> Result<Json<ideas::IdeaDetail>> {
     let b: EditIdeaBody = parse(&body)?;
-    Ok(Json(ideas::edit(&ctx, &u, &id, b.title, b.body).await?))
+    Ok(Json(ideas::edit(&ctx, u, id, b.title, b.body).await?))
 }
 
 async fn delete_idea(
@@ -113,7 +113,7 @@ async fn delete_idea(
     User(u): User,
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
-    ideas::delete(&ctx, &u, &id).await?;
+    ideas::delete(&ctx, u, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -132,7 +132,7 @@ async fn change_stage(
 ) -> Result<Json<ideas::IdeaDetail>> {
     let b: StageBody = parse(&body)?;
     Ok(Json(
-        ideas::change_stage(&ctx, &u, &id, &b.stage, &b.answer).await?,
+        ideas::change_stage(&ctx, u, id, &b.stage, &b.answer).await?,
     ))
 }
 
@@ -150,7 +150,7 @@ async fn add_contributor(
 ) -> Result<Json<ideas::IdeaDetail>> {
     let b: ContributorBody = parse(&body)?;
     Ok(Json(
-        ideas::add_contributor(&ctx, &u, &id, &b.handle, &b.role).await?,
+        ideas::add_contributor(&ctx, u, id, &b.handle, b.role).await?,
     ))
 }
 
@@ -166,5 +166,5 @@ async fn merge_idea(
     body: Bytes,
 ) -> Result<Json<ideas::IdeaDetail>> {
     let b: MergeBody = parse(&body)?;
-    Ok(Json(ideas::merge(&ctx, &u, &id, &b.into).await?))
+    Ok(Json(ideas::merge(&ctx, u, id, b.into).await?))
 }

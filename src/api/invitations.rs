@@ -36,7 +36,7 @@ async fn invite(
 ) -> Result<(StatusCode, Json<invitations::InvitationView>)> {
     let b: InviteBody = parse(&body)?;
     let (role, kind) = members::parse_role(&b.role, b.partner_kind.as_deref())?;
-    let view = invitations::invite(&ctx, &u, &name, &b.handle, role, kind).await?;
+    let view = invitations::invite(&ctx, u, name, &b.handle, role, kind).await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -60,7 +60,7 @@ async fn accept_invitation(
     User(u): User,
     Path(id): Path<i32>,
 ) -> Result<Json<invitations::InvitationView>> {
-    Ok(Json(invitations::answer(&ctx, &u, id, true, None).await?))
+    Ok(Json(invitations::accept(&ctx, u, id).await?))
 }
 
 async fn reject_invitation(
@@ -70,7 +70,5 @@ async fn reject_invitation(
     body: Bytes,
 ) -> Result<Json<invitations::InvitationView>> {
     let b: ReasonBody = parse_or_default(&body)?;
-    Ok(Json(
-        invitations::answer(&ctx, &u, id, false, b.reason).await?,
-    ))
+    Ok(Json(invitations::decline(&ctx, u, id, b.reason).await?))
 }

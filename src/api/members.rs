@@ -45,7 +45,7 @@ async fn approve_request(
 ) -> Result<StatusCode> {
     let b: RoleBody = parse(&body)?;
     let role = members::parse_role(&b.role, b.partner_kind.as_deref())?;
-    members::answer_request(&ctx, &u, &name, id, Some(role), None).await?;
+    members::approve_request(&ctx, u, name, id, role.0, role.1).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -56,7 +56,7 @@ async fn refuse_request(
     body: Bytes,
 ) -> Result<StatusCode> {
     let b: ReasonBody = parse_or_default(&body)?;
-    members::answer_request(&ctx, &u, &name, id, None, b.reason).await?;
+    members::refuse_request(&ctx, u, name, id, b.reason).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -18,7 +18,7 @@ async fn support(
     User(u): User,
     Path(id): Path<String>,
 ) -> Result<Json<ideas::IdeaDetail>> {
-    Ok(Json(supports::set(&ctx, &u, &id, true).await?))
+    Ok(Json(supports::give(&ctx, u, id).await?))
 }
 
 async fn withdraw_support(
@@ -26,5 +26,5 @@ async fn withdraw_support(
     User(u): User,
     Path(id): Path<String>,
 ) -> Result<Json<ideas::IdeaDetail>> {
-    Ok(Json(supports::set(&ctx, &u, &id, false).await?))
+    Ok(Json(supports::withdraw(&ctx, u, id).await?))
 }

@@ -44,9 +44,9 @@ macro_rules! text_enum {
         }
 
         impl TryFrom<String> for $name {
-            type Error = UnknownValue;
-            fn try_from(s: String) -> Result<$name, UnknownValue> {
-                $name::parse(&s).ok_or(UnknownValue { set: $set, value: s })
+            type Error = $crate::domain::kinds::UnknownValue;
+            fn try_from(s: String) -> Result<$name, $crate::domain::kinds::UnknownValue> {
+                $name::parse(&s).ok_or($crate::domain::kinds::UnknownValue { set: $set, value: s })
             }
         }
 
@@ -63,6 +63,7 @@ macro_rules! text_enum {
         }
     };
 }
+pub(crate) use text_enum;
 
 text_enum! {
     /// What an actor is, by its ActivityStreams type.

@@ -70,6 +70,22 @@ impl Stage {
     }
 }
 
+impl TryFrom<String> for Stage {
+    type Error = crate::domain::kinds::UnknownValue;
+    fn try_from(s: String) -> Result<Stage, Self::Error> {
+        Stage::parse(&s).ok_or(crate::domain::kinds::UnknownValue {
+            set: "idea stage",
+            value: s,
+        })
+    }
+}
+
+impl From<Stage> for String {
+    fn from(s: Stage) -> String {
+        s.as_str().to_string()
+    }
+}
+
 impl fmt::Display for Stage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

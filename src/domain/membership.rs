@@ -38,6 +38,22 @@ impl Role {
     }
 }
 
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl TryFrom<String> for Role {
+    type Error = crate::domain::kinds::UnknownValue;
+    fn try_from(s: String) -> Result<Role, Self::Error> {
+        Role::parse(&s).ok_or(crate::domain::kinds::UnknownValue {
+            set: "role",
+            value: s,
+        })
+    }
+}
+
 /// What kind of partner an organisation or person is to the room's company.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::state::Ctx;
 use crate::store::models::{Actor, NewActor};
 use crate::store::{self, now};
+use crate::vocab::{host_of, same_host, type_of};
 
 /// Refuses URLs a node must not contact: plain http outside development mode, and (in
 /// production) hosts that resolve to private or loopback addresses.
@@ -39,39 +40,6 @@ pub async fn fetch_json(ctx: &Ctx, url: &str) -> Result<Value> {
         .await
         .map_err(|e| Error::Remote(format!("fetching {url} failed: {e}")))?;
     Ok(res.object)
-}
-
-/// `host[:port]` of a URL, the unit of origin checks.
-pub fn host_of(url: &str) -> Option<String> {
-    let u = Url::parse(url).ok()?;
-    let host = u.host_str()?.to_ascii_lowercase();
-    Some(match u.port() {
-        Some(p) => format!("{host}:{p}"),
-        None => host,
-    })
-}
-
-pub fn same_host(a: &str, b: &str) -> bool {
-    matches!((host_of(a), host_of(b)), (Some(x), Some(y)) if x == y)
-}
-
-/// Reads a string, or the id of an embedded object, or the first of an array.
-pub fn id_of(v: &Value) -> Option<&str> {
-    match v {
-        Value::String(s) => Some(s),
-        Value::Object(o) => o.get("id").and_then(Value::as_str),
-        Value::Array(a) => a.first().and_then(id_of),
-        _ => None,
-    }
-}
-
-/// Reads `type`, which may be an array of types.
-pub fn type_of(v: &Value) -> Option<&str> {
-    match &v["type"] {
-        Value::String(s) => Some(s),
-        Value::Array(a) => a.iter().find_map(Value::as_str),
-        _ => None,
-    }
 }
 
 /// Turns a fetched actor document into an `actors` row.

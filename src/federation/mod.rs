@@ -1,9 +1,13 @@
-//! ActivityPub transport: actors and objects served as JSON, WebFinger and NodeInfo, the inbox,
-//! the outbox worker, signatures and fetching. Rules live in `service`; this module translates.
+//! ActivityPub transport: actors and objects served as JSON, WebFinger and NodeInfo
+//! ([`routes`]), the inbox ([`inbox`]) and the typed activities it accepts ([`activities`],
+//! one file per activity), backfill of followed rooms ([`backfill`]), the delivery worker
+//! ([`outbox`]), HTTP signatures ([`signatures`]) and signed fetching ([`fetch`]). Rules live
+//! in `service`; this module translates.
 
+pub mod activities;
+pub mod backfill;
 pub mod fetch;
 pub mod inbox;
-pub mod objects;
 pub mod outbox;
 pub mod routes;
 pub mod signatures;

@@ -1,68 +1,28 @@
-//! The transactional outbox: activities are stored with their deliveries in the same
-//! transaction as the state change they announce; a worker delivers them afterwards.
+//! The delivery worker of the transactional outbox: activities are stored with their
+//! deliveries in the same transaction as the state change they announce
+//! ([`crate::service::Tx::publish`]); this worker delivers them afterwards.
 //!
 //! A delivery is claimed with a conditional UPDATE (a lease in `claimed_until`), so several node
 //! processes sharing one PostgreSQL never send the same row twice at once, and a process killed
 //! mid-send leaves a lease that simply expires. Failures are retried with exponential backoff;
 //! a 4xx other than 408/429 is final and recorded as `failed` with the peer's answer.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use rsa::RsaPrivateKey;
-use serde_json::Value;
 
 use crate::domain::kinds::DeliveryState;
 use crate::error::{Error, Result};
 use crate::federation::signatures;
-use crate::state::{Ctx, Urls};
-use crate::store::models::{Actor, Delivery};
+use crate::state::Ctx;
+use crate::store::models::Delivery;
 use crate::store::{self, now, DbConnection};
 
 /// Deliveries are abandoned after this many attempts (about two days with a 30 s base).
 pub const MAX_ATTEMPTS: i32 = 14;
 const LEASE_SECS: i64 = 120;
 const BATCH: i64 = 32;
-
-/// Stores a published activity and queues one delivery per distinct remote inbox.
-/// Call inside the transaction of the change the activity describes.
-pub fn publish(
-    conn: &mut DbConnection,
-    urls: &Urls,
-    signer: &Actor,
-    activity: &Value,
-    inboxes: impl IntoIterator<Item = String>,
-) -> Result<()> {
-    let ap_id = activity["id"]
-        .as_str()
-        .ok_or_else(|| Error::Internal("activity without id".into()))?;
-    let kind = activity["type"].as_str().unwrap_or("Activity");
-    let public = audience_of(activity)
-        .iter()
-        .any(|a| super::objects::is_public(a));
-    let body = activity.to_string();
-    store::activities::insert(conn, ap_id, signer.id, kind, &body, public)?;
-    let targets: BTreeSet<String> = inboxes.into_iter().filter(|i| !urls.is_local(i)).collect();
-    for inbox in targets {
-        store::deliveries::enqueue(conn, ap_id, signer.id, &inbox, &body)?;
-    }
-    Ok(())
-}
-
-/// `to`, `cc` and `audience` of an activity, flattened.
-pub fn audience_of(v: &Value) -> Vec<String> {
-    let mut out = Vec::new();
-    for key in ["to", "cc", "audience", "bto", "bcc"] {
-        match &v[key] {
-            Value::String(s) => out.push(s.clone()),
-            Value::Array(items) => {
-                out.extend(items.iter().filter_map(|i| i.as_str().map(String::from)))
-            }
-            _ => {}
-        }
-    }
-    out
-}
 
 /// Outcome of one delivery attempt.
 enum Outcome {

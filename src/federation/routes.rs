@@ -13,13 +13,14 @@ use serde_json::{json, Value};
 use crate::domain::kinds::ActorKind;
 use crate::domain::Visibility;
 use crate::error::{Error, Result};
-use crate::federation::fetch;
-use crate::federation::inbox::{post_inbox, verify_request};
-use crate::federation::objects;
-use crate::service::{ideas, members};
+use crate::federation::inbox::post_inbox;
+use crate::federation::signatures::verify_request;
+use crate::service::ideas;
+use crate::service::policy;
 use crate::state::Ctx;
 use crate::store;
 use crate::store::models::Actor;
+use crate::vocab;
 
 pub const AP_CONTENT_TYPE: &str = "application/activity+json";
 
@@ -71,7 +72,7 @@ pub fn ap_json(status: StatusCode, doc: &Value) -> Response {
 
 fn with_context(mut doc: Value) -> Value {
     if let Some(o) = doc.as_object_mut() {
-        o.insert("@context".into(), objects::context());
+        o.insert("@context".into(), vocab::context());
     }
     doc
 }
@@ -88,7 +89,7 @@ async fn local_actor(ctx: &Ctx, name: &str, kind: &str) -> Result<Actor> {
 async fn serve_actor(ctx: &Ctx, headers: &HeaderMap, actor: Result<Actor>) -> Response {
     match actor {
         Ok(a) if wants_activitypub(headers) => {
-            ap_json(StatusCode::OK, &objects::actor_json(&a, &ctx.urls))
+            ap_json(StatusCode::OK, &vocab::actor_json(&a, &ctx.urls))
         }
         Ok(a) => crate::web::actor_page(ctx, &a).await,
         Err(e) => e.into_response(),
@@ -160,14 +161,14 @@ async fn reader(
 /// member's node); everyone else gets 401 (unsigned) or 404 (signed, not a member), so that
 /// guessing URLs reveals nothing.
 async fn check_read(ctx: &Ctx, room: &Actor, req: &Request) -> Result<()> {
-    if members::visibility(room) == Visibility::Public {
+    if policy::visibility(room) == Visibility::Public {
         return Ok(());
     }
     let signer = reader(ctx, &req.method, &req.uri, &req.headers).await?;
     let (room2, signer2) = (room.clone(), signer.clone());
     let allowed = ctx
         .db
-        .read(move |c| members::may_read(c, &room2, signer2.as_ref()))
+        .read(move |c| policy::may_read(c, &room2, signer2.as_ref()))
         .await?;
     match (allowed, signer) {
         (true, _) => Ok(()),
@@ -202,7 +203,7 @@ async fn outbox(State(ctx): State<Ctx>, method: Method, uri: Uri, headers: Heade
         async {
             let owner = collection_owner(&ctx, &req.uri).await?;
             check_read(&ctx, &owner, &req).await?;
-            let (id, everything) = (owner.id, members::visibility(&owner) != Visibility::Public);
+            let (id, everything) = (owner.id, policy::visibility(&owner) != Visibility::Public);
             let (items, total) = ctx
                 .db
                 .read(move |c| {
@@ -212,7 +213,7 @@ async fn outbox(State(ctx): State<Ctx>, method: Method, uri: Uri, headers: Heade
             let items: Vec<Value> = items
                 .iter()
                 .filter_map(|a| serde_json::from_str::<Value>(&a.body).ok())
-                .map(objects::embedded)
+                .map(vocab::embedded)
                 .collect();
             Ok((
                 StatusCode::OK,
@@ -276,7 +277,7 @@ async fn idea(
             let i = store::ideas::by_ap_id(c, &ap_id)?.ok_or_else(|| Error::not_found("idea"))?;
             let room = store::actors::by_id(c, i.room_id)?;
             let doc = if i.deleted {
-                objects::tombstone(&i.ap_id, "Page")
+                vocab::tombstone(&i.ap_id, "Page")
             } else {
                 ideas::page_json(c, &i)?
             };
@@ -324,15 +325,11 @@ async fn comment(
                         .ok_or_else(|| Error::not_found("idea"))?;
                     let room = store::actors::by_id(c, idea.room_id)?;
                     if cm.deleted {
-                        return Ok((
-                            room,
-                            StatusCode::GONE,
-                            objects::tombstone(&cm.ap_id, "Note"),
-                        ));
+                        return Ok((room, StatusCode::GONE, vocab::tombstone(&cm.ap_id, "Note")));
                     }
                     let author = store::actors::by_id(c, cm.author_id)?;
                     let idea_author = store::actors::by_id(c, idea.author_id)?;
-                    let doc = objects::comment_json(&cm, &author.ap_id, &room, &idea_author.ap_id);
+                    let doc = vocab::comment_json(&cm, &author.ap_id, &room, &idea_author.ap_id);
                     Ok((room, StatusCode::OK, doc))
                 })
                 .await?;
@@ -366,7 +363,7 @@ async fn activity(
             serde_json::from_str(&a.body).map_err(|e| Error::Internal(e.to_string()))?;
         if !a.public {
             // Non-public activities belong to a room: its audience, or the room itself.
-            let room_id = fetch::id_of(&doc["audience"])
+            let room_id = vocab::id_of(&doc["audience"])
                 .unwrap_or(doc["actor"].as_str().unwrap_or_default())
                 .to_string();
             let room = ctx

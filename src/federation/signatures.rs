@@ -1,4 +1,6 @@
-//! HTTP Signatures (draft-cavage-12) as Mastodon sends and checks them.
+//! HTTP Signatures (draft-cavage-12) as Mastodon sends and checks them, and the verification
+//! of a signed request end to end ([`verify_request`]: the signer's key fetched, refetched once
+//! when it fails, for rotated keys), which inboxes and signed GETs share.
 //!
 //! We sign with `rsa-sha256` over `(request-target) host date digest` (GETs omit `digest`), and
 //! accept `rsa-sha256` and `hs2019` over any header list that covers the request target, the
@@ -8,13 +10,18 @@
 
 use base64::{engine::general_purpose::STANDARD as B64, Engine};
 use chrono::{DateTime, Utc};
-use http::HeaderMap;
+use http::{HeaderMap, Method, Uri};
 use rsa::pkcs1::DecodeRsaPublicKey;
 use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
 use rsa::{Pkcs1v15Sign, RsaPrivateKey, RsaPublicKey};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 use url::Url;
+
+use crate::error::{Error, Result as AppResult};
+use crate::federation::fetch;
+use crate::state::Ctx;
+use crate::store::models::Actor;
 
 /// How far in the past a signature's date may lie (Mastodon uses the same window).
 pub const MAX_AGE_SECS: i64 = 12 * 3600;
@@ -323,6 +330,67 @@ pub fn verify(
         &sig.signature,
     )
     .map_err(|_| SignatureError::Invalid(sig.key_id.clone()))
+}
+
+// ---- verifying a request end to end ----
+
+/// Verifies the signature of a request and returns the signing actor.
+pub async fn verify_request(
+    ctx: &Ctx,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Option<&[u8]>,
+) -> AppResult<Actor> {
+    let unauthorized = |e: SignatureError| Error::Unauthorized(e.to_string());
+    let sig = parse_header(headers).map_err(unauthorized)?;
+    if let Some(body) = body {
+        check_digest(headers, body).map_err(unauthorized)?;
+    }
+    check_coverage_and_freshness(&sig, headers, body.is_some(), Utc::now())
+        .map_err(unauthorized)?;
+    let target = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let key_id = sig.key_id.clone();
+    let owner = |refresh| {
+        let key_id = key_id.clone();
+        async move {
+            fetch::key_owner(ctx, &key_id, refresh)
+                .await
+                .map_err(|e| match e {
+                    Error::Unauthorized(_) | Error::Unavailable(_) => e,
+                    other => Error::Unauthorized(format!("cannot get key {key_id}: {other}")),
+                })
+        }
+    };
+    let signer = owner(false).await?;
+    if verify(
+        &sig,
+        method.as_str(),
+        target,
+        headers,
+        &signer.public_key_pem,
+    )
+    .is_ok()
+    {
+        return Ok(signer);
+    }
+    if signer.local {
+        return Err(Error::Unauthorized(format!(
+            "signature does not verify with the key of {}",
+            signer.ap_id
+        )));
+    }
+    // Keys rotate: fetch the key once more before refusing.
+    let signer = owner(true).await?;
+    verify(
+        &sig,
+        method.as_str(),
+        target,
+        headers,
+        &signer.public_key_pem,
+    )
+    .map_err(unauthorized)?;
+    Ok(signer)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use crate::domain::kinds::ActorKind;
 use crate::domain::validate_local_name;
 use crate::error::{Error, Result};
+use crate::service::inbound::{Applied, Inbound};
 use crate::state::{Ctx, Urls};
 use crate::store::models::{Actor, NewActor};
 use crate::store::{self, now, Db};
@@ -168,4 +169,20 @@ pub async fn authenticate(ctx: &Ctx, token: &str) -> Result<Actor> {
         .read(move |c| store::tokens::actor_by_hash(c, &hash))
         .await?
         .ok_or_else(|| Error::Unauthorized("invalid API token".into()))
+}
+
+/// Another server deleted one of its accounts (a `Delete` whose object is the actor itself):
+/// its supports and follows go, its comments are blanked (threads keep their shape).
+pub async fn receive_account_deletion(ctx: &Ctx, deletion: Inbound<()>) -> Result<Applied> {
+    crate::service::commit(ctx, move |c| {
+        if !deletion.receipt.record(c)? {
+            return Ok(Applied::Duplicate);
+        }
+        let actor = deletion.actor.id;
+        store::supports::delete_all_of_actor(c, actor)?;
+        store::follows::delete_all_of(c, actor)?;
+        store::comments::mark_all_of_actor_deleted(c, actor)?;
+        Ok(Applied::Done)
+    })
+    .await
 }

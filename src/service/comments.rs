@@ -2,18 +2,15 @@
 
 use serde_json::{json, Value};
 
-use crate::domain::lifecycle::Stage;
 use crate::domain::membership::Action;
 use crate::domain::text;
-use crate::domain::Visibility;
 use crate::error::{Error, Result};
-use crate::federation::objects;
-use crate::service::commit;
-use crate::service::follows::{Applied, Receipt};
-use crate::service::{distribute, ideas, members};
+use crate::service::inbound::{Applied, Inbound};
+use crate::service::{commit, ideas, members, policy, Tx};
 use crate::state::Ctx;
 use crate::store::models::{Actor, Comment, Idea, NewComment};
 use crate::store::{self, now, DbConnection};
+use crate::vocab::{self, ActivityKind};
 
 pub const MAX_COMMENT: usize = 20_000;
 
@@ -45,7 +42,7 @@ fn note_json(
 ) -> Result<Value> {
     let room = store::actors::by_id(c, idea.room_id)?;
     let idea_author = store::actors::by_id(c, idea.author_id)?;
-    Ok(objects::comment_json(
+    Ok(vocab::comment_json(
         comment,
         &author.ap_id,
         &room,
@@ -53,35 +50,22 @@ fn note_json(
     ))
 }
 
-/// A local user comments on an idea (or replies to a comment on it).
+/// A local user comments on an idea (or replies to a comment on it), if the room's current
+/// phase lets its role.
 pub async fn add(
     ctx: &Ctx,
-    author: &Actor,
-    idea_key: &str,
-    body: &str,
+    author: Actor,
+    idea_key: String,
+    body: String,
     in_reply_to: Option<String>,
 ) -> Result<ideas::IdeaDetail> {
-    if body.trim().is_empty() || body.len() > MAX_COMMENT {
-        return Err(Error::bad_request(format!(
-            "comment body must be 1-{MAX_COMMENT} bytes"
-        )));
-    }
-    let (urls, author, key, body) = (
-        ctx.urls.clone(),
-        author.clone(),
-        idea_key.to_string(),
-        body.to_string(),
-    );
-    let d = commit(ctx, move |c| {
-        let idea = ideas::find(c, &key)?;
-        if idea.deleted {
-            return Err(Error::Conflict("the idea was deleted".into()));
-        }
-        let idea_room = store::actors::by_id(c, idea.room_id)?;
-        if idea_room.local {
-            let stage = Stage::parse(&idea.stage).unwrap_or(Stage::Suggested);
-            members::authorize(c, &idea_room, &author, Action::Comment { stage })?
-                .map_err(Error::Forbidden)?;
+    check_body(&body)?;
+    commit(ctx, move |c| {
+        let idea = ideas::find(c, &idea_key)?;
+        policy::require_live_idea(&idea)?;
+        let room = store::actors::by_id(c, idea.room_id)?;
+        if room.local {
+            policy::require(c, &room, &author, Action::Comment { stage: idea.stage })?;
         }
         let parent = match in_reply_to {
             Some(p) if p != idea.ap_id => {
@@ -96,11 +80,12 @@ pub async fn add(
             _ => idea.ap_id.clone(),
         };
         let t = now();
-        let terms = members::room_terms(c, &idea_room)?;
+        let terms = members::room_terms(c, &room)?;
+        let ap_id = c.urls.comment(&uuid::Uuid::new_v4().to_string());
         let comment = store::comments::insert(
             c,
             &NewComment {
-                ap_id: urls.comment(&uuid::Uuid::new_v4().to_string()),
+                ap_id,
                 idea_id: idea.id,
                 author_id: author.id,
                 in_reply_to: parent,
@@ -113,11 +98,11 @@ pub async fn add(
                 terms,
             },
         )?;
-        let room = store::actors::by_id(c, idea.room_id)?;
         let idea_author = store::actors::by_id(c, idea.author_id)?;
         let note = note_json(c, &comment, &author, &idea)?;
+        let id = c.new_activity_id();
         let mut create =
-            objects::room_activity("Create", &urls.new_activity(), &author.ap_id, note, &room);
+            vocab::room_activity(ActivityKind::Create, &id, &author.ap_id, note, &room);
         if let Some(cc) = create["cc"].as_array_mut() {
             cc.push(json!(idea_author.ap_id));
         }
@@ -126,73 +111,69 @@ pub async fn add(
         } else {
             vec![idea_author.delivery_inbox().to_string()]
         };
-        distribute(c, &urls, &author, &room, &create, None, extra)?;
+        c.distribute(&author, &room, &create, None, extra)?;
         ideas::detail(c, &idea, true)
     })
-    .await?;
-    Ok(d)
+    .await
 }
 
-/// Edits (`body = Some`) or deletes (`None`) a local user's own comment.
-pub async fn change(
-    ctx: &Ctx,
-    author: &Actor,
-    comment_key: &str,
-    body: Option<String>,
-) -> Result<()> {
-    let (urls, author, key) = (ctx.urls.clone(), author.clone(), comment_key.to_string());
-    commit(ctx, move |c| {
-        let comment = find_comment(c, &key)?;
-        if comment.author_id != author.id || !comment.local {
-            return Err(Error::Forbidden(
-                "only the author can change a comment".into(),
-            ));
-        }
-        if comment.deleted {
-            return Err(Error::Conflict("the comment was deleted".into()));
-        }
-        let idea =
-            store::ideas::by_id(c, comment.idea_id)?.ok_or_else(|| Error::not_found("idea"))?;
-        let room = store::actors::by_id(c, idea.room_id)?;
-        let activity = match body {
-            Some(body) => {
-                if body.trim().is_empty() || body.len() > MAX_COMMENT {
-                    return Err(Error::bad_request(format!(
-                        "comment body must be 1-{MAX_COMMENT} bytes"
-                    )));
-                }
-                store::comments::update(
-                    c,
-                    comment.id,
-                    &text::markdown_to_html(&body),
-                    Some(&body),
-                )?;
-                let updated = find_comment(c, &comment.id.to_string())?;
-                let note = note_json(c, &updated, &author, &idea)?;
-                objects::room_activity("Update", &urls.new_activity(), &author.ap_id, note, &room)
-            }
-            None => {
-                store::comments::mark_deleted(c, comment.id)?;
-                objects::room_activity(
-                    "Delete",
-                    &urls.new_activity(),
-                    &author.ap_id,
-                    objects::tombstone(&comment.ap_id, "Note"),
-                    &room,
-                )
-            }
-        };
-        distribute(c, &urls, &author, &room, &activity, None, vec![])
-    })
-    .await?;
+fn check_body(body: &str) -> Result<()> {
+    if body.trim().is_empty() || body.len() > MAX_COMMENT {
+        return Err(Error::bad_request(format!(
+            "comment body must be 1-{MAX_COMMENT} bytes"
+        )));
+    }
     Ok(())
 }
 
-/// A comment as another server sent it.
+/// A local user edits their own comment; followers get an `Update`.
+pub async fn edit(ctx: &Ctx, author: Actor, comment_key: String, body: String) -> Result<()> {
+    check_body(&body)?;
+    commit(ctx, move |c| {
+        let (comment, idea, room) = own_comment(c, &author, &comment_key)?;
+        let html = text::markdown_to_html(&body);
+        store::comments::update(c, comment.id, &html, Some(&body))?;
+        let updated = find_comment(c, &comment.id.to_string())?;
+        let note = note_json(c, &updated, &author, &idea)?;
+        let id = c.new_activity_id();
+        let update = vocab::room_activity(ActivityKind::Update, &id, &author.ap_id, note, &room);
+        c.distribute(&author, &room, &update, None, vec![])
+    })
+    .await
+}
+
+/// A local user deletes their own comment; followers get a `Delete` of its tombstone.
+pub async fn delete(ctx: &Ctx, author: Actor, comment_key: String) -> Result<()> {
+    commit(ctx, move |c| {
+        let (comment, _idea, room) = own_comment(c, &author, &comment_key)?;
+        store::comments::mark_deleted(c, comment.id)?;
+        let id = c.new_activity_id();
+        let tombstone = vocab::tombstone(&comment.ap_id, "Note");
+        let delete =
+            vocab::room_activity(ActivityKind::Delete, &id, &author.ap_id, tombstone, &room);
+        c.distribute(&author, &room, &delete, None, vec![])
+    })
+    .await
+}
+
+/// A live comment `author` wrote on this node, with its idea and room.
+fn own_comment(c: &mut Tx<'_>, author: &Actor, key: &str) -> Result<(Comment, Idea, Actor)> {
+    let comment = find_comment(c, key)?;
+    if !comment.local || !policy::may_change_comment(author, &comment) {
+        return Err(Error::Forbidden(
+            "only the author can change a comment".into(),
+        ));
+    }
+    policy::require_live_comment(&comment)?;
+    let idea = store::ideas::by_id(c, comment.idea_id)?.ok_or_else(|| Error::not_found("idea"))?;
+    let room = store::actors::by_id(c, idea.room_id)?;
+    Ok((comment, idea, room))
+}
+
+/// A reply from another server to an idea or to a comment on it.
 #[derive(Debug, Clone)]
 pub struct IncomingComment {
     pub ap_id: String,
-    pub author: Actor,
     pub in_reply_to: String,
     pub content: String,
     pub source: Option<String>,
@@ -202,17 +183,17 @@ pub struct IncomingComment {
 }
 
 /// Stores a reply from another server; in a local room the room announces it to followers.
-pub async fn receive(
-    ctx: &Ctx,
-    incoming: IncomingComment,
-    original: Value,
-    receipt: Receipt,
-) -> Result<Applied> {
-    if incoming.content.len() > MAX_COMMENT * 4 {
+pub async fn receive(ctx: &Ctx, reply: Inbound<IncomingComment>) -> Result<Applied> {
+    if reply.content.content.len() > MAX_COMMENT * 4 {
         return Err(Error::TooLarge("comment content".into()));
     }
-    let urls = ctx.urls.clone();
-    let applied = commit(ctx, move |c| {
+    commit(ctx, move |c| {
+        let Inbound {
+            actor: author,
+            receipt,
+            content: incoming,
+            original,
+        } = reply;
         let idea = thread_of(c, &incoming.in_reply_to)?.ok_or_else(|| {
             Error::Unsupported(format!(
                 "{} does not reply to an idea on this node",
@@ -226,18 +207,16 @@ pub async fn receive(
             return Ok(Applied::Duplicate);
         }
         let room = store::actors::by_id(c, idea.room_id)?;
-        if !incoming.public && members::visibility(&room) == Visibility::Public {
+        if !incoming.public && policy::is_public(&room) {
             return Err(Error::Unsupported(format!(
                 "{} is not addressed to the public: private messages never become comments",
                 incoming.ap_id
             )));
         }
         if room.local {
-            let stage = Stage::parse(&idea.stage).unwrap_or(Stage::Suggested);
-            if let Err(reason) =
-                members::authorize(c, &room, &incoming.author, Action::Comment { stage })?
-            {
-                return members::refuse(c, &urls, &room, &incoming.author, &original, &reason);
+            let action = Action::Comment { stage: idea.stage };
+            if let Err(reason) = policy::authorize(c, &room, &author, action)? {
+                return members::refuse(c, &room, &author, &original, &reason);
             }
         }
         let terms = members::room_terms(c, &room)?;
@@ -246,7 +225,7 @@ pub async fn receive(
             &NewComment {
                 ap_id: incoming.ap_id.clone(),
                 idea_id: idea.id,
-                author_id: incoming.author.id,
+                author_id: author.id,
                 in_reply_to: incoming.in_reply_to.clone(),
                 content: text::sanitize_html(&incoming.content),
                 source: incoming.source.clone(),
@@ -257,50 +236,71 @@ pub async fn receive(
                 terms,
             },
         )?;
-        distribute(c, &urls, &incoming.author, &room, &original, None, vec![])?;
+        c.distribute(&author, &room, &original, None, vec![])?;
         Ok(Applied::Done)
     })
-    .await?;
-    Ok(applied)
+    .await
 }
 
-/// Update or Delete (`content = None`) of a remote comment by its author.
-pub async fn receive_change(
-    ctx: &Ctx,
-    actor: &Actor,
-    ap_id: &str,
-    content: Option<String>,
-    original: Value,
-    receipt: Receipt,
-) -> Result<Applied> {
-    let (urls, actor, ap_id) = (ctx.urls.clone(), actor.clone(), ap_id.to_string());
-    let applied = commit(ctx, move |c| {
-        let comment = store::comments::by_ap_id(c, &ap_id)?
-            .ok_or_else(|| Error::not_found(format!("comment {ap_id}")))?;
-        if comment.author_id != actor.id {
-            return Err(Error::Forbidden(
-                "only the author can change a comment".into(),
-            ));
-        }
-        if comment.deleted && content.is_some() {
-            // Deletion wins, as for ideas: acknowledged, nothing changes.
+/// An `Update` of a comment this node holds, with its new HTML content.
+#[derive(Debug, Clone)]
+pub struct CommentEdit {
+    pub ap_id: String,
+    pub content: String,
+}
+
+/// The author of a remote comment edited it. An edit of a deleted comment is acknowledged and
+/// changes nothing (deletion wins, as for ideas).
+pub async fn receive_edit(ctx: &Ctx, edit: Inbound<CommentEdit>) -> Result<Applied> {
+    commit(ctx, move |c| {
+        let comment = authored_comment(c, &edit.actor, &edit.content.ap_id)?;
+        if comment.deleted {
             return Ok(Applied::Done);
         }
-        if !receipt.record(c)? {
+        if !edit.receipt.record(c)? {
             return Ok(Applied::Duplicate);
         }
-        match content {
-            Some(html) => {
-                store::comments::update(c, comment.id, &text::sanitize_html(&html), None)?
-            }
-            None => store::comments::mark_deleted(c, comment.id)?,
-        }
-        let idea =
-            store::ideas::by_id(c, comment.idea_id)?.ok_or_else(|| Error::not_found("idea"))?;
-        let room = store::actors::by_id(c, idea.room_id)?;
-        distribute(c, &urls, &actor, &room, &original, None, vec![])?;
-        Ok(Applied::Done)
+        let html = text::sanitize_html(&edit.content.content);
+        store::comments::update(c, comment.id, &html, None)?;
+        relay_change(c, &edit.actor, &comment, &edit.original)
     })
-    .await?;
-    Ok(applied)
+    .await
+}
+
+/// The author of a remote comment deleted it (`ap_id`).
+pub async fn receive_delete(ctx: &Ctx, delete: Inbound<String>) -> Result<Applied> {
+    commit(ctx, move |c| {
+        let comment = authored_comment(c, &delete.actor, &delete.content)?;
+        if !delete.receipt.record(c)? {
+            return Ok(Applied::Duplicate);
+        }
+        store::comments::mark_deleted(c, comment.id)?;
+        relay_change(c, &delete.actor, &comment, &delete.original)
+    })
+    .await
+}
+
+/// A comment this node holds, if `actor` wrote it.
+fn authored_comment(c: &mut Tx<'_>, actor: &Actor, ap_id: &str) -> Result<Comment> {
+    let comment = store::comments::by_ap_id(c, ap_id)?
+        .ok_or_else(|| Error::not_found(format!("comment {ap_id}")))?;
+    if !policy::may_change_comment(actor, &comment) {
+        return Err(Error::Forbidden(
+            "only the author can change a comment".into(),
+        ));
+    }
+    Ok(comment)
+}
+
+/// A local room relays a change of a comment in it to its followers.
+fn relay_change(
+    c: &mut Tx<'_>,
+    actor: &Actor,
+    comment: &Comment,
+    original: &Value,
+) -> Result<Applied> {
+    let idea = store::ideas::by_id(c, comment.idea_id)?.ok_or_else(|| Error::not_found("idea"))?;
+    let room = store::actors::by_id(c, idea.room_id)?;
+    c.distribute(actor, &room, original, None, vec![])?;
+    Ok(Applied::Done)
 }

@@ -1,65 +1,53 @@
-//! Following rooms (and other actors) across nodes: Follow, Accept, Reject, Undo.
+//! Following rooms (and other actors) across nodes: Follow and Join, their Accept or Reject,
+//! and Undo.
 
 use serde_json::Value;
 
-use crate::domain::kinds::ActorKind;
-use crate::domain::kinds::FollowState;
-use crate::domain::Visibility;
+use crate::domain::kinds::{ActorKind, FollowState};
+use crate::domain::text;
 use crate::error::{Error, Result};
-use crate::federation::{fetch, objects, outbox};
-use crate::service::{commit, members};
+use crate::federation::fetch;
+use crate::service::inbound::{Applied, Inbound, Receipt};
+use crate::service::{commit, members, policy, Tx};
 use crate::state::Ctx;
 use crate::store;
 use crate::store::models::Actor;
+use crate::vocab::{self, ActivityKind};
 
-/// What the inbox is told about an inbound activity that was applied.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Applied {
-    Done,
-    Duplicate,
-    /// Understood and answered with a `Reject` giving this reason (a room rule refused it).
-    Refused(String),
+/// A local user follows an actor by handle. Local targets are followed at once (a local
+/// partners room takes it as a request); remote ones get a `Follow` and stay `pending` until
+/// their answer arrives.
+pub async fn follow(ctx: &Ctx, user: Actor, handle: &str) -> Result<(Actor, FollowState)> {
+    let target = fetch::resolve_handle(ctx, handle).await?;
+    send_request(ctx, user, target, ActivityKind::Follow, None).await
 }
 
-/// The inbound activity being applied; recorded in the same transaction as its effect.
-#[derive(Debug, Clone)]
-pub struct Receipt {
-    pub id: String,
-    pub actor: String,
-    pub kind: String,
-}
-
-impl Receipt {
-    /// Records the receipt; false when the activity was already applied.
-    pub fn record(&self, c: &mut crate::store::DbConnection) -> Result<bool> {
-        store::receipts::record(c, &self.id, &self.actor, &self.kind)
-    }
-}
-
-/// A local user follows an actor by handle. Local targets are followed at once; remote ones
-/// get a Follow and stay `pending` until their Accept arrives.
-pub async fn follow_handle(ctx: &Ctx, user: &Actor, handle: &str) -> Result<(Actor, FollowState)> {
-    request(ctx, user, handle, "Follow", None).await
-}
-
-/// Sends a `Follow`, or a `Join` with a message, to an actor (a room, usually). Local public
-/// rooms are followed at once; local partners rooms get a request like remote ones do.
-pub async fn request(
+/// A local user asks to join a room by handle, with a message for its stewards (a `Join`).
+pub async fn join(
     ctx: &Ctx,
-    user: &Actor,
+    user: Actor,
     handle: &str,
-    kind: &str,
     message: Option<String>,
 ) -> Result<(Actor, FollowState)> {
     let target = fetch::resolve_handle(ctx, handle).await?;
+    if !target.is_room() {
+        return Err(Error::bad_request(format!("{handle} is not a room")));
+    }
+    send_request(ctx, user, target, ActivityKind::Join, message).await
+}
+
+async fn send_request(
+    ctx: &Ctx,
+    user: Actor,
+    target: Actor,
+    kind: ActivityKind,
+    message: Option<String>,
+) -> Result<(Actor, FollowState)> {
     if target.id == user.id {
         return Err(Error::bad_request("you cannot follow yourself"));
     }
-    if kind == "Join" && !target.is_room() {
-        return Err(Error::bad_request(format!("{handle} is not a room")));
-    }
     let follow_id = ctx.urls.new_activity();
-    let mut follow = objects::activity(
+    let mut follow = vocab::activity(
         kind,
         &follow_id,
         &user.ap_id,
@@ -68,39 +56,34 @@ pub async fn request(
         &[],
     );
     if let Some(m) = message {
-        follow["content"] = Value::String(crate::domain::text::sanitize_html(&m));
+        follow["content"] = Value::String(text::sanitize_html(&m));
     }
-    let (urls, user2, target2, kind) = (
-        ctx.urls.clone(),
-        user.clone(),
-        target.clone(),
-        kind.to_string(),
-    );
+    let target2 = target.clone();
     let state = commit(ctx, move |c| {
-        if let Some(f) = store::follows::between(c, user2.id, target2.id)? {
+        let target = target2;
+        if let Some(f) = store::follows::between(c, user.id, target.id)? {
             if f.state == FollowState::Accepted {
                 return Ok(f.state);
             }
         }
-        if target2.local && target2.is_room() && members::visibility(&target2) != Visibility::Public
-        {
+        if target.local && target.is_room() && !policy::is_public(&target) {
             let receipt = Receipt {
-                id: follow_id.clone(),
-                actor: user2.ap_id.clone(),
-                kind,
+                id: follow_id,
+                actor: user.ap_id.clone(),
+                kind: kind.to_string(),
             };
-            members::receive_request(c, &urls, &target2, &user2, &follow, &receipt)?;
-            return Ok(store::follows::between(c, user2.id, target2.id)?
+            members::receive_request(c, &target, &user, &follow, &receipt)?;
+            return Ok(store::follows::between(c, user.id, target.id)?
                 .map(|f| f.state)
                 .unwrap_or(FollowState::Rejected));
         }
-        let state = if target2.local {
+        let state = if target.local {
             FollowState::Accepted
         } else {
             FollowState::Pending
         };
-        store::follows::put(c, user2.id, target2.id, state, &follow_id)?;
-        outbox::publish(c, &urls, &user2, &follow, [target2.inbox.clone()])?;
+        store::follows::put(c, user.id, target.id, state, &follow_id)?;
+        c.publish(&user, &follow, [target.inbox.clone()])?;
         Ok(state)
     })
     .await?;
@@ -109,156 +92,171 @@ pub async fn request(
 
 /// A local user stops following an actor: the follow is removed and the target gets an
 /// `Undo` of the original Follow.
-pub async fn unfollow(ctx: &Ctx, user: &Actor, handle: &str) -> Result<()> {
+pub async fn unfollow(ctx: &Ctx, user: Actor, handle: &str) -> Result<()> {
     // The cache first: unfollowing must work when the other server is gone.
     let target = fetch::known_or_resolve(ctx, handle).await?;
-    let (urls, user, undo_id) = (ctx.urls.clone(), user.clone(), ctx.urls.new_activity());
     commit(ctx, move |c| {
         let follow = store::follows::between(c, user.id, target.id)?
             .ok_or_else(|| Error::not_found(format!("a follow of {}", target.handle())))?;
         store::follows::delete(c, user.id, target.id)?;
         let original = serde_json::json!({
-            "id": follow.activity_ap_id, "type": "Follow",
+            "id": follow.activity_ap_id, "type": ActivityKind::Follow.as_str(),
             "actor": user.ap_id, "object": target.ap_id,
         });
-        let undo = objects::activity(
-            "Undo",
-            &undo_id,
+        let undo = vocab::undo(
+            &c.new_activity_id(),
             &user.ap_id,
             original,
             &[&target.ap_id],
             &[],
         );
-        outbox::publish(c, &urls, &user, &undo, [target.inbox.clone()])
+        c.publish(&user, &undo, [target.inbox.clone()])
     })
     .await?;
     Ok(())
 }
 
+/// A `Follow` or `Join` of a local actor.
+#[derive(Debug, Clone)]
+pub struct FollowRequest {
+    /// The actor to follow.
+    pub target: String,
+}
+
 /// Someone follows a local actor: public rooms, people and the organisation accept at once,
-/// with an Accept that embeds the whole Follow (Lemmy needs it).
-pub async fn receive_follow(
-    ctx: &Ctx,
-    follower: &Actor,
-    follow: &Value,
-    receipt: Receipt,
-) -> Result<Applied> {
-    let target_id = fetch::id_of(&follow["object"])
-        .ok_or_else(|| Error::bad_request("Follow has no object"))?
-        .to_string();
-    let follow_id = receipt.id.clone();
-    let urls = ctx.urls.clone();
-    let (follower, follow) = (follower.clone(), follow.clone());
-    let applied = commit(ctx, move |c| {
-        let target = store::actors::by_ap_id(c, &target_id)?
+/// with an `Accept` that embeds the whole Follow (Lemmy needs it); non-public rooms take it as
+/// a request (see [`members::receive_request`]).
+pub async fn receive_follow(ctx: &Ctx, follow: Inbound<FollowRequest>) -> Result<Applied> {
+    commit(ctx, move |c| {
+        let Inbound {
+            actor: follower,
+            receipt,
+            content,
+            original,
+        } = follow;
+        let target = store::actors::by_ap_id(c, &content.target)?
             .filter(|a| a.local)
-            .ok_or_else(|| Error::not_found(format!("local actor {target_id}")))?;
+            .ok_or_else(|| Error::not_found(format!("local actor {}", content.target)))?;
         if target.kind == ActorKind::Application {
             return Err(Error::Unsupported(
                 "the instance actor cannot be followed".into(),
             ));
         }
-        if target.is_room() && members::visibility(&target) != Visibility::Public {
-            return members::receive_request(c, &urls, &target, &follower, &follow, &receipt);
+        if target.is_room() && !policy::is_public(&target) {
+            return members::receive_request(c, &target, &follower, &original, &receipt);
         }
         if !receipt.record(c)? {
             return Ok(Applied::Duplicate);
         }
-        store::follows::put(c, follower.id, target.id, FollowState::Accepted, &follow_id)?;
-        let accept = objects::activity(
-            "Accept",
-            &urls.new_activity(),
-            &target.ap_id,
-            objects::embedded(follow),
-            &[&follower.ap_id],
-            &[],
-        );
-        outbox::publish(c, &urls, &target, &accept, [follower.inbox.clone()])?;
-        Ok(Applied::Done)
-    })
-    .await?;
-    Ok(applied)
-}
-
-/// A followed actor answered our Follow. Returns the target when it was accepted, so the caller
-/// can fetch what the room already holds.
-pub async fn receive_answer(
-    ctx: &Ctx,
-    answerer: &Actor,
-    answer: &Value,
-    accepted: bool,
-    receipt: Receipt,
-) -> Result<(Applied, Option<Actor>)> {
-    let object = &answer["object"];
-    let follow_id = fetch::id_of(object).map(String::from);
-    let follower_id = object["actor"].as_str().map(String::from);
-    let answerer = answerer.clone();
-    let reason = answer["summary"]
-        .as_str()
-        .or(answer["content"].as_str())
-        .map(String::from);
-    commit(ctx, move |c| {
-        let mut follow = match &follow_id {
-            Some(id) => store::follows::by_activity(c, id)?,
-            None => None,
-        };
-        if follow.is_none() {
-            if let Some(fid) = &follower_id {
-                if let Some(f) = store::actors::by_ap_id(c, fid)? {
-                    follow = store::follows::between(c, f.id, answerer.id)?;
-                }
-            }
-        }
-        let follow = follow
-            .ok_or_else(|| Error::Unsupported("answer to a Follow this node never sent".into()))?;
-        if follow.target_id != answerer.id {
-            return Err(Error::Forbidden(
-                "only the followed actor can answer a Follow".into(),
-            ));
-        }
-        if !receipt.record(c)? {
-            return Ok((Applied::Duplicate, None));
-        }
-        store::follows::set_state(
+        store::follows::put(
             c,
-            follow.id,
-            if accepted {
-                FollowState::Accepted
-            } else {
-                FollowState::Rejected
-            },
+            follower.id,
+            target.id,
+            FollowState::Accepted,
+            &receipt.id,
         )?;
-        if !accepted {
-            store::follows::set_reason(c, follow.id, reason.as_deref())?;
-        }
-        Ok((Applied::Done, accepted.then_some(answerer)))
+        let accept = vocab::accept(
+            &c.new_activity_id(),
+            &target.ap_id,
+            original,
+            &follower.ap_id,
+        );
+        c.publish(&target, &accept, [follower.inbox.clone()])?;
+        Ok(Applied::Done)
     })
     .await
 }
 
-/// The follower withdrew its Follow.
-pub async fn receive_unfollow(
+/// An `Accept` or `Reject` of a Follow this node sent: by the Follow's id, or by who followed.
+#[derive(Debug, Clone)]
+pub struct FollowAnswer {
+    pub follow_id: Option<String>,
+    pub follower: Option<String>,
+    /// Why it was refused (a `Reject`'s `summary` or `content`).
+    pub reason: Option<String>,
+}
+
+/// A followed actor accepted our Follow. Returns the followed actor, so the caller can fetch
+/// what a room already holds.
+pub async fn receive_acceptance(
     ctx: &Ctx,
-    follower: &Actor,
-    follow: &Value,
-    receipt: Receipt,
-) -> Result<Applied> {
-    let target_id = fetch::id_of(&follow["object"]).map(String::from);
-    let follow_activity = fetch::id_of(follow).map(String::from);
-    let follower = follower.clone();
+    answer: Inbound<FollowAnswer>,
+) -> Result<(Applied, Option<Actor>)> {
     commit(ctx, move |c| {
-        let by_activity = match &follow_activity {
+        let applied = apply_answer(c, &answer, FollowState::Accepted)?;
+        Ok((
+            applied.clone(),
+            (applied == Applied::Done).then_some(answer.actor),
+        ))
+    })
+    .await
+}
+
+/// A followed actor refused our Follow; the reason is kept to show.
+pub async fn receive_rejection(ctx: &Ctx, answer: Inbound<FollowAnswer>) -> Result<Applied> {
+    commit(ctx, move |c| {
+        apply_answer(c, &answer, FollowState::Rejected)
+    })
+    .await
+}
+
+fn apply_answer(
+    c: &mut Tx<'_>,
+    answer: &Inbound<FollowAnswer>,
+    state: FollowState,
+) -> Result<Applied> {
+    let answerer = &answer.actor;
+    let mut follow = match &answer.content.follow_id {
+        Some(id) => store::follows::by_activity(c, id)?,
+        None => None,
+    };
+    if follow.is_none() {
+        if let Some(fid) = &answer.content.follower {
+            if let Some(f) = store::actors::by_ap_id(c, fid)? {
+                follow = store::follows::between(c, f.id, answerer.id)?;
+            }
+        }
+    }
+    let follow = follow
+        .ok_or_else(|| Error::Unsupported("answer to a Follow this node never sent".into()))?;
+    if follow.target_id != answerer.id {
+        return Err(Error::Forbidden(
+            "only the followed actor can answer a Follow".into(),
+        ));
+    }
+    if !answer.receipt.record(c)? {
+        return Ok(Applied::Duplicate);
+    }
+    store::follows::set_state(c, follow.id, state)?;
+    if state == FollowState::Rejected {
+        store::follows::set_reason(c, follow.id, answer.content.reason.as_deref())?;
+    }
+    Ok(Applied::Done)
+}
+
+/// An `Undo(Follow)`: by the Follow's id, or by what it followed.
+#[derive(Debug, Clone)]
+pub struct Unfollow {
+    pub follow_id: Option<String>,
+    pub target: Option<String>,
+}
+
+/// The follower withdrew its Follow.
+pub async fn receive_unfollow(ctx: &Ctx, undo: Inbound<Unfollow>) -> Result<Applied> {
+    commit(ctx, move |c| {
+        let follower = &undo.actor;
+        let by_activity = match &undo.content.follow_id {
             Some(id) => store::follows::by_activity(c, id)?,
             None => None,
         };
-        let target = match (by_activity, &target_id) {
+        let target = match (by_activity, &undo.content.target) {
             (Some(f), _) if f.follower_id == follower.id => f.target_id,
             (_, Some(t)) => store::actors::by_ap_id(c, t)?
                 .map(|a| a.id)
                 .ok_or_else(|| Error::not_found(format!("actor {t}")))?,
             _ => return Err(Error::not_found("the follow to undo")),
         };
-        if !receipt.record(c)? {
+        if !undo.receipt.record(c)? {
             return Ok(Applied::Duplicate);
         }
         store::follows::delete(c, follower.id, target)?;

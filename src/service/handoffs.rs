@@ -9,17 +9,16 @@ use serde_json::{json, Value};
 
 use crate::domain::kinds::{ActorKind, HandoffState};
 use crate::domain::lifecycle::Stage;
-use crate::domain::membership::Role;
 use crate::domain::text;
 use crate::error::{Error, Result};
-use crate::federation::fetch::{self, id_of, same_host};
-use crate::federation::{objects, outbox};
-use crate::service::follows::{Applied, Receipt};
-use crate::service::{commit, distribute, ideas, members};
+use crate::federation::fetch;
+use crate::service::inbound::{Applied, Inbound};
+use crate::service::{commit, ideas, policy, Tx};
 use crate::state::Ctx;
 use crate::store::handoffs::NewHandoff;
 use crate::store::models::{Actor, Handoff, NewIdea};
 use crate::store::{self, now, DbConnection};
+use crate::vocab::{self, id_of, same_host, ActivityKind};
 
 #[derive(Debug, Serialize)]
 pub struct HandoffView {
@@ -70,10 +69,10 @@ fn reload(c: &mut DbConnection, id: i32) -> Result<Handoff> {
 /// A steward of the idea's room offers it to another organisation.
 pub async fn offer(
     ctx: &Ctx,
-    steward: &Actor,
-    idea_key: &str,
+    steward: Actor,
+    idea_key: String,
     to: &str,
-    message: &str,
+    message: String,
 ) -> Result<HandoffView> {
     let target = fetch::known_or_resolve(ctx, to).await?;
     if target.kind != ActorKind::Organization || target.local {
@@ -81,21 +80,11 @@ pub async fn offer(
             "{to} is not another node's organisation"
         )));
     }
-    let (urls, steward, key, message) = (
-        ctx.urls.clone(),
-        steward.clone(),
-        idea_key.to_string(),
-        message.to_string(),
-    );
     commit(ctx, move |c| {
-        let idea = ideas::find(c, &key)?;
+        let idea = ideas::find(c, &idea_key)?;
         let room = store::actors::by_id(c, idea.room_id)?;
-        if !room.local || members::member_role(c, &room, &steward)? != Some(Role::Steward) {
-            return Err(Error::Forbidden(
-                "only stewards of the idea's room hand it off".into(),
-            ));
-        }
-        if idea.deleted || !Stage::parse(&idea.stage).is_some_and(|s| s.is_open()) {
+        policy::require_steward(c, &room, &steward, "hand its ideas off")?;
+        if !policy::is_open(&idea) {
             return Err(Error::Conflict(format!(
                 "an idea that is {} cannot be handed off",
                 idea.stage
@@ -108,9 +97,15 @@ pub async fn offer(
         }
         let org = organization(c)?;
         let page = ideas::page_json(c, &idea)?;
-        let id = urls.new_activity();
-        let mut offer =
-            objects::activity("Offer", &id, &steward.ap_id, page, &[&target.ap_id], &[]);
+        let id = c.new_activity_id();
+        let mut offer = vocab::activity(
+            ActivityKind::Offer,
+            &id,
+            &steward.ap_id,
+            page,
+            &[&target.ap_id],
+            &[],
+        );
         offer["target"] = json!(target.ap_id);
         // The steward offers on behalf of its organisation, which provenance names.
         offer["attributedTo"] = json!(org.ap_id);
@@ -127,7 +122,7 @@ pub async fn offer(
                 offer: &offer,
             },
         )?;
-        outbox::publish(c, &urls, &steward, &offer, [target.inbox.clone()])?;
+        c.publish(&steward, &offer, [target.inbox.clone()])?;
         Ok(view(
             &by_ap_id(c, &id, false)?.ok_or_else(|| Error::Internal("offer vanished".into()))?,
         ))
@@ -135,28 +130,30 @@ pub async fn offer(
     .await
 }
 
-/// An Offer reaches this node's organisation. It must come from the node hosting the idea,
-/// and the idea is fetched again from its origin (signed), so that what is stored is what the
-/// origin really holds: an open idea not yet handed off.
-pub async fn receive_offer(
-    ctx: &Ctx,
-    actor: &Actor,
-    offer: &Value,
-    receipt: Receipt,
-) -> Result<Applied> {
-    let target = id_of(&offer["target"])
-        .ok_or_else(|| Error::bad_request("Offer has no target"))?
-        .to_string();
-    let idea_id = id_of(&offer["object"])
-        .ok_or_else(|| Error::bad_request("Offer has no object"))?
-        .to_string();
-    if !same_host(&idea_id, &actor.ap_id) {
-        return Err(Error::Forbidden(format!(
-            "{} cannot offer {idea_id}: an idea is offered by the node that hosts it",
-            actor.ap_id
-        )));
-    }
-    let t = target.clone();
+/// An `Offer` of an idea to this node's organisation, from the node hosting the idea.
+#[derive(Debug, Clone)]
+pub struct IncomingOffer {
+    /// The organisation it is offered to.
+    pub target: String,
+    /// The offered idea, to be fetched again from its origin.
+    pub idea: String,
+    /// The offer's message, as HTML.
+    pub message: Option<String>,
+    /// The offering organisation, when the offer names one on the sender's host.
+    pub from_org: Option<String>,
+}
+
+/// An Offer reaches this node's organisation. The idea is fetched again from its origin
+/// (signed), so that what is stored is what the origin really holds: an open idea, not yet
+/// handed off, in a room of the offering node.
+pub async fn receive_offer(ctx: &Ctx, offer: Inbound<IncomingOffer>) -> Result<Applied> {
+    let Inbound {
+        actor,
+        receipt,
+        content,
+        original,
+    } = offer;
+    let t = content.target.clone();
     let org = ctx
         .db
         .read(move |c| store::actors::by_ap_id(c, &t))
@@ -164,9 +161,11 @@ pub async fn receive_offer(
         .filter(|a| a.local && a.kind == ActorKind::Organization)
         .ok_or_else(|| {
             Error::Unsupported(format!(
-                "offers are made to this node's organisation, not to {target}"
+                "offers are made to this node's organisation, not to {}",
+                content.target
             ))
         })?;
+    let idea_id = content.idea;
     let verified = fetch::fetch_json(ctx, &idea_id).await?;
     if type_is_not_page(&verified) || verified["id"] != idea_id.as_str() {
         return Err(Error::bad_request(format!("{idea_id} is not an idea")));
@@ -187,16 +186,14 @@ pub async fn receive_offer(
             "the idea's room is not on the offering node".into(),
         ));
     }
-    let mut stored = offer.clone();
+    let mut stored = original;
     stored["object"] = verified;
-    let message = offer["content"]
-        .as_str()
+    let message = content
+        .message
+        .as_deref()
         .map(text::html_to_text)
         .unwrap_or_default();
-    let from_org = id_of(&offer["attributedTo"])
-        .filter(|org| same_host(org, &actor.ap_id))
-        .unwrap_or(&actor.ap_id)
-        .to_string();
+    let from_org = content.from_org.unwrap_or_else(|| actor.ap_id.clone());
     commit(ctx, move |c| {
         if !receipt.record(c)? {
             return Ok(Applied::Duplicate);
@@ -219,17 +216,12 @@ pub async fn receive_offer(
 }
 
 fn type_is_not_page(v: &Value) -> bool {
-    fetch::type_of(v) != Some("Page")
+    vocab::type_of(v) != Some("Page")
 }
 
+/// Handoffs are handled by staff of the organisation.
 fn staff_only(user: &Actor) -> Result<()> {
-    if user.staff {
-        Ok(())
-    } else {
-        Err(Error::Forbidden(
-            "handoffs are handled by staff of the organisation".into(),
-        ))
-    }
+    policy::require_staff(user, "handle handoffs of the organisation")
 }
 
 pub async fn list(ctx: &Ctx, user: &Actor, incoming: Option<bool>) -> Result<Vec<HandoffView>> {
@@ -255,8 +247,8 @@ fn pending_incoming(c: &mut DbConnection, id: i32) -> Result<(Handoff, Value)> {
 
 /// Staff accept an offered idea into one of their rooms: this node hosts its own copy, with the
 /// credit, the terms and the provenance chain (one more hop), and tells the origin.
-pub async fn accept(ctx: &Ctx, user: &Actor, id: i32, room_name: &str) -> Result<HandoffView> {
-    staff_only(user)?;
+pub async fn accept(ctx: &Ctx, user: Actor, id: i32, room_name: &str) -> Result<HandoffView> {
+    staff_only(&user)?;
     let room = crate::service::rooms::local_by_name(ctx, room_name).await?;
     // Know every credited contributor before the transaction (fetching is network work).
     let offer_json = {
@@ -276,26 +268,26 @@ pub async fn accept(ctx: &Ctx, user: &Actor, id: i32, room_name: &str) -> Result
             }
         }
     }
-    let urls = ctx.urls.clone();
     commit(ctx, move |c| {
         let (h, offer) = pending_incoming(c, id)?;
         let org = organization(c)?;
         let object = &offer["object"];
-        let at = objects::timestamp(now());
+        let at = vocab::timestamp(now());
         let mut chain: Vec<Value> = object["provenance"].as_array().cloned().unwrap_or_default();
         chain.push(json!({"from": h.from_org, "to": org.ap_id, "at": at, "terms": object["terms"], "origin": h.idea_ap_id}));
         let content = text::sanitize_html(object["content"].as_str().unwrap_or_default());
         let t = now();
+        let ap_id = c.urls.idea(&uuid::Uuid::new_v4().to_string());
         let copy = store::ideas::insert(
             c,
             &NewIdea {
-                ap_id: urls.idea(&uuid::Uuid::new_v4().to_string()),
+                ap_id,
                 room_id: room.id,
                 author_id: org.id,
                 title: object["name"].as_str().unwrap_or("Handed-off idea").to_string(),
                 source: object["source"]["content"].as_str().map(String::from).unwrap_or_else(|| text::html_to_text(&content)),
                 content,
-                stage: Stage::Suggested.to_string(),
+                stage: Stage::Suggested,
                 stage_answer: None,
                 local: true,
                 deleted: false,
@@ -312,12 +304,15 @@ pub async fn accept(ctx: &Ctx, user: &Actor, id: i32, room_name: &str) -> Result
                 store::ideas::add_contributor(c, copy.id, a.id, role)?;
             }
         }
-        let mut answer = objects::activity("Accept", &urls.new_activity(), &org.ap_id, objects::embedded(offer.clone()), &[&offerer.ap_id], &[]);
+        let id = c.new_activity_id();
+        let mut answer = vocab::accept(&id, &org.ap_id, offer, &offerer.ap_id);
         answer["result"] = json!(copy.ap_id);
-        outbox::publish(c, &urls, &org, &answer, [offerer.inbox.clone()])?;
+        c.publish(&org, &answer, [offerer.inbox.clone()])?;
         let page = ideas::page_json(c, &copy)?;
-        let create = objects::room_activity("Create", &urls.new_activity(), &org.ap_id, page.clone(), &room);
-        distribute(c, &urls, &org, &room, &create, Some(page), vec![])?;
+        let id = c.new_activity_id();
+        let create =
+            vocab::room_activity(ActivityKind::Create, &id, &org.ap_id, page.clone(), &room);
+        c.distribute(&org, &room, &create, Some(page), vec![])?;
         set_state(c, h.id, HandoffState::Accepted, None, Some(&copy.ap_id))?;
         Ok(view(&reload(c, h.id)?))
     })
@@ -325,8 +320,8 @@ pub async fn accept(ctx: &Ctx, user: &Actor, id: i32, room_name: &str) -> Result
 }
 
 /// Staff decline an offered idea, with a reason the offering node shows.
-pub async fn reject(ctx: &Ctx, user: &Actor, id: i32, reason: &str) -> Result<HandoffView> {
-    staff_only(user)?;
+pub async fn reject(ctx: &Ctx, user: Actor, id: i32, reason: &str) -> Result<HandoffView> {
+    staff_only(&user)?;
     let reason = if reason.trim().is_empty() {
         "declined without a reason".to_string()
     } else {
@@ -334,98 +329,109 @@ pub async fn reject(ctx: &Ctx, user: &Actor, id: i32, reason: &str) -> Result<Ha
     };
     let (h, offer) = ctx.db.read(move |c| pending_incoming(c, id)).await?;
     let offerer = fetch::actor(ctx, id_of(&offer["actor"]).unwrap_or_default()).await?;
-    let urls = ctx.urls.clone();
     commit(ctx, move |c| {
         let org = organization(c)?;
-        let mut answer = objects::activity(
-            "Reject",
-            &urls.new_activity(),
-            &org.ap_id,
-            objects::embedded(offer),
-            &[&offerer.ap_id],
-            &[],
-        );
-        answer["summary"] = json!(reason);
-        outbox::publish(c, &urls, &org, &answer, [offerer.inbox.clone()])?;
+        let id = c.new_activity_id();
+        let answer = vocab::reject(&id, &org.ap_id, offer, &offerer.ap_id, Some(&reason));
+        c.publish(&org, &answer, [offerer.inbox.clone()])?;
         set_state(c, h.id, HandoffState::Rejected, Some(&reason), None)?;
         Ok(view(&reload(c, h.id)?))
     })
     .await
 }
 
-/// The receiving organisation answered an offer of ours. On Accept the idea moves to
-/// `handed_off` and links to the copy; on Reject it stays as it was and the reason is kept.
-pub async fn receive_answer(
-    ctx: &Ctx,
-    actor: &Actor,
-    answer: &Value,
-    accepted: bool,
-    receipt: Receipt,
-) -> Result<Applied> {
-    let offer_id = id_of(&answer["object"])
-        .ok_or_else(|| Error::bad_request("answer has no object"))?
-        .to_string();
-    let result = id_of(&answer["result"]).map(String::from);
-    let reason = answer["summary"]
-        .as_str()
-        .or(answer["content"].as_str())
-        .map(String::from);
-    let (urls, actor) = (ctx.urls.clone(), actor.clone());
+/// The receiving organisation's `Accept` or `Reject` of an offer this node made.
+#[derive(Debug, Clone)]
+pub struct OfferAnswer {
+    pub offer_id: String,
+    /// The receiver's copy of the idea (an `Accept`'s `result`).
+    pub result: Option<String>,
+    /// Why it was declined (a `Reject`'s `summary` or `content`).
+    pub reason: Option<String>,
+}
+
+/// The receiving organisation accepted an offer of ours: the idea moves to `handed_off` and
+/// links forward to the receiver's copy.
+pub async fn receive_acceptance(ctx: &Ctx, answer: Inbound<OfferAnswer>) -> Result<Applied> {
     commit(ctx, move |c| {
-        let h = by_ap_id(c, &offer_id, false)?.ok_or_else(|| {
-            Error::Unsupported(format!("{offer_id} is not an offer this node made"))
-        })?;
-        if h.to_org != actor.ap_id {
-            return Err(Error::Forbidden(
-                "only the organisation an idea was offered to answers the offer".into(),
-            ));
-        }
-        if h.state != HandoffState::Pending {
-            return Err(Error::Conflict(format!("the offer is already {}", h.state)));
-        }
-        if !receipt.record(c)? {
-            return Ok(Applied::Duplicate);
-        }
-        if accepted {
-            let result = result
-                .clone()
-                .filter(|r| same_host(r, &actor.ap_id))
-                .ok_or_else(|| {
-                    Error::bad_request(
-                        "an Accept of an offer names the receiver's copy as its result",
-                    )
-                })?;
-            let idea = store::ideas::by_ap_id(c, &h.idea_ap_id)?
-                .ok_or_else(|| Error::not_found("the offered idea"))?;
-            store::ideas::update_stage(
-                c,
-                idea.id,
-                Stage::HandedOff.as_str(),
-                Some(&format!("Handed off to {}", actor.display_name)),
-                now(),
-            )?;
-            store::ideas::update_links(
-                c,
-                idea.id,
-                idea.terms.to_text().as_deref(),
-                idea.provenance.to_text().as_deref(),
-                Some(&result),
-                None,
-            )?;
-            let org = organization(c)?;
-            ideas::announce_update(c, &urls, &org, idea.id)?;
-            set_state(c, h.id, HandoffState::Accepted, None, Some(&result))?;
-        } else {
-            set_state(c, h.id, HandoffState::Rejected, reason.as_deref(), None)?;
-        }
+        let h = match answered_offer(c, &answer)? {
+            Ok(h) => h,
+            Err(applied) => return Ok(applied),
+        };
+        let actor = &answer.actor;
+        let result = answer
+            .content
+            .result
+            .clone()
+            .filter(|r| same_host(r, &actor.ap_id))
+            .ok_or_else(|| {
+                Error::bad_request("an Accept of an offer names the receiver's copy as its result")
+            })?;
+        let idea = store::ideas::by_ap_id(c, &h.idea_ap_id)?
+            .ok_or_else(|| Error::not_found("the offered idea"))?;
+        store::ideas::update_stage(
+            c,
+            idea.id,
+            Stage::HandedOff,
+            Some(&format!("Handed off to {}", actor.display_name)),
+            now(),
+        )?;
+        store::ideas::update_links(
+            c,
+            idea.id,
+            idea.terms.to_text().as_deref(),
+            idea.provenance.to_text().as_deref(),
+            Some(&result),
+            None,
+        )?;
+        let org = organization(c)?;
+        ideas::announce_update(c, &org, idea.id)?;
+        set_state(c, h.id, HandoffState::Accepted, None, Some(&result))?;
         Ok(Applied::Done)
     })
     .await
 }
 
+/// The receiving organisation declined an offer of ours: the idea stays as it was and the
+/// reason is kept.
+pub async fn receive_rejection(ctx: &Ctx, answer: Inbound<OfferAnswer>) -> Result<Applied> {
+    commit(ctx, move |c| {
+        let h = match answered_offer(c, &answer)? {
+            Ok(h) => h,
+            Err(applied) => return Ok(applied),
+        };
+        let reason = answer.content.reason.as_deref();
+        set_state(c, h.id, HandoffState::Rejected, reason, None)?;
+        Ok(Applied::Done)
+    })
+    .await
+}
+
+/// The pending offer an answer is about, checked against who answers; `Err` carries what to
+/// tell a sender whose answer was already applied.
+fn answered_offer(
+    c: &mut Tx<'_>,
+    answer: &Inbound<OfferAnswer>,
+) -> Result<std::result::Result<Handoff, Applied>> {
+    let offer_id = &answer.content.offer_id;
+    let h = by_ap_id(c, offer_id, false)?
+        .ok_or_else(|| Error::Unsupported(format!("{offer_id} is not an offer this node made")))?;
+    if h.to_org != answer.actor.ap_id {
+        return Err(Error::Forbidden(
+            "only the organisation an idea was offered to answers the offer".into(),
+        ));
+    }
+    if h.state != HandoffState::Pending {
+        return Err(Error::Conflict(format!("the offer is already {}", h.state)));
+    }
+    if !answer.receipt.record(c)? {
+        return Ok(Err(Applied::Duplicate));
+    }
+    Ok(Ok(h))
+}
+
 /// The offering steward withdraws an offer that has no answer yet.
-pub async fn withdraw(ctx: &Ctx, user: &Actor, id: i32) -> Result<HandoffView> {
-    let (urls, user) = (ctx.urls.clone(), user.clone());
+pub async fn withdraw(ctx: &Ctx, user: Actor, id: i32) -> Result<HandoffView> {
     let to = ctx
         .db
         .read(move |c| {
@@ -449,15 +455,9 @@ pub async fn withdraw(ctx: &Ctx, user: &Actor, id: i32) -> Result<HandoffView> {
         }
         let offerer = store::actors::by_ap_id(c, id_of(&offer["actor"]).unwrap_or_default())?
             .ok_or_else(|| Error::Internal("the offering steward is gone".into()))?;
-        let undo = objects::activity(
-            "Undo",
-            &urls.new_activity(),
-            &offerer.ap_id,
-            objects::embedded(offer),
-            &[&target.ap_id],
-            &[],
-        );
-        outbox::publish(c, &urls, &offerer, &undo, [target.inbox.clone()])?;
+        let id = c.new_activity_id();
+        let undo = vocab::undo(&id, &offerer.ap_id, offer, &[&target.ap_id], &[]);
+        c.publish(&offerer, &undo, [target.inbox.clone()])?;
         set_state(c, h.id, HandoffState::Withdrawn, None, None)?;
         Ok(view(&reload(c, h.id)?))
     })
@@ -465,14 +465,14 @@ pub async fn withdraw(ctx: &Ctx, user: &Actor, id: i32) -> Result<HandoffView> {
 }
 
 /// The offering node withdrew an offer before this node answered.
-pub async fn receive_withdrawal(
-    ctx: &Ctx,
-    actor: &Actor,
-    offer_id: &str,
-    receipt: Receipt,
-) -> Result<Applied> {
-    let (actor, offer_id) = (actor.clone(), offer_id.to_string());
+pub async fn receive_withdrawal(ctx: &Ctx, undo: Inbound<String>) -> Result<Applied> {
     commit(ctx, move |c| {
+        let Inbound {
+            actor,
+            receipt,
+            content: offer_id,
+            ..
+        } = undo;
         let h = by_ap_id(c, &offer_id, true)?
             .ok_or_else(|| Error::not_found(format!("offer {offer_id}")))?;
         let offer: Value = h.offer.0.clone();

@@ -4,19 +4,16 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::domain::lifecycle::{transition_allowed, Stage};
+use crate::domain::lifecycle::Stage;
 use crate::domain::membership::Action;
 use crate::domain::text;
-use crate::domain::Visibility;
 use crate::error::{Error, Result};
-use crate::federation::objects::{self, IdeaView};
-use crate::service::commit;
-use crate::service::distribute;
-use crate::service::follows::{Applied, Receipt};
-use crate::service::members;
-use crate::state::{Ctx, Urls};
+use crate::service::inbound::{Applied, Inbound};
+use crate::service::{commit, members, policy, Tx};
+use crate::state::Ctx;
 use crate::store::models::{Actor, Idea, NewIdea};
 use crate::store::{self, now, DbConnection};
+use crate::vocab::{self, ActivityKind, IdeaView};
 
 pub const MAX_TITLE: usize = 200;
 pub const MAX_BODY: usize = 50_000;
@@ -98,7 +95,7 @@ pub fn detail(c: &mut DbConnection, idea: &Idea, with_comments: bool) -> Result<
                 in_reply_to: cm.in_reply_to,
                 content: cm.content,
                 deleted: cm.deleted,
-                published: objects::timestamp(cm.published),
+                published: vocab::timestamp(cm.published),
             })
             .collect()
     } else {
@@ -110,18 +107,14 @@ pub fn detail(c: &mut DbConnection, idea: &Idea, with_comments: bool) -> Result<
         title: idea.title.clone(),
         body: idea.source.clone(),
         content: idea.content.clone(),
-        stage: idea.stage.clone(),
+        stage: idea.stage.to_string(),
         stage_answer: idea.stage_answer.clone(),
-        next_stages: Stage::parse(&idea.stage)
-            .map(|s| {
-                // Merging and handing off have their own flows, not a stage change.
-                crate::domain::lifecycle::next_stages(s)
-                    .into_iter()
-                    .filter(|s| !matches!(s, Stage::Merged | Stage::HandedOff))
-                    .map(|s| s.to_string())
-                    .collect()
-            })
-            .unwrap_or_default(),
+        // Merging and handing off have their own flows, not a stage change.
+        next_stages: crate::domain::lifecycle::next_stages(idea.stage)
+            .into_iter()
+            .filter(|s| !matches!(s, Stage::Merged | Stage::HandedOff))
+            .map(|s| s.to_string())
+            .collect(),
         room: RoomRef {
             ap_id: room.ap_id.clone(),
             handle: room.handle(),
@@ -137,8 +130,8 @@ pub fn detail(c: &mut DbConnection, idea: &Idea, with_comments: bool) -> Result<
         comments,
         local: idea.local,
         deleted: idea.deleted,
-        published: objects::timestamp(idea.published),
-        updated: objects::timestamp(idea.updated),
+        published: vocab::timestamp(idea.published),
+        updated: vocab::timestamp(idea.updated),
         refused: idea.refused_reason.clone().map(|reason| Refusal { reason }),
         terms: idea.terms.0.clone(),
         provenance: idea.provenance.0.clone().unwrap_or_default(),
@@ -154,7 +147,7 @@ pub fn page_json(c: &mut DbConnection, idea: &Idea) -> Result<Value> {
     let author = store::actors::by_id(c, idea.author_id)?;
     let contributors = store::ideas::contributors_of(c, idea.id)?;
     let support_count = store::supports::count_of_idea(c, idea.id)?;
-    Ok(objects::idea_json(&IdeaView {
+    Ok(vocab::idea_json(&IdeaView {
         idea,
         room: &room,
         author_ap_id: &author.ap_id,
@@ -190,7 +183,7 @@ fn check_text(title: &str, body: &str) -> Result<()> {
 /// handle (`room@host`), which answers with an Announce or a Reject saying why.
 pub async fn submit(
     ctx: &Ctx,
-    author: &Actor,
+    author: Actor,
     room_name: &str,
     title: &str,
     body: &str,
@@ -213,7 +206,7 @@ pub async fn submit(
         title: title.trim().to_string(),
         source: body.to_string(),
         content: text::markdown_to_html(body),
-        stage: Stage::Suggested.to_string(),
+        stage: Stage::Suggested,
         stage_answer: None,
         local: true,
         deleted: false,
@@ -223,46 +216,44 @@ pub async fn submit(
         provenance: None,
         origin: None,
     };
-    let (urls, author) = (ctx.urls.clone(), author.clone());
-    let detail = commit(ctx, move |c| {
+    commit(ctx, move |c| {
         let mut new = new;
         if room.local {
-            members::authorize(c, &room, &author, Action::Submit)?.map_err(Error::Forbidden)?;
+            policy::require(c, &room, &author, Action::Submit)?;
             // Submitting means accepting the room's contribution terms as they are now.
             new.terms = members::room_terms(c, &room)?;
         }
         let idea = store::ideas::insert(c, &new)?;
         store::ideas::add_contributor(c, idea.id, author.id, "author")?;
         let page = page_json(c, &idea)?;
-        let create = create_activity(&urls, &author, &room, page.clone());
-        distribute(c, &urls, &author, &room, &create, Some(page), vec![])?;
+        let id = c.new_activity_id();
+        let create = vocab::room_activity(
+            ActivityKind::Create,
+            &id,
+            &author.ap_id,
+            page.clone(),
+            &room,
+        );
+        c.distribute(&author, &room, &create, Some(page), vec![])?;
         detail(c, &idea, true)
     })
-    .await?;
-    Ok(detail)
-}
-
-fn create_activity(urls: &Urls, actor: &Actor, room: &Actor, object: Value) -> Value {
-    objects::room_activity("Create", &urls.new_activity(), &actor.ap_id, object, room)
+    .await
 }
 
 /// The author edits title or body.
 pub async fn edit(
     ctx: &Ctx,
-    actor: &Actor,
-    key: &str,
+    actor: Actor,
+    key: String,
     title: Option<String>,
     body: Option<String>,
 ) -> Result<IdeaDetail> {
-    let (urls, actor, key) = (ctx.urls.clone(), actor.clone(), key.to_string());
-    let d = commit(ctx, move |c| {
+    commit(ctx, move |c| {
         let idea = find(c, &key)?;
-        if idea.author_id != actor.id || !idea.local {
+        if !policy::may_edit_idea(&actor, &idea) {
             return Err(Error::Forbidden("only the author can edit an idea".into()));
         }
-        if idea.deleted {
-            return Err(Error::Conflict("the idea was deleted".into()));
-        }
+        policy::require_live_idea(&idea)?;
         let title = title.unwrap_or(idea.title.clone());
         let body = body.unwrap_or(idea.source.clone());
         check_text(&title, &body)?;
@@ -274,62 +265,43 @@ pub async fn edit(
             &text::markdown_to_html(&body),
             now(),
         )?;
-        announce_update(c, &urls, &actor, idea.id)
+        announce_update(c, &actor, idea.id)
     })
-    .await?;
-    Ok(d)
+    .await
 }
 
 /// Sends an `Update` of the idea (its Page as it now is) by `actor`, announced by the room.
-pub fn announce_update(
-    c: &mut DbConnection,
-    urls: &Urls,
-    actor: &Actor,
-    idea_id: i32,
-) -> Result<IdeaDetail> {
+pub fn announce_update(c: &mut Tx<'_>, actor: &Actor, idea_id: i32) -> Result<IdeaDetail> {
     let idea = store::ideas::by_id(c, idea_id)?.ok_or_else(|| Error::not_found("idea"))?;
     let room = store::actors::by_id(c, idea.room_id)?;
     let page = page_json(c, &idea)?;
-    let update = objects::room_activity("Update", &urls.new_activity(), &actor.ap_id, page, &room);
-    distribute(c, urls, actor, &room, &update, None, vec![])?;
+    let id = c.new_activity_id();
+    let update = vocab::room_activity(ActivityKind::Update, &id, &actor.ap_id, page, &room);
+    c.distribute(actor, &room, &update, None, vec![])?;
     detail(c, &idea, true)
 }
 
 /// A steward merges a duplicate into another idea of the same room: supports and credit carry
 /// over without double counting, and the duplicate moves to `merged`, pointing to the survivor.
-pub async fn merge(ctx: &Ctx, steward: &Actor, key: &str, into: &str) -> Result<IdeaDetail> {
-    let (urls, steward, key, into) = (
-        ctx.urls.clone(),
-        steward.clone(),
-        key.to_string(),
-        into.to_string(),
-    );
+pub async fn merge(ctx: &Ctx, steward: Actor, key: String, into: String) -> Result<IdeaDetail> {
     commit(ctx, move |c| {
         let dup = find(c, &key)?;
         let survivor = find(c, &into)?;
         let room = store::actors::by_id(c, dup.room_id)?;
-        if !room.local
-            || members::member_role(c, &room, &steward)?
-                != Some(crate::domain::membership::Role::Steward)
-        {
-            return Err(Error::Forbidden(
-                "only stewards of the idea's room merge ideas".into(),
-            ));
-        }
+        policy::require_steward(c, &room, &steward, "merge ideas")?;
         if dup.id == survivor.id || survivor.room_id != dup.room_id {
             return Err(Error::bad_request(
                 "an idea merges into another idea of the same room",
             ));
         }
-        let open = |i: &Idea| !i.deleted && Stage::parse(&i.stage).is_some_and(|s| s.is_open());
-        if !open(&dup) || !open(&survivor) {
+        if !policy::is_open(&dup) || !policy::is_open(&survivor) {
             return Err(Error::Conflict("both ideas must be open to merge".into()));
         }
         store::supports::merge_with_credit(c, dup.id, survivor.id)?;
         store::ideas::update_stage(
             c,
             dup.id,
-            Stage::Merged.as_str(),
+            Stage::Merged,
             Some(&format!("Merged into \"{}\"", survivor.title)),
             now(),
         )?;
@@ -342,8 +314,8 @@ pub async fn merge(ctx: &Ctx, steward: &Actor, key: &str, into: &str) -> Result<
             Some(&survivor.ap_id),
         )?;
         store::ideas::touch(c, survivor.id)?;
-        announce_update(c, &urls, &steward, dup.id)?;
-        announce_update(c, &urls, &steward, survivor.id)
+        announce_update(c, &steward, dup.id)?;
+        announce_update(c, &steward, survivor.id)
     })
     .await
 }
@@ -355,41 +327,26 @@ pub const CREDIT_ROLES: [&str; 4] = ["author", "co-author", "improver", "tester"
 /// a tester, a co-author); the credit travels with the idea.
 pub async fn add_contributor(
     ctx: &Ctx,
-    steward: &Actor,
-    key: &str,
+    steward: Actor,
+    key: String,
     handle: &str,
-    role: &str,
+    role: String,
 ) -> Result<IdeaDetail> {
-    if !CREDIT_ROLES.contains(&role) {
+    if !CREDIT_ROLES.contains(&role.as_str()) {
         return Err(Error::bad_request(format!(
             "unknown credit role '{role}': one of {}",
             CREDIT_ROLES.join(", ")
         )));
     }
     let contributor = crate::federation::fetch::known_or_resolve(ctx, handle).await?;
-    let (urls, steward, key, role) = (
-        ctx.urls.clone(),
-        steward.clone(),
-        key.to_string(),
-        role.to_string(),
-    );
     commit(ctx, move |c| {
         let idea = find(c, &key)?;
         let room = store::actors::by_id(c, idea.room_id)?;
-        if !room.local
-            || members::member_role(c, &room, &steward)?
-                != Some(crate::domain::membership::Role::Steward)
-        {
-            return Err(Error::Forbidden(
-                "only stewards of the idea's room credit contributors".into(),
-            ));
-        }
-        if idea.deleted {
-            return Err(Error::Conflict("the idea was deleted".into()));
-        }
+        policy::require_steward(c, &room, &steward, "credit contributors")?;
+        policy::require_live_idea(&idea)?;
         store::ideas::add_contributor(c, idea.id, contributor.id, &role)?;
         store::ideas::touch(c, idea.id)?;
-        announce_update(c, &urls, &steward, idea.id)
+        announce_update(c, &steward, idea.id)
     })
     .await
 }
@@ -397,8 +354,8 @@ pub async fn add_contributor(
 /// Staff of the room's node move an idea along its life cycle, with an answer saying why.
 pub async fn change_stage(
     ctx: &Ctx,
-    actor: &Actor,
-    key: &str,
+    actor: Actor,
+    key: String,
     stage: &str,
     answer: &str,
 ) -> Result<IdeaDetail> {
@@ -418,18 +375,9 @@ pub async fn change_stage(
             "a stage change needs an answer text saying why",
         ));
     }
-    if !actor.staff {
-        return Err(Error::Forbidden(
-            "only staff can change the stage of an idea".into(),
-        ));
-    }
-    let (urls, actor, key, answer) = (
-        ctx.urls.clone(),
-        actor.clone(),
-        key.to_string(),
-        answer.trim().to_string(),
-    );
-    let d = commit(ctx, move |c| {
+    policy::require_staff(&actor, "change the stage of an idea")?;
+    let answer = answer.trim().to_string();
+    commit(ctx, move |c| {
         let idea = find(c, &key)?;
         let room = store::actors::by_id(c, idea.room_id)?;
         if !room.local {
@@ -437,30 +385,25 @@ pub async fn change_stage(
                 "stages are changed by the node hosting the room".into(),
             ));
         }
-        if idea.deleted {
-            return Err(Error::Conflict("the idea was deleted".into()));
-        }
-        let from = Stage::parse(&idea.stage).unwrap_or(Stage::Suggested);
-        if !transition_allowed(from, to) {
+        policy::require_live_idea(&idea)?;
+        let from = idea.stage;
+        if !policy::may_move_stage(&actor, &room, from, to) {
             return Err(Error::Conflict(format!(
                 "an idea cannot move from {from} to {to}"
             )));
         }
-        store::ideas::update_stage(c, idea.id, to.as_str(), Some(&answer), now())?;
-        announce_update(c, &urls, &actor, idea.id)
+        store::ideas::update_stage(c, idea.id, to, Some(&answer), now())?;
+        announce_update(c, &actor, idea.id)
     })
-    .await?;
-    Ok(d)
+    .await
 }
 
 /// The author, or staff of the room's node, deletes an idea.
-pub async fn delete(ctx: &Ctx, actor: &Actor, key: &str) -> Result<()> {
-    let (urls, actor, key) = (ctx.urls.clone(), actor.clone(), key.to_string());
+pub async fn delete(ctx: &Ctx, actor: Actor, key: String) -> Result<()> {
     commit(ctx, move |c| {
         let idea = find(c, &key)?;
         let room = store::actors::by_id(c, idea.room_id)?;
-        let may = (idea.author_id == actor.id && idea.local) || (actor.staff && room.local);
-        if !may {
+        if !policy::may_delete_idea(&actor, &idea, &room) {
             return Err(Error::Forbidden(
                 "only the author or staff can delete an idea".into(),
             ));
@@ -469,17 +412,12 @@ pub async fn delete(ctx: &Ctx, actor: &Actor, key: &str) -> Result<()> {
             return Ok(());
         }
         store::ideas::mark_deleted(c, idea.id)?;
-        let del = objects::room_activity(
-            "Delete",
-            &urls.new_activity(),
-            &actor.ap_id,
-            objects::tombstone(&idea.ap_id, "Page"),
-            &room,
-        );
-        distribute(c, &urls, &actor, &room, &del, None, vec![])
+        let id = c.new_activity_id();
+        let tombstone = vocab::tombstone(&idea.ap_id, "Page");
+        let del = vocab::room_activity(ActivityKind::Delete, &id, &actor.ap_id, tombstone, &room);
+        c.distribute(&actor, &room, &del, None, vec![])
     })
-    .await?;
-    Ok(())
+    .await
 }
 
 /// The ideas of a room, for `viewer` (a local user; `None` for an anonymous web page).
@@ -500,8 +438,8 @@ pub async fn list_room(ctx: &Ctx, viewer: Option<&Actor>, room: &Actor) -> Resul
 /// else they do not exist.
 fn check_visible(c: &mut DbConnection, room: &Actor, viewer: Option<&Actor>) -> Result<()> {
     let visible = match viewer {
-        Some(v) => members::may_see_locally(c, room, v)?,
-        None => members::visibility(room) == Visibility::Public,
+        Some(v) => policy::may_see(c, room, v)?,
+        None => policy::is_public(room),
     };
     if visible {
         Ok(())
@@ -523,37 +461,37 @@ pub async fn get(ctx: &Ctx, viewer: &Actor, key: &str) -> Result<IdeaDetail> {
         .await
 }
 
-/// The room's node refused something this node sent (a submission, usually): remember why,
-/// so that its author sees it.
-pub async fn receive_refusal(
-    ctx: &Ctx,
-    room: &Actor,
-    reject: &Value,
-    receipt: Receipt,
-) -> Result<Applied> {
-    let refused = crate::federation::fetch::id_of(&reject["object"])
-        .ok_or_else(|| Error::bad_request("Reject has no object"))?
-        .to_string();
-    let reason = reject["summary"]
-        .as_str()
-        .or(reject["content"].as_str())
-        .unwrap_or("refused without a reason")
-        .to_string();
-    let room = room.clone();
+/// A `Reject` of something this node sent to a room (a submission, a comment, a like).
+#[derive(Debug, Clone)]
+pub struct RejectedActivity {
+    /// The id of the refused activity.
+    pub refused: String,
+    pub reason: String,
+}
+
+/// The room's node refused something this node sent: a submission is marked refused with the
+/// reason, so that its author sees it; a comment is withdrawn; a like is no longer counted.
+pub async fn receive_refusal(ctx: &Ctx, refusal: Inbound<RejectedActivity>) -> Result<Applied> {
     commit(ctx, move |c| {
+        let Inbound {
+            actor: room,
+            receipt,
+            content: RejectedActivity { refused, reason },
+            ..
+        } = refusal;
         let sent = store::activities::by_ap_id(c, &refused)?.ok_or_else(|| {
             Error::Unsupported(format!("Reject of {refused}, which this node never sent"))
         })?;
-        let body: Value =
-            serde_json::from_str(&sent.body).map_err(|e| Error::Internal(e.to_string()))?;
+        let body: Value = serde_json::from_str(&sent.body)
+            .map_err(|e| Error::Internal(format!("stored activity {refused} is not JSON: {e}")))?;
         if !receipt.record(c)? {
             return Ok(Applied::Duplicate);
         }
-        let object = crate::federation::fetch::id_of(&body["object"])
+        let object = vocab::id_of(&body["object"])
             .unwrap_or_default()
             .to_string();
-        match body["type"].as_str() {
-            Some("Create") => {
+        match vocab::type_of(&body).and_then(ActivityKind::parse) {
+            Some(ActivityKind::Create) => {
                 if let Some(idea) =
                     store::ideas::by_ap_id(c, &object)?.filter(|i| i.room_id == room.id)
                 {
@@ -562,7 +500,7 @@ pub async fn receive_refusal(
                     store::comments::mark_deleted(c, comment.id)?;
                 }
             }
-            Some("Like") => {
+            Some(ActivityKind::Like) => {
                 if let Some(idea) = store::ideas::by_ap_id(c, &object)? {
                     store::supports::remove(c, idea.id, sent.actor_id)?;
                 }
@@ -575,25 +513,28 @@ pub async fn receive_refusal(
     .await
 }
 
-/// An idea as another node sent it.
+/// An idea as another node sent it, for `room` (local: a suggestion from outside; remote: the
+/// mirror of a room this node follows).
 #[derive(Debug, Clone)]
 pub struct IncomingIdea {
+    pub room: Actor,
     pub ap_id: String,
-    pub author: Actor,
     pub title: String,
     pub source: String,
     pub content: String,
-    pub stage: Option<String>,
+    /// The stage the sender states; only the room's node is believed.
+    pub stage: Option<Stage>,
     pub stage_answer: Option<String>,
+    /// `(contributor, role)` credit; only the room's node is believed on updates.
     pub contributors: Vec<(String, String)>,
     pub published: NaiveDateTime,
     pub updated: NaiveDateTime,
     /// Whether the post was addressed to the public.
     pub public: bool,
-    /// `{id, version}` of the terms, as JSON text (mirrors of remote rooms).
-    pub terms: Option<String>,
-    /// The handoff chain, as JSON text (mirrors of remote rooms).
-    pub provenance: Option<String>,
+    /// `{id, version}` of the terms (mirrors of remote rooms).
+    pub terms: Option<Value>,
+    /// The handoff chain (mirrors of remote rooms).
+    pub provenance: Option<Value>,
     pub origin: Option<String>,
     pub handed_off_to: Option<String>,
     pub merged_into: Option<String>,
@@ -613,19 +554,19 @@ impl IncomingIdea {
 /// Stores an idea from another node. In a local room this is a suggestion from outside
 /// (stage `suggested`, announced to followers); in a followed remote room it mirrors the
 /// room's copy, stage included.
-pub async fn receive(
-    ctx: &Ctx,
-    room: &Actor,
-    incoming: IncomingIdea,
-    original: Value,
-    receipt: Receipt,
-) -> Result<Applied> {
+pub async fn receive(ctx: &Ctx, idea: Inbound<IncomingIdea>) -> Result<Applied> {
+    let Inbound {
+        actor: author,
+        receipt,
+        content: incoming,
+        original,
+    } = idea;
     if incoming.title.trim().is_empty() && incoming.content.trim().is_empty() {
         return Err(Error::bad_request("idea has neither a title nor content"));
     }
-    let (urls, room) = (ctx.urls.clone(), room.clone());
     let incoming = incoming.clamped_to_now();
-    let applied = commit(ctx, move |c| {
+    commit(ctx, move |c| {
+        let room = &incoming.room;
         if !receipt.record(c)? {
             return Ok(Applied::Duplicate);
         }
@@ -635,56 +576,47 @@ pub async fn receive(
             // Create must not overwrite a newer edit.
             return Ok(Applied::Duplicate);
         }
-        if !incoming.public && members::visibility(&room) == Visibility::Public {
+        if !incoming.public && policy::is_public(room) {
             return Err(Error::Unsupported(format!(
                 "{} is not addressed to the public: private messages never become ideas",
                 incoming.ap_id
             )));
         }
         if room.local {
-            if let Err(reason) = members::authorize(c, &room, &incoming.author, Action::Submit)? {
-                return members::refuse(c, &urls, &room, &incoming.author, &original, &reason);
+            if let Err(reason) = policy::authorize(c, room, &author, Action::Submit)? {
+                return members::refuse(c, room, &author, &original, &reason);
             }
         }
-        let stage = if !speaks_for_room(&incoming.author, &room) {
-            Stage::Suggested.to_string()
-        } else {
-            incoming
-                .stage
-                .clone()
-                .filter(|s| Stage::parse(s).is_some())
-                .unwrap_or_else(|| Stage::Suggested.to_string())
-        };
+        let room_speaks = policy::moderates(&author, room);
         let terms = if room.local {
-            members::room_terms(c, &room)?
+            members::room_terms(c, room)?
         } else {
-            incoming.terms.clone()
+            incoming.terms.as_ref().map(Value::to_string)
         };
         let idea = store::ideas::insert(
             c,
             &NewIdea {
                 ap_id: incoming.ap_id.clone(),
                 room_id: room.id,
-                author_id: incoming.author.id,
+                author_id: author.id,
                 title: incoming.title.clone(),
                 source: incoming.source.clone(),
                 content: incoming.content.clone(),
-                stage,
-                stage_answer: if speaks_for_room(&incoming.author, &room) {
-                    incoming.stage_answer.clone()
-                } else {
-                    None
-                },
+                stage: incoming
+                    .stage
+                    .filter(|_| room_speaks)
+                    .unwrap_or(Stage::Suggested),
+                stage_answer: incoming.stage_answer.clone().filter(|_| room_speaks),
                 local: false,
                 deleted: false,
                 published: incoming.published,
                 updated: incoming.updated,
                 terms,
-                provenance: incoming.provenance.clone(),
+                provenance: incoming.provenance.as_ref().map(Value::to_string),
                 origin: incoming.origin.clone(),
             },
         )?;
-        store::ideas::add_contributor(c, idea.id, incoming.author.id, "author")?;
+        store::ideas::add_contributor(c, idea.id, author.id, "author")?;
         if !room.local {
             for (actor, role) in &incoming.contributors {
                 if let Some(a) = store::actors::by_ap_id(c, actor)? {
@@ -694,43 +626,48 @@ pub async fn receive(
         }
         if room.local {
             let page = page_json(c, &idea)?;
-            distribute(
-                c,
-                &urls,
-                &incoming.author,
-                &room,
-                &original,
-                Some(page),
-                vec![],
-            )?;
+            c.distribute(&author, room, &original, Some(page), vec![])?;
         }
         Ok(Applied::Done)
     })
-    .await?;
-    Ok(applied)
+    .await
 }
 
-/// Whether `actor` speaks for a remote `room`: it lives on the node that hosts the room. Only
-/// such actors set an idea's stage and answer on mirrors.
-fn speaks_for_room(actor: &Actor, room: &Actor) -> bool {
-    !room.local && crate::federation::fetch::same_host(&actor.ap_id, &room.ap_id)
+/// An Update of an idea from its author (local room) or from the room's node (mirror).
+pub async fn receive_update(ctx: &Ctx, update: Inbound<IncomingIdea>) -> Result<Applied> {
+    let Inbound {
+        actor,
+        receipt,
+        content: incoming,
+        original,
+    } = update;
+    let incoming = incoming.clamped_to_now();
+    commit(ctx, move |c| {
+        let existing = store::ideas::by_ap_id(c, &incoming.ap_id)?
+            .ok_or_else(|| Error::not_found(format!("idea {}", incoming.ap_id)))?;
+        if !receipt.record(c)? {
+            return Ok(Applied::Duplicate);
+        }
+        apply_remote_update(c, &actor, existing, &incoming, &original)
+    })
+    .await
 }
 
 fn apply_remote_update(
-    c: &mut DbConnection,
-    urls: &Urls,
-    room: &Actor,
+    c: &mut Tx<'_>,
+    actor: &Actor,
     existing: Idea,
     incoming: &IncomingIdea,
     original: &Value,
 ) -> Result<Applied> {
+    let room = &incoming.room;
     if existing.room_id != room.id {
         return Err(Error::Forbidden(
             "an idea cannot move to another room".into(),
         ));
     }
-    let from_room_host = speaks_for_room(&incoming.author, room);
-    if existing.author_id != incoming.author.id && !from_room_host {
+    let room_speaks = policy::moderates(actor, room);
+    if existing.author_id != actor.id && !room_speaks {
         return Err(Error::Forbidden(
             "only the author can update an idea".into(),
         ));
@@ -754,10 +691,10 @@ fn apply_remote_update(
         &incoming.content,
         incoming.updated,
     )?;
-    if from_room_host {
+    if room_speaks {
         // The room's node speaks for credit, terms and handoffs too.
-        for (actor, role) in &incoming.contributors {
-            if let Some(a) = store::actors::by_ap_id(c, actor)? {
+        for (contributor, role) in &incoming.contributors {
+            if let Some(a) = store::actors::by_ap_id(c, contributor)? {
                 store::ideas::add_contributor(c, existing.id, a.id, role)?;
             }
         }
@@ -772,16 +709,16 @@ fn apply_remote_update(
         store::ideas::update_links(
             c,
             existing.id,
-            incoming.terms.as_deref(),
-            incoming.provenance.as_deref(),
+            incoming.terms.as_ref().map(Value::to_string).as_deref(),
+            incoming
+                .provenance
+                .as_ref()
+                .map(Value::to_string)
+                .as_deref(),
             incoming.handed_off_to.as_deref(),
             incoming.merged_into.as_deref(),
         )?;
-        if let Some(stage) = incoming
-            .stage
-            .as_deref()
-            .filter(|s| Stage::parse(s).is_some())
-        {
+        if let Some(stage) = incoming.stage {
             store::ideas::update_stage(
                 c,
                 existing.id,
@@ -791,48 +728,23 @@ fn apply_remote_update(
             )?;
         }
     } else {
-        distribute(c, urls, &incoming.author, room, original, None, vec![])?;
+        c.distribute(actor, room, original, None, vec![])?;
     }
     Ok(Applied::Done)
 }
 
-/// An Update of an idea from its author (local room) or from the room (mirror).
-pub async fn receive_update(
-    ctx: &Ctx,
-    room: &Actor,
-    incoming: IncomingIdea,
-    original: Value,
-    receipt: Receipt,
-) -> Result<Applied> {
-    let (urls, room) = (ctx.urls.clone(), room.clone());
-    let incoming = incoming.clamped_to_now();
-    let applied = commit(ctx, move |c| {
-        let existing = store::ideas::by_ap_id(c, &incoming.ap_id)?
-            .ok_or_else(|| Error::not_found(format!("idea {}", incoming.ap_id)))?;
-        if !receipt.record(c)? {
-            return Ok(Applied::Duplicate);
-        }
-        apply_remote_update(c, &urls, &room, existing, &incoming, &original)
-    })
-    .await?;
-    Ok(applied)
-}
-
-/// A Delete of an idea by its author, or by an actor of the node hosting the room (which
-/// moderates its ideas).
-pub async fn receive_delete(
-    ctx: &Ctx,
-    actor: &Actor,
-    idea: Idea,
-    original: Value,
-    receipt: Receipt,
-) -> Result<Applied> {
-    let (urls, actor) = (ctx.urls.clone(), actor.clone());
-    let applied = commit(ctx, move |c| {
+/// A Delete of an idea by its author, or by the node hosting the room (which moderates its
+/// ideas).
+pub async fn receive_delete(ctx: &Ctx, delete: Inbound<Idea>) -> Result<Applied> {
+    commit(ctx, move |c| {
+        let Inbound {
+            actor,
+            receipt,
+            content: idea,
+            original,
+        } = delete;
         let room = store::actors::by_id(c, idea.room_id)?;
-        let allowed = idea.author_id == actor.id
-            || (!room.local && crate::federation::fetch::same_host(&actor.ap_id, &room.ap_id));
-        if !allowed {
+        if !policy::may_delete_idea(&actor, &idea, &room) {
             return Err(Error::Forbidden(
                 "only the author can delete an idea".into(),
             ));
@@ -842,10 +754,9 @@ pub async fn receive_delete(
         }
         store::ideas::mark_deleted(c, idea.id)?;
         if room.local {
-            distribute(c, &urls, &actor, &room, &original, None, vec![])?;
+            c.distribute(&actor, &room, &original, None, vec![])?;
         }
         Ok(Applied::Done)
     })
-    .await?;
-    Ok(applied)
+    .await
 }

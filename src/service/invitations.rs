@@ -8,14 +8,14 @@ use serde_json::{json, Value};
 use crate::domain::kinds::{ActorKind, FollowState, InvitationState};
 use crate::domain::membership::{PartnerKind, Role};
 use crate::error::{Error, Result};
-use crate::federation::fetch::{self, id_of};
-use crate::federation::{objects, outbox};
-use crate::service::follows::{Applied, Receipt};
-use crate::service::{commit, members};
+use crate::federation::fetch;
+use crate::service::inbound::{Applied, Inbound};
+use crate::service::{commit, members, policy, Tx};
 use crate::state::Ctx;
 use crate::store::invitations::NewInvitation;
 use crate::store::models::{Actor, Invitation};
 use crate::store::{self, DbConnection};
+use crate::vocab::{self, ActivityKind};
 
 /// An invitation as its invitee or the room's stewards see it.
 #[derive(Debug, Serialize)]
@@ -49,8 +49,8 @@ fn view(c: &mut DbConnection, inv: &Invitation) -> Result<InvitationView> {
 
 /// The Invite activity of an invitation, as sent and as embedded in answers.
 fn invite_json(inv: &Invitation, room: &Actor, invitee: &Actor) -> Value {
-    let mut invite = objects::activity(
-        "Invite",
+    let mut invite = vocab::activity(
+        ActivityKind::Invite,
         &inv.ap_id,
         &room.ap_id,
         json!(room.ap_id),
@@ -68,29 +68,28 @@ fn invite_json(inv: &Invitation, room: &Actor, invitee: &Actor) -> Value {
 /// A steward invites a person or an organisation (`handle`) into a local room.
 pub async fn invite(
     ctx: &Ctx,
-    steward: &Actor,
-    room_name: &str,
+    steward: Actor,
+    room_name: String,
     handle: &str,
     role: Role,
     kind: Option<PartnerKind>,
 ) -> Result<InvitationView> {
     let invitee = fetch::known_or_resolve(ctx, handle).await?;
-    if !matches!(invitee.kind.as_str(), "Person" | "Organization") {
+    if !matches!(invitee.kind, ActorKind::Person | ActorKind::Organization) {
         return Err(Error::bad_request(format!(
             "{handle} is a {}: invite a person or an organisation",
             invitee.kind
         )));
     }
-    let (urls, steward, room_name) = (ctx.urls.clone(), steward.clone(), room_name.to_string());
     commit(ctx, move |c| {
-        let room = members::steward_room(c, &steward, &room_name)?;
-        if members::membership(c, &room, &invitee)?.is_some_and(|m| m.actor_id == invitee.id) {
+        let room = policy::steward_room(c, &steward, &room_name)?;
+        if policy::membership(c, &room, &invitee)?.is_some_and(|m| m.actor_id == invitee.id) {
             return Err(Error::Conflict(format!(
                 "{} is already a member",
                 invitee.handle()
             )));
         }
-        let ap_id = urls.new_activity();
+        let ap_id = c.new_activity_id();
         let inv = store::invitations::insert(
             c,
             NewInvitation {
@@ -102,43 +101,36 @@ pub async fn invite(
                 incoming: false,
             },
         )?;
-        outbox::publish(
-            c,
-            &urls,
-            &room,
-            &invite_json(&inv, &room, &invitee),
-            [invitee.inbox.clone()],
-        )?;
+        let invite = invite_json(&inv, &room, &invitee);
+        c.publish(&room, &invite, [invitee.inbox.clone()])?;
         view(c, &inv)
     })
     .await
 }
 
+/// An `Invite` from a room of another node into itself.
+#[derive(Debug, Clone)]
+pub struct IncomingInvite {
+    /// The local person or organisation invited.
+    pub invitee: String,
+    pub role: Role,
+    pub partner_kind: Option<PartnerKind>,
+}
+
 /// A room of another node invites a local person or this node's organisation.
-pub async fn receive_invite(
-    ctx: &Ctx,
-    room: &Actor,
-    invite: &Value,
-    receipt: Receipt,
-) -> Result<Applied> {
-    let target = id_of(&invite["target"])
-        .ok_or_else(|| Error::bad_request("Invite has no target"))?
-        .to_string();
-    if id_of(&invite["object"]) != Some(room.ap_id.as_str()) {
-        return Err(Error::Unsupported(
-            "a room can only invite into itself".into(),
-        ));
-    }
-    let role = invite["role"]
-        .as_str()
-        .and_then(Role::parse)
-        .unwrap_or(Role::Partner);
-    let kind = invite["partnerKind"].as_str().and_then(PartnerKind::parse);
-    let room = room.clone();
+pub async fn receive_invite(ctx: &Ctx, invite: Inbound<IncomingInvite>) -> Result<Applied> {
     commit(ctx, move |c| {
-        let invitee = store::actors::by_ap_id(c, &target)?
+        let Inbound {
+            actor: room,
+            receipt,
+            content,
+            ..
+        } = invite;
+        let invitee = store::actors::by_ap_id(c, &content.invitee)?
             .filter(|a| a.local && matches!(a.kind, ActorKind::Person | ActorKind::Organization))
-            .ok_or_else(|| Error::not_found(format!("local person or organisation {target}")))?;
+            .ok_or_else(|| {
+                Error::not_found(format!("local person or organisation {}", content.invitee))
+            })?;
         if !receipt.record(c)? {
             return Ok(Applied::Duplicate);
         }
@@ -148,8 +140,8 @@ pub async fn receive_invite(
                 ap_id: &receipt.id,
                 room: room.id,
                 invitee: invitee.id,
-                role,
-                partner_kind: kind,
+                role: content.role,
+                partner_kind: content.partner_kind,
                 incoming: true,
             },
         )?;
@@ -163,7 +155,7 @@ pub async fn sent(ctx: &Ctx, steward: &Actor, room_name: &str) -> Result<Vec<Inv
     let (steward, room_name) = (steward.clone(), room_name.to_string());
     ctx.db
         .read(move |c| {
-            let room = members::steward_room(c, &steward, &room_name)?;
+            let room = policy::steward_room(c, &steward, &room_name)?;
             let rows = store::invitations::sent_by_room(c, room.id)?;
             rows.iter().map(|inv| view(c, inv)).collect()
         })
@@ -197,66 +189,69 @@ pub async fn received(ctx: &Ctx, user: &Actor) -> Result<Vec<InvitationView>> {
         .await
 }
 
-/// The invitee accepts or declines. For a room of another node, the answer is sent to the
-/// room; for a local room, the membership is made here.
-pub async fn answer(
-    ctx: &Ctx,
-    user: &Actor,
-    id: i32,
-    accept: bool,
-    reason: Option<String>,
-) -> Result<InvitationView> {
-    let (urls, user) = (ctx.urls.clone(), user.clone());
+/// The invitee accepts. For a room of another node, the `Accept` goes to the room (which
+/// confirms with `Add`); for a local room, the membership is made here.
+pub async fn accept(ctx: &Ctx, user: Actor, id: i32) -> Result<InvitationView> {
     commit(ctx, move |c| {
-        let inv = store::invitations::by_id(c, id)?
-            .ok_or_else(|| Error::not_found(format!("invitation {id}")))?;
-        let invitee = store::actors::by_id(c, inv.invitee_id)?;
-        let room = store::actors::by_id(c, inv.room_id)?;
-        if !answers_for(&user, &invitee) || !(inv.incoming || room.local) {
-            return Err(Error::not_found(format!("invitation {id}")));
-        }
-        if inv.state != InvitationState::Pending {
-            return Err(Error::Conflict(format!(
-                "invitation {id} was already answered"
-            )));
-        }
+        let (inv, invitee, room) = pending_for(c, &user, id)?;
         if room.local {
-            if accept {
-                join_room(c, &room, &invitee, &inv)?;
-            }
+            join_room(c, &room, &invitee, &inv)?;
         } else {
-            let kind = if accept { "Accept" } else { "Reject" };
-            let mut answer = objects::activity(
-                kind,
-                &urls.new_activity(),
-                &invitee.ap_id,
-                objects::embedded(invite_json(&inv, &room, &invitee)),
-                &[&room.ap_id],
-                &[],
-            );
-            if let (false, Some(r)) = (accept, &reason) {
-                answer["summary"] = json!(r);
-            }
-            if accept {
-                // Followed once the room confirms the membership with Add.
-                store::follows::put(c, invitee.id, room.id, FollowState::Pending, &inv.ap_id)?;
-            }
-            outbox::publish(c, &urls, &invitee, &answer, [room.inbox.clone()])?;
+            let invite = invite_json(&inv, &room, &invitee);
+            let answer = vocab::accept(&c.new_activity_id(), &invitee.ap_id, invite, &room.ap_id);
+            // Followed once the room confirms the membership with Add.
+            store::follows::put(c, invitee.id, room.id, FollowState::Pending, &inv.ap_id)?;
+            c.publish(&invitee, &answer, [room.inbox.clone()])?;
         }
-        store::invitations::answer(c, id, answer_state(accept), reason.as_deref())?;
-        let inv = store::invitations::by_id(c, id)?
-            .ok_or_else(|| Error::not_found(format!("invitation {id}")))?;
-        view(c, &inv)
+        store::invitations::answer(c, id, InvitationState::Accepted, None)?;
+        reload_view(c, id)
     })
     .await
 }
 
-fn answer_state(accepted: bool) -> InvitationState {
-    if accepted {
-        InvitationState::Accepted
-    } else {
-        InvitationState::Rejected
+/// The invitee declines, with a reason the room's stewards see.
+pub async fn decline(
+    ctx: &Ctx,
+    user: Actor,
+    id: i32,
+    reason: Option<String>,
+) -> Result<InvitationView> {
+    commit(ctx, move |c| {
+        let (inv, invitee, room) = pending_for(c, &user, id)?;
+        if !room.local {
+            let invite = invite_json(&inv, &room, &invitee);
+            let id = c.new_activity_id();
+            let answer = vocab::reject(&id, &invitee.ap_id, invite, &room.ap_id, reason.as_deref());
+            c.publish(&invitee, &answer, [room.inbox.clone()])?;
+        }
+        store::invitations::answer(c, inv.id, InvitationState::Rejected, reason.as_deref())?;
+        reload_view(c, inv.id)
+    })
+    .await
+}
+
+/// An invitation `user` answers for that still waits for an answer, with its invitee and room
+/// (404 for invitations the user does not answer for).
+fn pending_for(c: &mut Tx<'_>, user: &Actor, id: i32) -> Result<(Invitation, Actor, Actor)> {
+    let inv = store::invitations::by_id(c, id)?
+        .ok_or_else(|| Error::not_found(format!("invitation {id}")))?;
+    let invitee = store::actors::by_id(c, inv.invitee_id)?;
+    let room = store::actors::by_id(c, inv.room_id)?;
+    if !answers_for(user, &invitee) || !(inv.incoming || room.local) {
+        return Err(Error::not_found(format!("invitation {id}")));
     }
+    if inv.state != InvitationState::Pending {
+        return Err(Error::Conflict(format!(
+            "invitation {id} was already answered"
+        )));
+    }
+    Ok((inv, invitee, room))
+}
+
+fn reload_view(c: &mut Tx<'_>, id: i32) -> Result<InvitationView> {
+    let inv = store::invitations::by_id(c, id)?
+        .ok_or_else(|| Error::not_found(format!("invitation {id}")))?;
+    view(c, &inv)
 }
 
 fn join_room(c: &mut DbConnection, room: &Actor, invitee: &Actor, inv: &Invitation) -> Result<()> {
@@ -266,79 +261,91 @@ fn join_room(c: &mut DbConnection, room: &Actor, invitee: &Actor, inv: &Invitati
     Ok(())
 }
 
-/// The invitee's answer reaches the room: a member is made (and told with `Add`), or the
-/// refusal and its reason are kept for the stewards.
-pub async fn receive_answer(
-    ctx: &Ctx,
-    actor: &Actor,
-    answer: &Value,
-    accepted: bool,
-    receipt: Receipt,
-) -> Result<Applied> {
-    let invite_id = id_of(&answer["object"])
-        .ok_or_else(|| Error::bad_request("answer has no object"))?
-        .to_string();
-    let reason = answer["summary"]
-        .as_str()
-        .or(answer["content"].as_str())
-        .map(String::from);
-    let (urls, actor) = (ctx.urls.clone(), actor.clone());
+/// An invitee's `Accept` or `Reject` of an invitation a local room sent.
+#[derive(Debug, Clone)]
+pub struct InviteAnswer {
+    pub invite_id: String,
+    /// Why it was declined (a `Reject`'s `summary` or `content`).
+    pub reason: Option<String>,
+}
+
+/// The invitee accepted: it becomes a member, and is told with `Add`.
+pub async fn receive_acceptance(ctx: &Ctx, answer: Inbound<InviteAnswer>) -> Result<Applied> {
     commit(ctx, move |c| {
-        let inv = store::invitations::by_ap_id(c, &invite_id, false)?.ok_or_else(|| {
-            Error::Unsupported(format!(
-                "answer to an invitation this node never sent: {invite_id}"
-            ))
-        })?;
-        if inv.invitee_id != actor.id {
-            return Err(Error::Forbidden(
-                "only the invitee answers an invitation".into(),
-            ));
-        }
-        if !receipt.record(c)? {
-            return Ok(Applied::Duplicate);
-        }
-        if inv.state != InvitationState::Pending {
-            return Ok(Applied::Done);
-        }
+        let inv = match answered_invitation(c, &answer)? {
+            Ok(inv) => inv,
+            Err(applied) => return Ok(applied),
+        };
+        let actor = &answer.actor;
         let room = store::actors::by_id(c, inv.room_id)?;
-        if accepted {
-            join_room(c, &room, &actor, &inv)?;
-            let mut add = objects::activity(
-                "Add",
-                &urls.new_activity(),
-                &room.ap_id,
-                json!(actor.ap_id),
-                &[&actor.ap_id],
-                &[],
-            );
-            add["target"] = json!(room.ap_id);
-            add["role"] = json!(inv.role);
-            outbox::publish(c, &urls, &room, &add, [actor.inbox.clone()])?;
-        }
-        store::invitations::answer(c, inv.id, answer_state(accepted), reason.as_deref())?;
+        join_room(c, &room, actor, &inv)?;
+        let mut add = vocab::activity(
+            ActivityKind::Add,
+            &c.new_activity_id(),
+            &room.ap_id,
+            json!(actor.ap_id),
+            &[&actor.ap_id],
+            &[],
+        );
+        add["target"] = json!(room.ap_id);
+        add["role"] = json!(inv.role);
+        c.publish(&room, &add, [actor.inbox.clone()])?;
+        store::invitations::answer(c, inv.id, InvitationState::Accepted, None)?;
         Ok(Applied::Done)
     })
     .await
 }
 
-/// A room confirms that a local person or this node's organisation is now a member: follow it.
-/// Returns true when a follow was confirmed, so the caller can fetch the room's content.
-pub async fn receive_add(
-    ctx: &Ctx,
-    room: &Actor,
-    add: &Value,
-    receipt: Receipt,
-) -> Result<Applied> {
-    let member = id_of(&add["object"])
-        .ok_or_else(|| Error::bad_request("Add has no object"))?
-        .to_string();
-    if id_of(&add["target"]) != Some(room.ap_id.as_str()) {
-        return Err(Error::Unsupported(
-            "Add is only understood for members of the room sending it".into(),
+/// The invitee declined; the reason is kept for the stewards.
+pub async fn receive_decline(ctx: &Ctx, answer: Inbound<InviteAnswer>) -> Result<Applied> {
+    commit(ctx, move |c| {
+        let inv = match answered_invitation(c, &answer)? {
+            Ok(inv) => inv,
+            Err(applied) => return Ok(applied),
+        };
+        let reason = answer.content.reason.as_deref();
+        store::invitations::answer(c, inv.id, InvitationState::Rejected, reason)?;
+        Ok(Applied::Done)
+    })
+    .await
+}
+
+/// The invitation an answer is about, if it still waits for one; otherwise what to tell the
+/// sender (a duplicate, or an invitation already answered: acknowledged, nothing changes).
+fn answered_invitation(
+    c: &mut Tx<'_>,
+    answer: &Inbound<InviteAnswer>,
+) -> Result<std::result::Result<Invitation, Applied>> {
+    let invite_id = &answer.content.invite_id;
+    let inv = store::invitations::by_ap_id(c, invite_id, false)?.ok_or_else(|| {
+        Error::Unsupported(format!(
+            "answer to an invitation this node never sent: {invite_id}"
+        ))
+    })?;
+    if inv.invitee_id != answer.actor.id {
+        return Err(Error::Forbidden(
+            "only the invitee answers an invitation".into(),
         ));
     }
-    let room = room.clone();
+    if !answer.receipt.record(c)? {
+        return Ok(Err(Applied::Duplicate));
+    }
+    if inv.state != InvitationState::Pending {
+        return Ok(Err(Applied::Done));
+    }
+    Ok(Ok(inv))
+}
+
+/// A room confirms that a local person or this node's organisation (`member`) is now a
+/// member: follow it.
+pub async fn receive_add(ctx: &Ctx, add: Inbound<String>) -> Result<Applied> {
     commit(ctx, move |c| {
+        let Inbound {
+            actor: room,
+            receipt,
+            content: member,
+            ..
+        } = add;
         let actor = store::actors::by_ap_id(c, &member)?
             .filter(|a| a.local)
             .ok_or_else(|| Error::not_found(format!("local actor {member}")))?;

@@ -8,46 +8,16 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::domain::kinds::{ActorKind, FollowState, RequestState};
-use crate::domain::membership::{self as rules, Action, PartnerKind, Phase, Role};
+use crate::domain::membership::{PartnerKind, Role};
 use crate::domain::Visibility;
 use crate::error::{Error, Result};
-use crate::federation::{fetch, objects, outbox};
-use crate::service::commit;
-use crate::service::follows::{Applied, Receipt};
-use crate::state::{Ctx, Urls};
-use crate::store::models::{Actor, RoomMember};
+use crate::federation::fetch;
+use crate::service::inbound::{Applied, Inbound, Receipt};
+use crate::service::{commit, policy, Tx};
+use crate::state::Ctx;
+use crate::store::models::Actor;
 use crate::store::{self, DbConnection};
-
-pub fn visibility(room: &Actor) -> Visibility {
-    room.visibility
-        .as_deref()
-        .and_then(Visibility::parse)
-        .unwrap_or(Visibility::Public)
-}
-
-/// The membership that applies to `actor` in `room`: its own, or its organisation's (an
-/// `Organization` member on the actor's host).
-pub fn membership(c: &mut DbConnection, room: &Actor, actor: &Actor) -> Result<Option<RoomMember>> {
-    let rows = store::members::on_host(c, room.id, &actor.host)?;
-    let own = rows.iter().find(|(_, a)| a.id == actor.id);
-    let org = rows.iter().find(|(_, a)| a.kind == ActorKind::Organization);
-    Ok(own.or(org).map(|(m, _)| m.clone()))
-}
-
-/// The role `actor` has by membership, with staff of the room's own node as stewards.
-pub fn member_role(c: &mut DbConnection, room: &Actor, actor: &Actor) -> Result<Option<Role>> {
-    if room.local && actor.local && actor.staff {
-        return Ok(Some(Role::Steward));
-    }
-    Ok(membership(c, room, actor)?.and_then(|m| Role::parse(&m.role)))
-}
-
-/// The room's current phase (all switches open when the room has none).
-pub fn current_phase(c: &mut DbConnection, room: &Actor) -> Result<Phase> {
-    Ok(store::rooms::settings(c, room.id)?
-        .and_then(|s| s.phases.0.into_iter().nth(s.current_phase.max(0) as usize))
-        .unwrap_or_else(Phase::open))
-}
+use crate::vocab::{self, ActivityKind};
 
 /// The contribution terms of a local room as recorded with each contribution:
 /// `{"id": SPDX id or the room's terms URL, "version": ...}` as JSON text; `None` when the room
@@ -62,72 +32,6 @@ pub fn room_terms(c: &mut DbConnection, room: &Actor) -> Result<Option<String>> 
             .or(s.terms_text.map(|_| format!("{}#terms", room.ap_id)))?;
         Some(json!({"id": id, "version": s.terms_version}).to_string())
     }))
-}
-
-/// Decides an action of `actor` in a local `room`; the error text is the reason to show.
-pub fn authorize(
-    c: &mut DbConnection,
-    room: &Actor,
-    actor: &Actor,
-    action: Action,
-) -> Result<std::result::Result<(), String>> {
-    let role = member_role(c, room, actor)?;
-    let phase = current_phase(c, room)?;
-    Ok(rules::check(visibility(room), &phase, role, action))
-}
-
-/// Whether a signed fetch by `signer` may read content of `room`: public rooms are readable by
-/// anyone; otherwise the signer must be a member, or an actor of a member's node (the node
-/// fetches on behalf of its member), and have `See` in the current phase.
-pub fn may_read(c: &mut DbConnection, room: &Actor, signer: Option<&Actor>) -> Result<bool> {
-    if visibility(room) == Visibility::Public {
-        return Ok(true);
-    }
-    let Some(signer) = signer else {
-        return Ok(false);
-    };
-    if signer.local {
-        return Ok(signer.staff || member_role(c, room, signer)?.is_some());
-    }
-    let members = store::members::on_host(c, room.id, &signer.host)?;
-    let phase = current_phase(c, room)?;
-    Ok(members.iter().any(|(m, _)| {
-        rules::check(visibility(room), &phase, Role::parse(&m.role), Action::See).is_ok()
-    }))
-}
-
-/// Whether a local user may see the ideas of `room` through this node's API: public rooms are
-/// open; a remote non-public room is visible to local members (people, or everyone when the
-/// organisation is a member), who are the ones following it; a local one per [`may_read`].
-pub fn may_see_locally(c: &mut DbConnection, room: &Actor, user: &Actor) -> Result<bool> {
-    if visibility(room) == Visibility::Public {
-        return Ok(true);
-    }
-    if room.local {
-        return may_read(c, room, Some(user));
-    }
-    let org = store::actors::local_of_kind(c, ActorKind::Organization)?;
-    for follower in [Some(user.id), org.map(|o| o.id)].into_iter().flatten() {
-        if store::follows::between(c, follower, room.id)?
-            .is_some_and(|f| f.state == FollowState::Accepted)
-        {
-            return Ok(true);
-        }
-    }
-    Ok(false)
-}
-
-/// A local room by name, if `steward` stewards it.
-pub fn steward_room(c: &mut DbConnection, steward: &Actor, room_name: &str) -> Result<Actor> {
-    let room = store::actors::local_by_name(c, room_name)?
-        .filter(|a| a.is_room())
-        .ok_or_else(|| Error::not_found(format!("room '{room_name}'")))?;
-    if member_role(c, &room, steward)? != Some(Role::Steward) {
-        return Err(Error::Forbidden(format!(
-            "only stewards of '{room_name}' can do this"
-        )));
-    }
-    Ok(room)
 }
 
 /// Makes `actor` a member of `room` with a role (or changes its role).
@@ -163,8 +67,7 @@ pub fn parse_role(role: &str, kind: Option<&str>) -> Result<(Role, Option<Partne
 /// A Follow or Join of a local room. Public rooms accept at once (the caller's normal path);
 /// a partners room records a request for its stewards; a private room refuses with a Reject.
 pub fn receive_request(
-    c: &mut DbConnection,
-    urls: &Urls,
+    c: &mut Tx<'_>,
     room: &Actor,
     actor: &Actor,
     activity: &Value,
@@ -173,16 +76,15 @@ pub fn receive_request(
     if !receipt.record(c)? {
         return Ok(Applied::Duplicate);
     }
-    if membership(c, room, actor)?.is_some() {
+    if policy::membership(c, room, actor)?.is_some() {
         // Already a member (invited, say): following is part of membership.
         store::follows::put(c, actor.id, room.id, FollowState::Accepted, &receipt.id)?;
-        return accept(c, urls, room, actor, activity).map(|_| Applied::Done);
+        return accept(c, room, actor, activity).map(|_| Applied::Done);
     }
-    match visibility(room) {
+    match policy::visibility(room) {
         Visibility::Private => {
             let reason = "this room is private: members join by invitation only";
-            reject(c, urls, room, actor, activity, reason)?;
-            Ok(Applied::Refused(reason.into()))
+            refuse(c, room, actor, activity, reason)
         }
         _ => {
             let message = activity["content"]
@@ -196,42 +98,15 @@ pub fn receive_request(
     }
 }
 
-fn accept(
-    c: &mut DbConnection,
-    urls: &Urls,
-    room: &Actor,
-    actor: &Actor,
-    request: &Value,
-) -> Result<()> {
-    let accept = objects::activity(
-        "Accept",
-        &urls.new_activity(),
+/// The room accepts a request (Follow or Join), embedding it whole.
+fn accept(c: &mut Tx<'_>, room: &Actor, actor: &Actor, request: &Value) -> Result<()> {
+    let accept = vocab::accept(
+        &c.new_activity_id(),
         &room.ap_id,
-        objects::embedded(request.clone()),
-        &[&actor.ap_id],
-        &[],
+        request.clone(),
+        &actor.ap_id,
     );
-    outbox::publish(c, urls, room, &accept, [actor.inbox.clone()])
-}
-
-fn reject(
-    c: &mut DbConnection,
-    urls: &Urls,
-    room: &Actor,
-    actor: &Actor,
-    request: &Value,
-    reason: &str,
-) -> Result<()> {
-    let mut reject = objects::activity(
-        "Reject",
-        &urls.new_activity(),
-        &room.ap_id,
-        objects::embedded(request.clone()),
-        &[&actor.ap_id],
-        &[],
-    );
-    reject["summary"] = json!(reason);
-    outbox::publish(c, urls, room, &reject, [actor.inbox.clone()])
+    c.publish(room, &accept, [actor.inbox.clone()])
 }
 
 /// A pending request as stewards see it.
@@ -253,7 +128,7 @@ pub async fn list_requests(
     let (steward, room_name) = (steward.clone(), room_name.to_string());
     ctx.db
         .read(move |c| {
-            let room = steward_room(c, &steward, &room_name)?;
+            let room = policy::steward_room(c, &steward, &room_name)?;
             let rows = store::requests::pending_of_room(c, room.id)?;
             Ok(rows
                 .into_iter()
@@ -273,52 +148,63 @@ pub async fn list_requests(
         .await
 }
 
-/// A steward answers a request: approve with a role (Accept) or refuse with a reason (Reject).
-pub async fn answer_request(
+/// A steward approves a request with a role: the requester becomes a member and follower,
+/// and gets an `Accept`.
+pub async fn approve_request(
     ctx: &Ctx,
+    steward: Actor,
+    room_name: String,
+    request_id: i32,
+    role: Role,
+    kind: Option<PartnerKind>,
+) -> Result<()> {
+    commit(ctx, move |c| {
+        let (room, actor, activity) = pending_request(c, &steward, &room_name, request_id)?;
+        put_member(c, &room, &actor, role, kind)?;
+        let follow_id = activity["id"].as_str().unwrap_or_default();
+        store::follows::put(c, actor.id, room.id, FollowState::Accepted, follow_id)?;
+        accept(c, &room, &actor, &activity)?;
+        store::requests::answer(c, request_id, RequestState::Approved, None)
+    })
+    .await
+}
+
+/// A steward refuses a request; the requester gets a `Reject` with the reason.
+pub async fn refuse_request(
+    ctx: &Ctx,
+    steward: Actor,
+    room_name: String,
+    request_id: i32,
+    reason: Option<String>,
+) -> Result<()> {
+    commit(ctx, move |c| {
+        let (room, actor, activity) = pending_request(c, &steward, &room_name, request_id)?;
+        let reason = reason.unwrap_or_else(|| "the stewards declined the request".into());
+        store::follows::delete(c, actor.id, room.id)?;
+        refuse(c, &room, &actor, &activity, &reason)?;
+        store::requests::answer(c, request_id, RequestState::Refused, Some(&reason))
+    })
+    .await
+}
+
+/// A request of a room `steward` stewards that still waits for an answer, with who asked and
+/// what they sent.
+fn pending_request(
+    c: &mut DbConnection,
     steward: &Actor,
     room_name: &str,
     request_id: i32,
-    approve: Option<(Role, Option<PartnerKind>)>,
-    reason: Option<String>,
-) -> Result<()> {
-    let (urls, steward, room_name) = (ctx.urls.clone(), steward.clone(), room_name.to_string());
-    commit(ctx, move |c| {
-        let room = steward_room(c, &steward, &room_name)?;
-        let request = store::requests::in_room(c, room.id, request_id)?
-            .ok_or_else(|| Error::not_found(format!("request {request_id}")))?;
-        if request.state != RequestState::Pending {
-            return Err(Error::Conflict(format!(
-                "request {request_id} was already answered"
-            )));
-        }
-        let actor = store::actors::by_id(c, request.actor_id)?;
-        let activity = request.activity.0;
-        let state = match approve {
-            Some((role, kind)) => {
-                put_member(c, &room, &actor, role, kind)?;
-                store::follows::put(
-                    c,
-                    actor.id,
-                    room.id,
-                    FollowState::Accepted,
-                    activity["id"].as_str().unwrap_or_default(),
-                )?;
-                accept(c, &urls, &room, &actor, &activity)?;
-                RequestState::Approved
-            }
-            None => {
-                let reason = reason
-                    .clone()
-                    .unwrap_or_else(|| "the stewards declined the request".into());
-                store::follows::delete(c, actor.id, room.id)?;
-                reject(c, &urls, &room, &actor, &activity, &reason)?;
-                RequestState::Refused
-            }
-        };
-        store::requests::answer(c, request_id, state, reason.as_deref())
-    })
-    .await
+) -> Result<(Actor, Actor, Value)> {
+    let room = policy::steward_room(c, steward, room_name)?;
+    let request = store::requests::in_room(c, room.id, request_id)?
+        .ok_or_else(|| Error::not_found(format!("request {request_id}")))?;
+    if request.state != RequestState::Pending {
+        return Err(Error::Conflict(format!(
+            "request {request_id} was already answered"
+        )));
+    }
+    let actor = store::actors::by_id(c, request.actor_id)?;
+    Ok((room, actor, request.activity.0))
 }
 
 /// A member as shown to stewards and members.
@@ -338,7 +224,7 @@ pub async fn list_members(ctx: &Ctx, user: &Actor, room_name: &str) -> Result<Ve
             let room = store::actors::local_by_name(c, &room_name)?
                 .filter(|a| a.is_room())
                 .ok_or_else(|| Error::not_found(format!("room '{room_name}'")))?;
-            if member_role(c, &room, &user)?.is_none() {
+            if policy::role_in(c, &room, &user)?.is_none() {
                 return Err(Error::Forbidden("only members see the member list".into()));
             }
             let rows = store::members::of_room(c, room.id)?;
@@ -348,7 +234,7 @@ pub async fn list_members(ctx: &Ctx, user: &Actor, room_name: &str) -> Result<Ve
                     actor: a.ap_id.clone(),
                     handle: a.handle(),
                     kind: a.kind.to_string(),
-                    role: m.role,
+                    role: m.role.to_string(),
                     partner_kind: m.partner_kind,
                 })
                 .collect())
@@ -365,9 +251,9 @@ pub async fn remove_member(
     handle: &str,
 ) -> Result<()> {
     let target = fetch::known_or_resolve(ctx, handle).await?;
-    let (urls, steward, room_name) = (ctx.urls.clone(), steward.clone(), room_name.to_string());
+    let (steward, room_name) = (steward.clone(), room_name.to_string());
     commit(ctx, move |c| {
-        let room = steward_room(c, &steward, &room_name)?;
+        let room = policy::steward_room(c, &steward, &room_name)?;
         let removed = store::members::remove(c, room.id, target.id)?;
         if removed == 0 {
             return Err(Error::not_found(format!("member {}", target.handle())));
@@ -387,16 +273,16 @@ pub async fn remove_member(
             .collect();
         inboxes.push(target.inbox.clone());
         let followers = room.followers.clone().unwrap_or_default();
-        let mut remove = objects::activity(
-            "Remove",
-            &urls.new_activity(),
+        let mut remove = vocab::activity(
+            ActivityKind::Remove,
+            &c.new_activity_id(),
             &room.ap_id,
             json!(target.ap_id),
             &[&target.ap_id, &followers],
             &[],
         );
         remove["target"] = json!(room.ap_id);
-        outbox::publish(c, &urls, &room, &remove, inboxes)
+        c.publish(&room, &remove, inboxes)
     })
     .await
 }
@@ -411,16 +297,16 @@ pub async fn change_role(
     kind: Option<PartnerKind>,
 ) -> Result<MemberView> {
     let target = fetch::known_or_resolve(ctx, handle).await?;
-    let (urls, steward, room_name) = (ctx.urls.clone(), steward.clone(), room_name.to_string());
+    let (steward, room_name) = (steward.clone(), room_name.to_string());
     commit(ctx, move |c| {
-        let room = steward_room(c, &steward, &room_name)?;
+        let room = policy::steward_room(c, &steward, &room_name)?;
         if !store::members::is_member(c, room.id, target.id)? {
             return Err(Error::not_found(format!("member {}", target.handle())));
         }
         put_member(c, &room, &target, role, kind)?;
-        let mut add = objects::activity(
-            "Add",
-            &urls.new_activity(),
+        let mut add = vocab::activity(
+            ActivityKind::Add,
+            &c.new_activity_id(),
             &room.ap_id,
             json!(target.ap_id),
             &[&target.ap_id],
@@ -431,7 +317,7 @@ pub async fn change_role(
         if let Some(k) = kind {
             add["partnerKind"] = json!(k.as_str());
         }
-        outbox::publish(c, &urls, &room, &add, [target.inbox.clone()])?;
+        c.publish(&room, &add, [target.inbox.clone()])?;
         Ok(MemberView {
             actor: target.ap_id.clone(),
             handle: target.handle(),
@@ -443,24 +329,16 @@ pub async fn change_role(
     .await
 }
 
-/// A room removed an actor of this node (or this node's organisation): stop following it.
-pub async fn receive_remove(
-    ctx: &Ctx,
-    room: &Actor,
-    activity: &Value,
-    receipt: Receipt,
-) -> Result<Applied> {
-    let removed = fetch::id_of(&activity["object"])
-        .ok_or_else(|| Error::bad_request("Remove has no object"))?
-        .to_string();
-    let target = fetch::id_of(&activity["target"]).map(String::from);
-    if target.as_deref() != Some(room.ap_id.as_str()) {
-        return Err(Error::Unsupported(
-            "Remove is only understood for members of the room sending it".into(),
-        ));
-    }
-    let room = room.clone();
+/// A room removed an actor of this node (`removed`), or this node's organisation: stop
+/// following the room for it (for everyone here, when it is the organisation).
+pub async fn receive_remove(ctx: &Ctx, remove: Inbound<String>) -> Result<Applied> {
     commit(ctx, move |c| {
+        let Inbound {
+            actor: room,
+            receipt,
+            content: removed,
+            ..
+        } = remove;
         if !receipt.record(c)? {
             return Ok(Applied::Duplicate);
         }
@@ -483,13 +361,19 @@ pub async fn receive_remove(
 /// Answers an activity a room rule refused: a `Reject` embedding it, with the reason as
 /// `summary`, to the actor's inbox.
 pub fn refuse(
-    c: &mut DbConnection,
-    urls: &Urls,
+    c: &mut Tx<'_>,
     room: &Actor,
     actor: &Actor,
     activity: &Value,
     reason: &str,
 ) -> Result<Applied> {
-    reject(c, urls, room, actor, activity, reason)?;
+    let reject = vocab::reject(
+        &c.new_activity_id(),
+        &room.ap_id,
+        activity.clone(),
+        &actor.ap_id,
+        Some(reason),
+    );
+    c.publish(room, &reject, [actor.inbox.clone()])?;
     Ok(Applied::Refused(reason.to_string()))
 }

@@ -5,7 +5,8 @@ use crate::domain::membership::Role;
 use crate::domain::{validate_local_name, Visibility};
 use crate::error::{Error, Result};
 use crate::service::accounts::{new_local_actor, LocalKind};
-use crate::service::{commit, members};
+use crate::service::commit;
+use crate::service::policy;
 use crate::state::Ctx;
 use crate::store;
 use crate::store::models::Actor;
@@ -19,9 +20,7 @@ pub struct NewRoom {
 
 /// Creates a room; only staff of this node may.
 pub async fn create(ctx: &Ctx, creator: &Actor, room: NewRoom) -> Result<Actor> {
-    if !creator.staff {
-        return Err(Error::Forbidden("only staff can create rooms".into()));
-    }
+    policy::require_staff(creator, "create rooms")?;
     validate_local_name(&room.name).map_err(Error::BadRequest)?;
     let visibility = Visibility::parse(&room.visibility).ok_or_else(|| {
         Error::bad_request(format!(
@@ -107,7 +106,7 @@ pub async fn get_phases(ctx: &Ctx, user: &Actor, room_name: &str) -> Result<Phas
     let (user, room_name) = (user.clone(), room_name.to_string());
     ctx.db
         .read(move |c| {
-            let room = members::steward_room(c, &user, &room_name)?;
+            let room = policy::steward_room(c, &user, &room_name)?;
             phases_view(c, &room)
         })
         .await
@@ -128,7 +127,7 @@ pub async fn set_phases(
     }
     let (steward, room_name) = (steward.clone(), room_name.to_string());
     commit(ctx, move |c| {
-        let room = members::steward_room(c, &steward, &room_name)?;
+        let room = policy::steward_room(c, &steward, &room_name)?;
         store::rooms::set_phases(c, room.id, &phases)?;
         phases_view(c, &room)
     })
@@ -139,7 +138,7 @@ pub async fn set_phases(
 pub async fn next_phase(ctx: &Ctx, steward: &Actor, room_name: &str) -> Result<PhasesView> {
     let (steward, room_name) = (steward.clone(), room_name.to_string());
     commit(ctx, move |c| {
-        let room = members::steward_room(c, &steward, &room_name)?;
+        let room = policy::steward_room(c, &steward, &room_name)?;
         let view = phases_view(c, &room)?;
         if view.current + 1 >= view.phases.len() {
             return Err(Error::Conflict(format!(
@@ -184,7 +183,7 @@ pub async fn set_terms(
     }
     let (steward, room_name) = (steward.clone(), room_name.to_string());
     commit(ctx, move |c| {
-        let room = members::steward_room(c, &steward, &room_name)?;
+        let room = policy::steward_room(c, &steward, &room_name)?;
         let terms = store::rooms::Terms {
             spdx: spdx.as_deref(),
             text: text.as_deref(),

@@ -2,23 +2,24 @@
 
 use serde_json::{json, Value};
 
-use crate::domain::lifecycle::Stage;
 use crate::domain::membership::Action;
 use crate::error::{Error, Result};
-use crate::federation::objects::{self, PUBLIC};
-use crate::service::commit;
-use crate::service::follows::{Applied, Receipt};
-use crate::service::{distribute, ideas, members};
+use crate::service::inbound::{Applied, Inbound};
+use crate::service::{commit, ideas, members, policy};
 use crate::state::Ctx;
 use crate::store;
 use crate::store::models::Actor;
+use crate::vocab::{self, ActivityKind, PUBLIC};
 
 /// A Like of an idea: to the room and the idea's author; public rooms copy the public.
 fn like_json(id: &str, user: &Actor, idea_ap_id: &str, room: &Actor, idea_author: &Actor) -> Value {
-    let public_room = room.visibility.as_deref().is_none_or(|v| v == "public");
-    let cc: &[&str] = if public_room { &[PUBLIC] } else { &[] };
-    let mut like = objects::activity(
-        "Like",
+    let cc: &[&str] = if policy::is_public(room) {
+        &[PUBLIC]
+    } else {
+        &[]
+    };
+    let mut like = vocab::activity(
+        ActivityKind::Like,
         id,
         &user.ap_id,
         json!(idea_ap_id),
@@ -29,70 +30,77 @@ fn like_json(id: &str, user: &Actor, idea_ap_id: &str, room: &Actor, idea_author
     like
 }
 
-/// A local user supports (`true`) or withdraws support (`false`) for an idea.
-pub async fn set(
-    ctx: &Ctx,
-    user: &Actor,
-    idea_key: &str,
-    support: bool,
-) -> Result<ideas::IdeaDetail> {
-    let (urls, user, key) = (ctx.urls.clone(), user.clone(), idea_key.to_string());
-    let d = commit(ctx, move |c| {
-        let idea = ideas::find(c, &key)?;
-        if idea.deleted {
-            return Err(Error::Conflict("the idea was deleted".into()));
-        }
+/// A local user supports an idea (once: supporting again changes nothing), if the room's
+/// current phase lets its role.
+pub async fn give(ctx: &Ctx, user: Actor, idea_key: String) -> Result<ideas::IdeaDetail> {
+    commit(ctx, move |c| {
+        let idea = ideas::find(c, &idea_key)?;
+        policy::require_live_idea(&idea)?;
         let room = store::actors::by_id(c, idea.room_id)?;
-        if room.local && support {
-            let stage = Stage::parse(&idea.stage).unwrap_or(Stage::Suggested);
-            members::authorize(c, &room, &user, Action::Support { stage })?
-                .map_err(Error::Forbidden)?;
+        if room.local {
+            policy::require(c, &room, &user, Action::Support { stage: idea.stage })?;
         }
         let idea_author = store::actors::by_id(c, idea.author_id)?;
-        let extra = if idea_author.local {
-            vec![]
-        } else {
-            vec![idea_author.delivery_inbox().to_string()]
-        };
-        if support {
-            let like_id = urls.new_activity();
-            if store::supports::add(c, idea.id, user.id, &like_id)? {
-                let like = like_json(&like_id, &user, &idea.ap_id, &room, &idea_author);
-                distribute(c, &urls, &user, &room, &like, None, extra)?;
-            }
-        } else if let Some(like_id) = store::supports::activity_of(c, idea.id, user.id)? {
-            store::supports::remove(c, idea.id, user.id)?;
+        let like_id = c.new_activity_id();
+        if store::supports::add(c, idea.id, user.id, &like_id)? {
             let like = like_json(&like_id, &user, &idea.ap_id, &room, &idea_author);
-            let mut undo = like.clone();
-            undo["id"] = json!(urls.new_activity());
-            undo["type"] = json!("Undo");
-            undo["object"] = objects::embedded(like);
-            distribute(c, &urls, &user, &room, &undo, None, extra)?;
+            let extra = remote_inbox(&idea_author);
+            c.distribute(&user, &room, &like, None, extra)?;
         }
         ideas::detail(c, &idea, true)
     })
-    .await?;
-    Ok(d)
+    .await
 }
 
-/// A Like from another server; `like_id` identifies it for a later Undo.
-pub async fn receive_like(
-    ctx: &Ctx,
-    actor: &Actor,
-    idea_ap_id: &str,
-    like_id: &str,
-    original: Value,
-    receipt: Receipt,
-) -> Result<Applied> {
-    let (urls, actor, idea_ap_id, like_id) = (
-        ctx.urls.clone(),
-        actor.clone(),
-        idea_ap_id.to_string(),
-        like_id.to_string(),
-    );
-    let applied = commit(ctx, move |c| {
-        let idea = store::ideas::by_ap_id(c, &idea_ap_id)?.ok_or_else(|| {
-            if store::comments::by_ap_id(c, &idea_ap_id)
+/// A local user withdraws support (nothing happens when there was none).
+pub async fn withdraw(ctx: &Ctx, user: Actor, idea_key: String) -> Result<ideas::IdeaDetail> {
+    commit(ctx, move |c| {
+        let idea = ideas::find(c, &idea_key)?;
+        policy::require_live_idea(&idea)?;
+        let room = store::actors::by_id(c, idea.room_id)?;
+        let idea_author = store::actors::by_id(c, idea.author_id)?;
+        if let Some(like_id) = store::supports::activity_of(c, idea.id, user.id)? {
+            store::supports::remove(c, idea.id, user.id)?;
+            let like = like_json(&like_id, &user, &idea.ap_id, &room, &idea_author);
+            let mut undo = like.clone();
+            undo["id"] = json!(c.new_activity_id());
+            undo["type"] = json!(ActivityKind::Undo.as_str());
+            undo["object"] = vocab::embedded(like);
+            let extra = remote_inbox(&idea_author);
+            c.distribute(&user, &room, &undo, None, extra)?;
+        }
+        ideas::detail(c, &idea, true)
+    })
+    .await
+}
+
+/// The author of a remote idea hears of its support directly, besides its room.
+fn remote_inbox(author: &Actor) -> Vec<String> {
+    if author.local {
+        vec![]
+    } else {
+        vec![author.delivery_inbox().to_string()]
+    }
+}
+
+/// A `Like` (or `EmojiReact`) from another server.
+#[derive(Debug, Clone)]
+pub struct Like {
+    /// What was liked: an idea counts; a comment is refused with a reason.
+    pub object: String,
+}
+
+/// A Like from another server; its id identifies it for a later Undo.
+pub async fn receive_like(ctx: &Ctx, like: Inbound<Like>) -> Result<Applied> {
+    commit(ctx, move |c| {
+        let Inbound {
+            actor,
+            receipt,
+            content,
+            original,
+        } = like;
+        let idea = store::ideas::by_ap_id(c, &content.object)?.ok_or_else(|| {
+            if store::comments::by_ap_id(c, &content.object)
                 .ok()
                 .flatten()
                 .is_some()
@@ -101,7 +109,7 @@ pub async fn receive_like(
                     "only ideas can be supported; likes of comments are not counted".into(),
                 )
             } else {
-                Error::Unsupported(format!("{idea_ap_id} is not an idea on this node"))
+                Error::Unsupported(format!("{} is not an idea on this node", content.object))
             }
         })?;
         if !receipt.record(c)? {
@@ -109,36 +117,40 @@ pub async fn receive_like(
         }
         let room = store::actors::by_id(c, idea.room_id)?;
         if room.local {
-            let stage = Stage::parse(&idea.stage).unwrap_or(Stage::Suggested);
-            if let Err(reason) = members::authorize(c, &room, &actor, Action::Support { stage })? {
-                return members::refuse(c, &urls, &room, &actor, &original, &reason);
+            let action = Action::Support { stage: idea.stage };
+            if let Err(reason) = policy::authorize(c, &room, &actor, action)? {
+                return members::refuse(c, &room, &actor, &original, &reason);
             }
         }
-        if store::supports::add(c, idea.id, actor.id, &like_id)? {
-            distribute(c, &urls, &actor, &room, &original, None, vec![])?;
+        if store::supports::add(c, idea.id, actor.id, &receipt.id)? {
+            c.distribute(&actor, &room, &original, None, vec![])?;
         }
         Ok(Applied::Done)
     })
-    .await?;
-    Ok(applied)
+    .await
+}
+
+/// An `Undo(Like)`: by the Like's id, or by the idea it liked.
+#[derive(Debug, Clone)]
+pub struct Unlike {
+    pub like_id: Option<String>,
+    pub idea: Option<String>,
 }
 
 /// An Undo(Like) from another server: by the Like's id, or by actor and idea.
-pub async fn receive_unlike(
-    ctx: &Ctx,
-    actor: &Actor,
-    like_id: Option<String>,
-    idea_ap_id: Option<String>,
-    original: Value,
-    receipt: Receipt,
-) -> Result<Applied> {
-    let (urls, actor) = (ctx.urls.clone(), actor.clone());
-    let applied = commit(ctx, move |c| {
-        let by_like = match &like_id {
+pub async fn receive_unlike(ctx: &Ctx, undo: Inbound<Unlike>) -> Result<Applied> {
+    commit(ctx, move |c| {
+        let Inbound {
+            actor,
+            receipt,
+            content,
+            original,
+        } = undo;
+        let by_like = match &content.like_id {
             Some(id) => store::supports::by_activity(c, id)?,
             None => None,
         };
-        let idea_id = match (by_like, &idea_ap_id) {
+        let idea_id = match (by_like, &content.idea) {
             (Some((idea, who)), _) if who == actor.id => idea,
             (_, Some(ap)) => store::ideas::by_ap_id(c, ap)?
                 .map(|i| i.id)
@@ -155,10 +167,9 @@ pub async fn receive_unlike(
         if store::supports::remove(c, idea_id, actor.id)? > 0 {
             let idea = store::ideas::by_id(c, idea_id)?.ok_or_else(|| Error::not_found("idea"))?;
             let room = store::actors::by_id(c, idea.room_id)?;
-            distribute(c, &urls, &actor, &room, &original, None, vec![])?;
+            c.distribute(&actor, &room, &original, None, vec![])?;
         }
         Ok(Applied::Done)
     })
-    .await?;
-    Ok(applied)
+    .await
 }

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::models::*;
 use super::schema::*;
 use super::{now, DbConnection};
+use crate::domain::lifecycle::Stage;
 use crate::error::{Error, Result};
 
 pub fn by_id(conn: &mut DbConnection, id: i32) -> Result<Option<Idea>> {
@@ -21,7 +22,7 @@ pub fn by_ap_id(conn: &mut DbConnection, ap_id: &str) -> Result<Option<Idea>> {
 
 pub fn insert(conn: &mut DbConnection, new: &NewIdea) -> Result<Idea> {
     diesel::insert_into(ideas::table)
-        .values(new)
+        .values(new.clone())
         .execute(conn)?;
     by_ap_id(conn, &new.ap_id)?.ok_or_else(|| Error::Internal("inserted idea vanished".into()))
 }
@@ -56,13 +57,13 @@ pub fn update_content(
 pub fn update_stage(
     conn: &mut DbConnection,
     id: i32,
-    stage: &str,
+    stage: Stage,
     answer: Option<&str>,
     updated: NaiveDateTime,
 ) -> Result<()> {
     diesel::update(ideas::table.find(id))
         .set((
-            ideas::stage.eq(stage),
+            ideas::stage.eq(stage.as_str()),
             ideas::stage_answer.eq(answer),
             ideas::updated.eq(updated),
         ))

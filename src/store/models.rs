@@ -10,7 +10,8 @@ use super::schema::*;
 use crate::domain::kinds::{
     ActorKind, DeliveryState, FollowState, HandoffState, InvitationState, RequestState,
 };
-use crate::domain::membership::Phase;
+use crate::domain::lifecycle::Stage;
+use crate::domain::membership::{Phase, Role};
 
 #[derive(Debug, Clone, Queryable, Identifiable)]
 #[diesel(table_name = actors)]
@@ -96,7 +97,8 @@ pub struct RoomMember {
     pub id: i32,
     pub room_id: i32,
     pub actor_id: i32,
-    pub role: String,
+    #[diesel(deserialize_as = String)]
+    pub role: Role,
     pub partner_kind: Option<String>,
     pub created_at: NaiveDateTime,
 }
@@ -173,7 +175,8 @@ pub struct Idea {
     pub title: String,
     pub source: String,
     pub content: String,
-    pub stage: String,
+    #[diesel(deserialize_as = String)]
+    pub stage: Stage,
     pub stage_answer: Option<String>,
     pub local: bool,
     pub deleted: bool,
@@ -198,7 +201,8 @@ pub struct NewIdea {
     pub title: String,
     pub source: String,
     pub content: String,
-    pub stage: String,
+    #[diesel(serialize_as = String)]
+    pub stage: Stage,
     pub stage_answer: Option<String>,
     pub local: bool,
     pub deleted: bool,

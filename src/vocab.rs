@@ -1,6 +1,10 @@
-//! The JSON forms of this node's actors, ideas, comments and activities.
+//! The ActivityStreams vocabulary as this node speaks it: the JSON forms of its actors, ideas,
+//! comments and activities, the builders of every activity it sends, and the readers of the
+//! loose shapes peers send (an id or an embedded object, one type or several).
 //!
-//! Everything here is a pure function of stored rows; `spec/` documents each shape.
+//! Everything here is a pure function of values and stored rows, with no I/O: services build
+//! what they publish with it, the federation edge serves and reads with it. `spec/` documents
+//! each shape.
 
 use chrono::{NaiveDateTime, SecondsFormat};
 use serde_json::{json, Value};
@@ -188,9 +192,30 @@ pub fn tombstone(ap_id: &str, former_type: &str) -> Value {
     json!({"id": ap_id, "type": "Tombstone", "formerType": former_type})
 }
 
+crate::domain::kinds::text_enum! {
+    /// The activity types this node sends, and those it understands when they arrive.
+    ActivityKind ("activity type") {
+        Create = "Create",
+        Update = "Update",
+        Delete = "Delete",
+        Like = "Like",
+        EmojiReact = "EmojiReact",
+        Undo = "Undo",
+        Follow = "Follow",
+        Join = "Join",
+        Accept = "Accept",
+        Reject = "Reject",
+        Announce = "Announce",
+        Add = "Add",
+        Remove = "Remove",
+        Invite = "Invite",
+        Offer = "Offer",
+    }
+}
+
 /// An activity with the standard fields; `object` may be an id or an embedded document.
 pub fn activity(
-    kind: &str,
+    kind: ActivityKind,
     id: &str,
     actor: &str,
     object: Value,
@@ -200,7 +225,7 @@ pub fn activity(
     json!({
         "@context": context(),
         "id": id,
-        "type": kind,
+        "type": kind.as_str(),
         "actor": actor,
         "object": object,
         "to": to,
@@ -211,7 +236,13 @@ pub fn activity(
 
 /// An activity about something in `room`: public, copied to the room and its followers, with
 /// the room as `audience` (FEP-1b12).
-pub fn room_activity(kind: &str, id: &str, actor: &str, object: Value, room: &Actor) -> Value {
+pub fn room_activity(
+    kind: ActivityKind,
+    id: &str,
+    actor: &str,
+    object: Value,
+    room: &Actor,
+) -> Value {
     let (to, cc) = room_addressing(room);
     let mut a = activity(kind, id, actor, object, &[], &[]);
     a["to"] = json!(to);
@@ -220,12 +251,95 @@ pub fn room_activity(kind: &str, id: &str, actor: &str, object: Value, room: &Ac
     a
 }
 
+/// `actor` accepts `object` (a Follow, Join, Invite or Offer, embedded whole: Lemmy and
+/// Mastodon match the answer by the embedded activity), addressed to whoever sent it.
+pub fn accept(id: &str, actor: &str, object: Value, to: &str) -> Value {
+    activity(
+        ActivityKind::Accept,
+        id,
+        actor,
+        embedded(object),
+        &[to],
+        &[],
+    )
+}
+
+/// `actor` refuses `object` (embedded whole), with the reason, if any, as `summary`.
+pub fn reject(id: &str, actor: &str, object: Value, to: &str, reason: Option<&str>) -> Value {
+    let mut r = activity(
+        ActivityKind::Reject,
+        id,
+        actor,
+        embedded(object),
+        &[to],
+        &[],
+    );
+    if let Some(reason) = reason {
+        r["summary"] = json!(reason);
+    }
+    r
+}
+
+/// `actor` takes back one of its own activities (embedded whole).
+pub fn undo(id: &str, actor: &str, object: Value, to: &[&str], cc: &[&str]) -> Value {
+    activity(ActivityKind::Undo, id, actor, embedded(object), to, cc)
+}
+
 /// Strips `@context` from an activity before it is embedded in another one.
 pub fn embedded(mut v: Value) -> Value {
     if let Some(o) = v.as_object_mut() {
         o.remove("@context");
     }
     v
+}
+
+/// `host[:port]` of a URL, the unit of origin checks.
+pub fn host_of(url: &str) -> Option<String> {
+    let u = url::Url::parse(url).ok()?;
+    let host = u.host_str()?.to_ascii_lowercase();
+    Some(match u.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host,
+    })
+}
+
+/// Whether two URLs are on the same host (and port).
+pub fn same_host(a: &str, b: &str) -> bool {
+    matches!((host_of(a), host_of(b)), (Some(x), Some(y)) if x == y)
+}
+
+/// Reads a string, or the id of an embedded object, or the first of an array.
+pub fn id_of(v: &Value) -> Option<&str> {
+    match v {
+        Value::String(s) => Some(s),
+        Value::Object(o) => o.get("id").and_then(Value::as_str),
+        Value::Array(a) => a.first().and_then(id_of),
+        _ => None,
+    }
+}
+
+/// Reads `type`, which may be an array of types.
+pub fn type_of(v: &Value) -> Option<&str> {
+    match &v["type"] {
+        Value::String(s) => Some(s),
+        Value::Array(a) => a.iter().find_map(Value::as_str),
+        _ => None,
+    }
+}
+
+/// `to`, `cc`, `audience`, `bto` and `bcc` of an activity or object, flattened.
+pub fn audience_of(v: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for key in ["to", "cc", "audience", "bto", "bcc"] {
+        match &v[key] {
+            Value::String(s) => out.push(s.clone()),
+            Value::Array(items) => {
+                out.extend(items.iter().filter_map(|i| i.as_str().map(String::from)))
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 #[cfg(test)]

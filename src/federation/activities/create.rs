@@ -1,0 +1,32 @@
+//! `Create` of a post: a new idea (a `Page`, or any post addressed to a room of this node or
+//! relayed by a followed room) or a comment (a reply to an idea or to a comment on it).
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::post::{self, Addressing, Change, Post};
+use crate::error::Result;
+use crate::service::inbound::{Applied, Inbound};
+use crate::state::Ctx;
+use crate::store::models::Actor;
+
+#[derive(Debug, Deserialize)]
+pub struct Create {
+    /// The post, embedded or by id (then fetched from its origin).
+    #[serde(default)]
+    pub object: Value,
+    #[serde(flatten)]
+    pub addressing: Addressing,
+}
+
+impl Create {
+    pub async fn receive(
+        self,
+        ctx: &Ctx,
+        inbound: Inbound<Value>,
+        via: Option<&Actor>,
+    ) -> Result<Applied> {
+        let post = Post::of(ctx, &self.object).await?;
+        post::receive(ctx, inbound, Change::Create, &self.addressing, post, via).await
+    }
+}

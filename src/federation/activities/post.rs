@@ -1,0 +1,448 @@
+//! The objects of `Create` and `Update`: posts that become ideas (a `Page`, or any post
+//! addressed to a room) or comments (a reply to an idea or to a comment on it).
+//!
+//! Peers send many shapes (Mastodon `Note`, Lemmy `Page`, WordPress `Article`, polls as
+//! `Question`), so every field is read leniently: a field of an unexpected shape counts as
+//! absent instead of refusing the whole post. What a post may become is decided by the rules
+//! below, in the order the spec gives: origin, authorship, type, then reply or idea.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+use super::{optional_id, optional_text, typed};
+use crate::domain::lifecycle::Stage;
+use crate::domain::text;
+use crate::error::{Error, Result};
+use crate::federation::fetch;
+use crate::service::comments::{self, CommentEdit, IncomingComment};
+use crate::service::ideas::{self, IncomingIdea, MAX_TITLE};
+use crate::service::inbound::{Applied, Inbound};
+use crate::state::Ctx;
+use crate::store::models::Actor;
+use crate::store::{self, now};
+use crate::vocab::{self, same_host};
+
+/// The object types that may become ideas or comments.
+const POST_TYPES: [&str; 4] = ["Note", "Page", "Article", "Question"];
+
+/// A post as peers send it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Post {
+    #[serde(default, deserialize_with = "optional_text")]
+    pub id: Option<String>,
+    #[serde(rename = "type", default, deserialize_with = "first_type")]
+    pub kind: Option<String>,
+    #[serde(default, deserialize_with = "optional_id")]
+    pub attributed_to: Option<String>,
+    #[serde(default, deserialize_with = "optional_text")]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "optional_text")]
+    pub content: Option<String>,
+    #[serde(default, deserialize_with = "optional_id")]
+    pub in_reply_to: Option<String>,
+    #[serde(default, deserialize_with = "optional_time")]
+    pub published: Option<NaiveDateTime>,
+    #[serde(default, deserialize_with = "optional_time")]
+    pub updated: Option<NaiveDateTime>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub source: Option<Source>,
+    #[serde(default, deserialize_with = "lenient_list")]
+    pub tag: Vec<Tag>,
+    #[serde(flatten)]
+    pub addressing: Addressing,
+    #[serde(default, deserialize_with = "optional_id")]
+    pub context: Option<String>,
+    #[serde(default, deserialize_with = "optional_id")]
+    pub target: Option<String>,
+    // Cocreate's own terms (spec/objects.md), sent by the room's node.
+    #[serde(default, deserialize_with = "optional_text")]
+    pub stage: Option<String>,
+    #[serde(default, deserialize_with = "optional_text")]
+    pub stage_answer: Option<String>,
+    #[serde(default, deserialize_with = "lenient_list")]
+    pub contributors: Vec<Credit>,
+    #[serde(default, deserialize_with = "json_object")]
+    pub terms: Option<Value>,
+    #[serde(default, deserialize_with = "json_array")]
+    pub provenance: Option<Value>,
+    #[serde(default, deserialize_with = "optional_id")]
+    pub origin: Option<String>,
+    #[serde(default, deserialize_with = "optional_id")]
+    pub handed_off_to: Option<String>,
+    #[serde(default, deserialize_with = "optional_id")]
+    pub merged_into: Option<String>,
+}
+
+/// `source`: the text the HTML was made from.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Source {
+    #[serde(default, deserialize_with = "optional_text")]
+    pub content: Option<String>,
+    #[serde(default, deserialize_with = "optional_text")]
+    pub media_type: Option<String>,
+}
+
+impl Source {
+    /// The markdown source, if that is what it is.
+    fn markdown(&self) -> Option<String> {
+        (self.media_type.as_deref() == Some("text/markdown"))
+            .then(|| self.content.clone())
+            .flatten()
+    }
+}
+
+/// A tag; only mentions matter here (a post mentioning a room is addressed to it).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Tag {
+    #[serde(rename = "type", default, deserialize_with = "optional_text")]
+    pub kind: Option<String>,
+    #[serde(default, deserialize_with = "optional_text")]
+    pub href: Option<String>,
+}
+
+/// A contributor credited on an idea.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Credit {
+    #[serde(default, deserialize_with = "optional_id")]
+    pub contributor: Option<String>,
+    #[serde(default, deserialize_with = "optional_text")]
+    pub role: Option<String>,
+}
+
+/// `to`, `cc`, `audience`, `bto` and `bcc`: each a string or a list.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Addressing {
+    #[serde(default, deserialize_with = "addresses")]
+    pub to: Vec<String>,
+    #[serde(default, deserialize_with = "addresses")]
+    pub cc: Vec<String>,
+    #[serde(default, deserialize_with = "addresses")]
+    pub audience: Vec<String>,
+    #[serde(default, deserialize_with = "addresses")]
+    pub bto: Vec<String>,
+    #[serde(default, deserialize_with = "addresses")]
+    pub bcc: Vec<String>,
+}
+
+impl Addressing {
+    pub fn all(&self) -> impl Iterator<Item = &String> {
+        self.to
+            .iter()
+            .chain(&self.cc)
+            .chain(&self.audience)
+            .chain(&self.bto)
+            .chain(&self.bcc)
+    }
+
+    /// Whether the public collection (in any spelling) is addressed.
+    pub fn is_public(&self) -> bool {
+        self.all().any(|a| vocab::is_public(a))
+    }
+}
+
+/// Whether a Create or Update is a new post or a change of one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Create,
+    Update,
+}
+
+impl Post {
+    /// The object of a Create or Update: embedded, or fetched from its origin.
+    pub async fn of(ctx: &Ctx, object: &Value) -> Result<Post> {
+        let doc = match object {
+            Value::Object(_) => object.clone(),
+            Value::String(url) => fetch::fetch_json(ctx, url).await?,
+            _ => return Err(Error::bad_request("activity has no object")),
+        };
+        serde_json::from_value(doc).map_err(|e| Error::bad_request(format!("unusable object: {e}")))
+    }
+
+    fn addressees(&self, activity: &Addressing) -> Vec<String> {
+        let mut out: Vec<String> = activity
+            .all()
+            .chain(self.addressing.all())
+            .cloned()
+            .collect();
+        out.extend(self.context.iter().chain(&self.target).cloned());
+        out.extend(
+            self.tag
+                .iter()
+                .filter(|t| t.kind.as_deref() == Some("Mention"))
+                .filter_map(|t| t.href.clone()),
+        );
+        out
+    }
+}
+
+/// Applies a post `inbound.actor` created or changed; `via` is the followed room that relayed
+/// it, if any.
+pub async fn receive(
+    ctx: &Ctx,
+    inbound: Inbound<Value>,
+    change: Change,
+    activity: &Addressing,
+    post: Post,
+    via: Option<&Actor>,
+) -> Result<Applied> {
+    let actor = &inbound.actor;
+    let object_id = post
+        .id
+        .clone()
+        .ok_or_else(|| Error::bad_request("object has no id"))?;
+    let object_type = post.kind.clone().unwrap_or_default();
+    let kind = inbound.receipt.kind.clone();
+    // The node hosting a room moderates its ideas: it may update (a stage change, say) an idea
+    // whose author lives elsewhere, and the room relays that update.
+    let moderated = change == Change::Update
+        && !same_host(&object_id, &actor.ap_id)
+        && match via {
+            Some(room) if same_host(&actor.ap_id, &room.ap_id) => {
+                let (oid, room_id) = (object_id.clone(), room.id);
+                ctx.db
+                    .read(move |c| store::ideas::by_ap_id(c, &oid))
+                    .await?
+                    .is_some_and(|i| i.room_id == room_id)
+            }
+            _ => false,
+        };
+    if !moderated && !same_host(&object_id, &actor.ap_id) {
+        return Err(Error::Forbidden(format!(
+            "{} cannot create or update {object_id}: hosts differ",
+            actor.ap_id
+        )));
+    }
+    // Whether a non-public post may count depends on its room (members of a partners room
+    // address the room's followers); the services decide once the room is known.
+    let public = activity.is_public() || post.addressing.is_public();
+    if let Some(author) = post.attributed_to.as_deref().filter(|_| !moderated) {
+        if author != actor.ap_id && !same_host(author, &actor.ap_id) {
+            return Err(Error::Forbidden(format!(
+                "{object_id} is attributed to {author}, not to {}",
+                actor.ap_id
+            )));
+        }
+    }
+    if !POST_TYPES.contains(&object_type.as_str()) {
+        return Err(Error::Unsupported(format!(
+            "{kind} of {object_type} is not supported here"
+        )));
+    }
+    let content = post.content.clone().unwrap_or_default();
+    let published = post.published.unwrap_or_else(now);
+
+    // Replies: comments on an idea.
+    let oid = object_id.clone();
+    let existing_comment = ctx
+        .db
+        .read(move |c| store::comments::by_ap_id(c, &oid))
+        .await?;
+    if existing_comment.is_some() && change == Change::Update {
+        let edit = CommentEdit {
+            ap_id: object_id,
+            content,
+        };
+        return comments::receive_edit(ctx, typed(inbound, edit)).await;
+    }
+    if let Some(parent) = post.in_reply_to.clone() {
+        let reply = IncomingComment {
+            ap_id: object_id,
+            in_reply_to: parent,
+            content,
+            source: post.source.as_ref().and_then(Source::markdown),
+            published,
+            public,
+        };
+        return comments::receive(ctx, typed(inbound, reply)).await;
+    }
+
+    // Ideas: a Page (or a plain post) addressed to a room.
+    let candidates = post.addressees(activity);
+    let via_id = via.map(|r| r.id);
+    let room = ctx
+        .db
+        .read(move |c| {
+            for id in &candidates {
+                if let Some(a) = store::actors::by_ap_id(c, id)? {
+                    if a.is_room() && (a.local || Some(a.id) == via_id) {
+                        return Ok(Some(a));
+                    }
+                }
+            }
+            Ok(None)
+        })
+        .await?
+        .ok_or_else(|| {
+            Error::Unsupported(format!(
+                "{object_id} is neither a reply to an idea nor addressed to a room of this node"
+            ))
+        })?;
+    let plain = text::strip_leading_mentions(&text::html_to_text(&content));
+    let title = post
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(String::from)
+        .unwrap_or_else(|| text::title_from_text(&plain));
+    let source = post
+        .source
+        .as_ref()
+        .and_then(Source::markdown)
+        .unwrap_or(plain);
+    let contributors: Vec<(String, String)> = post
+        .contributors
+        .iter()
+        .filter_map(|c| Some((c.contributor.clone()?, c.role.clone()?)))
+        .collect();
+    if via.is_some() {
+        // Credit names actors of other nodes; know them before storing the credit.
+        for (contributor, _) in contributors.iter().filter(|(c, _)| *c != actor.ap_id) {
+            if let Err(e) = fetch::actor(ctx, contributor).await {
+                tracing::info!(contributor = %contributor, error = %e, "contributor not reachable; credit kept without it");
+            }
+        }
+    }
+    let idea = IncomingIdea {
+        room,
+        ap_id: object_id,
+        title: title.chars().take(MAX_TITLE).collect(),
+        source,
+        content: text::sanitize_html(&content),
+        stage: post.stage.as_deref().and_then(Stage::parse),
+        stage_answer: post.stage_answer.clone(),
+        contributors,
+        published,
+        updated: post.updated.unwrap_or(published),
+        public,
+        terms: post.terms.clone(),
+        provenance: post.provenance.clone(),
+        origin: post.origin.clone(),
+        handed_off_to: post.handed_off_to.clone(),
+        merged_into: post.merged_into.clone(),
+    };
+    match change {
+        Change::Create => ideas::receive(ctx, typed(inbound, idea)).await,
+        Change::Update => ideas::receive_update(ctx, typed(inbound, idea)).await,
+    }
+}
+
+// ---- lenient readers ----
+
+/// `type`, which may be a list of types: the first string.
+fn first_type<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<String>, D::Error> {
+    let v = Option::<Value>::deserialize(d)?;
+    Ok(v.and_then(|v| match v {
+        Value::String(s) => Some(s),
+        Value::Array(items) => items.into_iter().find_map(|i| i.as_str().map(String::from)),
+        _ => None,
+    }))
+}
+
+/// An RFC 3339 time as stored (naive UTC); anything else reads as absent.
+fn optional_time<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<NaiveDateTime>, D::Error> {
+    let v = Option::<Value>::deserialize(d)?;
+    Ok(v.as_ref()
+        .and_then(Value::as_str)
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.with_timezone(&Utc).naive_utc()))
+}
+
+/// Addressees: a string, or the strings of a list.
+fn addresses<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<String>, D::Error> {
+    let v = Option::<Value>::deserialize(d)?;
+    Ok(match v {
+        Some(Value::String(s)) => vec![s],
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .filter_map(|i| i.as_str().map(String::from))
+            .collect(),
+        _ => Vec::new(),
+    })
+}
+
+/// A value of type `T`, or `None` when it has another shape.
+fn lenient<'de, D: Deserializer<'de>, T: serde::de::DeserializeOwned>(
+    d: D,
+) -> std::result::Result<Option<T>, D::Error> {
+    let v = Option::<Value>::deserialize(d)?;
+    Ok(v.and_then(|v| serde_json::from_value(v).ok()))
+}
+
+/// A list of `T` (or a single one), skipping items of another shape.
+fn lenient_list<'de, D: Deserializer<'de>, T: serde::de::DeserializeOwned>(
+    d: D,
+) -> std::result::Result<Vec<T>, D::Error> {
+    let v = Option::<Value>::deserialize(d)?;
+    Ok(match v {
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .filter_map(|i| serde_json::from_value(i).ok())
+            .collect(),
+        Some(v @ Value::Object(_)) => serde_json::from_value(v).ok().into_iter().collect(),
+        _ => Vec::new(),
+    })
+}
+
+/// A JSON object kept as it is (terms).
+fn json_object<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<Value>, D::Error> {
+    let v = Option::<Value>::deserialize(d)?;
+    Ok(v.filter(Value::is_object))
+}
+
+/// A JSON array kept as it is (provenance).
+fn json_array<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<Value>, D::Error> {
+    let v = Option::<Value>::deserialize(d)?;
+    Ok(v.filter(Value::is_array))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn odd_shapes_read_as_absent_rather_than_refusing_the_post() {
+        let post: Post = serde_json::from_value(json!({
+            "id": "https://a.example/n/1",
+            "type": ["Note", "Extra"],
+            "content": {"en": "a contentMap by mistake"},
+            "published": "yesterday",
+            "to": "https://www.w3.org/ns/activitystreams#Public",
+            "cc": ["https://a.example/followers", 7],
+            "tag": {"type": "Mention", "href": "https://b.example/r/room"},
+            "source": "plain text source",
+            "contributors": [{"contributor": "https://a.example/u/a", "role": "author"}, 3],
+            "terms": "not an object",
+        }))
+        .unwrap();
+        assert_eq!(post.kind.as_deref(), Some("Note"));
+        assert_eq!(post.content, None);
+        assert_eq!(post.published, None);
+        assert!(post.addressing.is_public());
+        assert_eq!(post.addressing.cc, vec!["https://a.example/followers"]);
+        assert_eq!(post.tag.len(), 1);
+        assert!(post.source.is_none());
+        assert_eq!(post.contributors.len(), 1);
+        assert!(post.terms.is_none());
+    }
+
+    #[test]
+    fn markdown_source_is_used_only_when_it_says_so() {
+        let md = Source {
+            content: Some("**x**".into()),
+            media_type: Some("text/markdown".into()),
+        };
+        assert_eq!(md.markdown().as_deref(), Some("**x**"));
+        let html = Source {
+            content: Some("<b>x</b>".into()),
+            media_type: Some("text/html".into()),
+        };
+        assert_eq!(html.markdown(), None);
+    }
+}

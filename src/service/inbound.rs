@@ -1,0 +1,98 @@
+//! What the inbox hands to a use case: an activity from another server, already verified
+//! (signature, origin, shape) and parsed by its file in [`crate::federation::activities`].
+//!
+//! A use case receives an [`Inbound`]: the verified sender, the [`Receipt`] that makes the
+//! inbox idempotent (recorded in the same transaction as the effect), the typed content, and
+//! the original JSON, which travels only to be embedded or re-announced as it was sent.
+
+use serde_json::Value;
+
+use crate::error::Result;
+use crate::state::Ctx;
+use crate::store::models::Actor;
+use crate::store::{self, DbConnection};
+use crate::vocab::ActivityKind;
+
+/// What the inbox answers about an inbound activity that was applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    Done,
+    Duplicate,
+    /// Understood and answered with a `Reject` giving this reason (a room rule refused it).
+    Refused(String),
+}
+
+/// The inbound activity being applied; recorded in the same transaction as its effect.
+#[derive(Debug, Clone)]
+pub struct Receipt {
+    pub id: String,
+    pub actor: String,
+    pub kind: String,
+}
+
+impl Receipt {
+    /// Records the receipt; false when the activity was already applied.
+    pub fn record(&self, c: &mut DbConnection) -> Result<bool> {
+        store::receipts::record(c, &self.id, &self.actor, &self.kind)
+    }
+}
+
+/// An activity from another server, as a use case receives it.
+#[derive(Debug, Clone)]
+pub struct Inbound<T> {
+    /// Who sent it: the verified signer, or the author of what a followed room relayed.
+    pub actor: Actor,
+    pub receipt: Receipt,
+    /// The typed content of the activity.
+    pub content: T,
+    /// The activity as sent, only to embed in an answer or to re-announce.
+    pub original: Value,
+}
+
+/// What this node holds under the id of an activity another server sent earlier and now
+/// undoes by id alone: a follow of a local actor, a support, or an offer it received.
+pub async fn undone_kind(ctx: &Ctx, id: &str) -> Result<Option<ActivityKind>> {
+    let id = id.to_string();
+    ctx.db
+        .read(move |c| {
+            Ok(if store::follows::by_activity(c, &id)?.is_some() {
+                Some(ActivityKind::Follow)
+            } else if store::supports::by_activity(c, &id)?.is_some() {
+                Some(ActivityKind::Like)
+            } else if store::handoffs::by_ap_id(c, &id, true)?.is_some() {
+                Some(ActivityKind::Offer)
+            } else {
+                None
+            })
+        })
+        .await
+}
+
+/// Remembers an activity as applied (an `Announce`, whose effect is that of what it relays).
+pub async fn remember(ctx: &Ctx, receipt: Receipt) -> Result<()> {
+    ctx.db.write(move |c| receipt.record(c).map(|_| ())).await
+}
+
+/// Whether an activity with this id was already applied.
+pub async fn seen(ctx: &Ctx, id: &str) -> Result<bool> {
+    let id = id.to_string();
+    ctx.db.read(move |c| store::receipts::exists(c, &id)).await
+}
+
+/// Whether a local actor follows `room` (accepted): only followed rooms are listened to.
+pub async fn followed_here(ctx: &Ctx, room: &Actor) -> Result<bool> {
+    let room_id = room.id;
+    ctx.db
+        .read(move |c| store::follows::followed_locally(c, room_id))
+        .await
+}
+
+/// Whether this node holds an idea with this id.
+pub async fn holds_idea(ctx: &Ctx, id: &str) -> Result<bool> {
+    let id = id.to_string();
+    Ok(ctx
+        .db
+        .read(move |c| store::ideas::by_ap_id(c, &id))
+        .await?
+        .is_some())
+}

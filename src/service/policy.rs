@@ -1,0 +1,346 @@
+//! Who may do what: every permission rule of the node, each written once and named, for the
+//! REST API, the inbox and the pages alike.
+//!
+//! The pure decision of what a role may do in a phase is [`crate::domain::membership::check`];
+//! this module looks up what that decision needs (the actor's membership, the room's current
+//! phase) and adds the rules that are not about phases: staff, stewards, the room's node
+//! moderating its ideas, authors editing their own work, objects that were deleted, and who may
+//! read a room. Functions named `require_*` answer with the error to show; the others answer
+//! a yes or no and leave the wording to the caller.
+
+use crate::domain::kinds::{ActorKind, FollowState};
+use crate::domain::lifecycle::Stage;
+use crate::domain::membership::{self as rules, Action, Phase, Role};
+use crate::domain::Visibility;
+use crate::error::{Error, Result};
+use crate::store::models::{Actor, Comment, Idea, RoomMember};
+use crate::store::{self, DbConnection};
+use crate::vocab;
+
+// ---- rooms ----
+
+/// A room's visibility; rooms of nodes that do not say are public.
+pub fn visibility(room: &Actor) -> Visibility {
+    room.visibility
+        .as_deref()
+        .and_then(Visibility::parse)
+        .unwrap_or(Visibility::Public)
+}
+
+/// Whether a room is public: followed without approval, its content addressed to everyone.
+pub fn is_public(room: &Actor) -> bool {
+    visibility(room) == Visibility::Public
+}
+
+/// The membership that applies to `actor` in `room`: its own, or its organisation's (an
+/// `Organization` member on the actor's host).
+pub fn membership(c: &mut DbConnection, room: &Actor, actor: &Actor) -> Result<Option<RoomMember>> {
+    let rows = store::members::on_host(c, room.id, &actor.host)?;
+    let own = rows.iter().find(|(_, a)| a.id == actor.id);
+    let org = rows.iter().find(|(_, a)| a.kind == ActorKind::Organization);
+    Ok(own.or(org).map(|(m, _)| m.clone()))
+}
+
+/// The role `actor` has in `room` by membership; staff of the room's own node are stewards of
+/// every room of that node.
+pub fn role_in(c: &mut DbConnection, room: &Actor, actor: &Actor) -> Result<Option<Role>> {
+    if room.local && actor.local && actor.staff {
+        return Ok(Some(Role::Steward));
+    }
+    Ok(membership(c, room, actor)?.map(|m| m.role))
+}
+
+/// Whether `actor` stewards the local `room` (remote rooms are stewarded on their own node).
+pub fn is_steward(c: &mut DbConnection, room: &Actor, actor: &Actor) -> Result<bool> {
+    Ok(room.local && role_in(c, room, actor)? == Some(Role::Steward))
+}
+
+/// Refuses unless `actor` stewards the local `room`; `what` completes "only stewards of the
+/// room {what}".
+pub fn require_steward(
+    c: &mut DbConnection,
+    room: &Actor,
+    actor: &Actor,
+    what: &str,
+) -> Result<()> {
+    if is_steward(c, room, actor)? {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(format!(
+            "only stewards of {} {what}",
+            room.handle()
+        )))
+    }
+}
+
+/// A local room by name, if `steward` stewards it (404 for no such room, 403 otherwise).
+pub fn steward_room(c: &mut DbConnection, steward: &Actor, room_name: &str) -> Result<Actor> {
+    let room = store::actors::local_by_name(c, room_name)?
+        .filter(|a| a.is_room())
+        .ok_or_else(|| Error::not_found(format!("room '{room_name}'")))?;
+    if !is_steward(c, &room, steward)? {
+        return Err(Error::Forbidden(format!(
+            "only stewards of '{room_name}' can do this"
+        )));
+    }
+    Ok(room)
+}
+
+/// The room's current phase (all switches open when the room has none).
+pub fn current_phase(c: &mut DbConnection, room: &Actor) -> Result<Phase> {
+    Ok(store::rooms::settings(c, room.id)?
+        .and_then(|s| s.phases.0.into_iter().nth(s.current_phase.max(0) as usize))
+        .unwrap_or_else(Phase::open))
+}
+
+/// Decides an action of `actor` in a local `room` by its role and the current phase; the
+/// inner error is the reason to show (and to send in a `Reject`).
+pub fn authorize(
+    c: &mut DbConnection,
+    room: &Actor,
+    actor: &Actor,
+    action: Action,
+) -> Result<std::result::Result<(), String>> {
+    let role = role_in(c, room, actor)?;
+    let phase = current_phase(c, room)?;
+    Ok(rules::check(visibility(room), &phase, role, action))
+}
+
+/// Like [`authorize`], as an error: for local actors, who get a 403 with the reason.
+pub fn require(c: &mut DbConnection, room: &Actor, actor: &Actor, action: Action) -> Result<()> {
+    authorize(c, room, actor, action)?.map_err(Error::Forbidden)
+}
+
+/// Whether a signed fetch by `signer` may read content of local `room`: public rooms are
+/// readable by anyone; otherwise the signer must be a member (local staff count), or an actor
+/// of a member's node (the node fetches on behalf of its member) whose role may `See` in the
+/// current phase.
+pub fn may_read(c: &mut DbConnection, room: &Actor, signer: Option<&Actor>) -> Result<bool> {
+    if is_public(room) {
+        return Ok(true);
+    }
+    let Some(signer) = signer else {
+        return Ok(false);
+    };
+    if signer.local {
+        return Ok(signer.staff || role_in(c, room, signer)?.is_some());
+    }
+    let members = store::members::on_host(c, room.id, &signer.host)?;
+    let phase = current_phase(c, room)?;
+    Ok(members
+        .iter()
+        .any(|(m, _)| rules::check(visibility(room), &phase, Some(m.role), Action::See).is_ok()))
+}
+
+/// Whether a local user may see the ideas of `room` through this node: public rooms are open;
+/// a remote non-public room is visible to local members (people, or everyone when the
+/// organisation is a member), who are the ones following it; a local one per [`may_read`].
+pub fn may_see(c: &mut DbConnection, room: &Actor, user: &Actor) -> Result<bool> {
+    if is_public(room) {
+        return Ok(true);
+    }
+    if room.local {
+        return may_read(c, room, Some(user));
+    }
+    let org = store::actors::local_of_kind(c, ActorKind::Organization)?;
+    for follower in [Some(user.id), org.map(|o| o.id)].into_iter().flatten() {
+        if store::follows::between(c, follower, room.id)?
+            .is_some_and(|f| f.state == FollowState::Accepted)
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+// ---- staff and the room's node ----
+
+/// Refuses unless `user` is staff of this node; `what` completes "only staff can {what}".
+pub fn require_staff(user: &Actor, what: &str) -> Result<()> {
+    if user.local && user.staff {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(format!("only staff can {what}")))
+    }
+}
+
+/// Whether `actor` speaks for the node hosting `room`, which moderates the room's ideas: local
+/// staff for a local room, any actor of the room's host for a remote one (that node's own
+/// checks decided who may act). Only the room's node sets stages, answers, credit and links
+/// of an idea, and it may delete any idea of its rooms.
+pub fn moderates(actor: &Actor, room: &Actor) -> bool {
+    if room.local {
+        actor.local && actor.staff
+    } else {
+        vocab::same_host(&actor.ap_id, &room.ap_id)
+    }
+}
+
+// ---- ideas and comments ----
+
+/// Refuses any change to an idea that was deleted.
+pub fn require_live_idea(idea: &Idea) -> Result<()> {
+    if idea.deleted {
+        Err(Error::Conflict("the idea was deleted".into()))
+    } else {
+        Ok(())
+    }
+}
+
+/// Refuses any change to a comment that was deleted.
+pub fn require_live_comment(comment: &Comment) -> Result<()> {
+    if comment.deleted {
+        Err(Error::Conflict("the comment was deleted".into()))
+    } else {
+        Ok(())
+    }
+}
+
+/// Whether an idea still takes work (not deleted, not in a final stage): only open ideas are
+/// merged or offered to another organisation.
+pub fn is_open(idea: &Idea) -> bool {
+    !idea.deleted && idea.stage.is_open()
+}
+
+/// Whether `actor` may edit an idea's title and text: its author, on the author's node.
+pub fn may_edit_idea(actor: &Actor, idea: &Idea) -> bool {
+    idea.local && idea.author_id == actor.id
+}
+
+/// Whether `actor` may delete an idea of `room`: its author, or the room's node.
+pub fn may_delete_idea(actor: &Actor, idea: &Idea, room: &Actor) -> bool {
+    idea.author_id == actor.id || moderates(actor, room)
+}
+
+/// Whether `actor` may edit or delete a comment: its author only.
+pub fn may_change_comment(actor: &Actor, comment: &Comment) -> bool {
+    comment.author_id == actor.id
+}
+
+/// Whether `actor` may set an idea's stage: the room's node, and only for moves the life
+/// cycle allows.
+pub fn may_move_stage(actor: &Actor, room: &Actor, from: Stage, to: Stage) -> bool {
+    moderates(actor, room) && crate::domain::lifecycle::transition_allowed(from, to)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::models::Actor;
+
+    fn actor(ap_id: &str, local: bool, staff: bool) -> Actor {
+        let now = crate::store::now();
+        Actor {
+            id: 1,
+            ap_id: ap_id.into(),
+            kind: ActorKind::Person,
+            local,
+            name: "x".into(),
+            display_name: "x".into(),
+            summary: String::new(),
+            inbox: format!("{ap_id}/inbox"),
+            shared_inbox: None,
+            outbox: None,
+            followers: None,
+            public_key_pem: String::new(),
+            key_id: String::new(),
+            private_key_pem: None,
+            visibility: None,
+            staff,
+            host: vocab::host_of(ap_id).unwrap_or_default(),
+            fetched_at: now,
+            created_at: now,
+        }
+    }
+
+    fn room(ap_id: &str, local: bool, visibility: Option<&str>) -> Actor {
+        let mut r = actor(ap_id, local, false);
+        r.id = 2;
+        r.kind = ActorKind::Group;
+        r.visibility = visibility.map(String::from);
+        r
+    }
+
+    #[test]
+    fn rooms_without_a_visibility_are_public() {
+        assert!(is_public(&room("https://a.example/r/x", false, None)));
+        assert!(is_public(&room(
+            "https://a.example/r/x",
+            true,
+            Some("public")
+        )));
+        assert!(!is_public(&room(
+            "https://a.example/r/x",
+            true,
+            Some("partners")
+        )));
+        assert_eq!(
+            visibility(&room("https://a.example/r/x", true, Some("private"))),
+            Visibility::Private
+        );
+    }
+
+    #[test]
+    fn local_staff_moderate_local_rooms_and_a_remote_rooms_node_moderates_its_own() {
+        let local_room = room("https://here.example/r/x", true, None);
+        assert!(moderates(
+            &actor("https://here.example/u/staff", true, true),
+            &local_room
+        ));
+        assert!(!moderates(
+            &actor("https://here.example/u/bob", true, false),
+            &local_room
+        ));
+        assert!(!moderates(
+            &actor("https://there.example/u/s", false, true),
+            &local_room
+        ));
+        let remote_room = room("https://there.example/r/y", false, None);
+        assert!(moderates(
+            &actor("https://there.example/u/anyone", false, false),
+            &remote_room
+        ));
+        assert!(!moderates(
+            &actor("https://third.example/u/x", false, false),
+            &remote_room
+        ));
+        assert!(!moderates(
+            &actor("https://here.example/u/staff", true, true),
+            &remote_room
+        ));
+    }
+
+    #[test]
+    fn only_local_staff_pass_the_staff_rule() {
+        assert!(require_staff(&actor("https://h.example/u/a", true, true), "create rooms").is_ok());
+        let e = require_staff(&actor("https://h.example/u/b", true, false), "create rooms")
+            .unwrap_err();
+        assert_eq!(e.to_string(), "only staff can create rooms");
+        assert!(require_staff(&actor("https://o.example/u/c", false, true), "x").is_err());
+    }
+
+    #[test]
+    fn stage_moves_need_the_rooms_node_and_an_allowed_transition() {
+        let r = room("https://here.example/r/x", true, None);
+        let staff = actor("https://here.example/u/staff", true, true);
+        assert!(may_move_stage(
+            &staff,
+            &r,
+            Stage::Suggested,
+            Stage::UnderReview
+        ));
+        assert!(!may_move_stage(
+            &staff,
+            &r,
+            Stage::Suggested,
+            Stage::Launched
+        ));
+        let bob = actor("https://here.example/u/bob", true, false);
+        assert!(!may_move_stage(
+            &bob,
+            &r,
+            Stage::Suggested,
+            Stage::UnderReview
+        ));
+    }
+}
