@@ -155,10 +155,13 @@ async fn stewards_run_rooms_from_the_command_line() {
         "--as",
         "alice",
     ]);
-    eventually(20, "B's follow is accepted", || async {
-        let (_, list) = b.get("/api/v1/follows", &bob).await;
-        (list[0]["state"] == "accepted").then_some(())
-    })
+    b.get_until(
+        "/api/v1/follows",
+        &bob,
+        20,
+        "B's follow is accepted",
+        |_, list| list[0]["state"] == "accepted",
+    )
     .await;
     let list: Value = serde_json::from_str(&a.cli(&["handoff", "list", "--as", "alice"])).unwrap();
     assert_eq!(list, json!([]));

@@ -63,9 +63,7 @@ async fn database_down_gives_503_and_recovers_postgres() {
     );
 
     set_reachable(&db_name, false);
-    let (s, body) = node
-        .get(&format!("/api/v1/ideas/{}", idea["id"]), &staff)
-        .await;
+    let (s, body) = node.get(&idea_path(&idea["id"]), &staff).await;
     assert_eq!(s, 503, "{body}");
     assert!(
         body["error"]
@@ -87,9 +85,7 @@ async fn database_down_gives_503_and_recovers_postgres() {
         s, 202,
         "the retried Like is applied once the database is back"
     );
-    let (s, i) = node
-        .get(&format!("/api/v1/ideas/{}", idea["id"]), &staff)
-        .await;
+    let (s, i) = node.get(&idea_path(&idea["id"]), &staff).await;
     assert_eq!(s, 200);
     assert_eq!(i["support_count"], 1);
     assert_eq!(i["title"], "Kept");

@@ -8,9 +8,6 @@ use common::*;
 use serde_json::{json, Value};
 
 async fn discovery(backend: Backend) {
-    if !backend_available(backend) {
-        return;
-    }
     let node = Node::start("A", backend).await;
     let staff = node.add_user("alice", true);
     let (s, _) = node
@@ -185,12 +182,4 @@ async fn discovery(backend: Backend) {
     );
 }
 
-#[tokio::test]
-async fn discovery_sqlite() {
-    discovery(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn discovery_postgres() {
-    discovery(Backend::Postgres).await;
-}
+backends!(discovery);

@@ -7,9 +7,6 @@ use common::*;
 use serde_json::json;
 
 async fn rooms_ideas_comments_support_and_stages_cross_nodes(backend: Backend) {
-    if !backend_available(backend) {
-        return;
-    }
     let mut a = Node::start("A", backend).await;
     let mut b = Node::start("B", backend).await;
     let mut c = Node::start("C", backend).await;
@@ -58,14 +55,18 @@ async fn rooms_ideas_comments_support_and_stages_cross_nodes(backend: Backend) {
     assert_eq!(s, 201, "{f}");
     let q = format!("/api/v1/ideas?room={}", encode(&room_handle));
     for (node, token) in [(&b, &b_user), (&c, &c_user)] {
-        eventually(20, "the earlier idea reaches the follower", || async {
-            let (s, list) = node.get(&q, token).await;
-            (s == 200
-                && list
-                    .as_array()
-                    .is_some_and(|l| l.iter().any(|i| i["ap_id"] == first_ap.as_str())))
-            .then_some(())
-        })
+        node.get_until(
+            &q,
+            token,
+            20,
+            "the earlier idea reaches the follower",
+            |s, list| {
+                s == 200
+                    && list
+                        .as_array()
+                        .is_some_and(|l| l.iter().any(|i| i["ap_id"] == first_ap.as_str()))
+            },
+        )
         .await;
     }
 
@@ -78,60 +79,73 @@ async fn rooms_ideas_comments_support_and_stages_cross_nodes(backend: Backend) {
         )
         .await;
     let second_ap = second["ap_id"].as_str().unwrap().to_string();
-    let idea_path = format!("/api/v1/ideas/{}", encode(&second_ap));
-    eventually(20, "the new idea reaches B", || async {
-        let (s, i) = b.get(&idea_path, &b_user).await;
-        (s == 200 && i["title"] == "Modular battery").then_some(())
-    })
+    let second_path = idea_path(&second_ap);
+    b.get_until(
+        &second_path,
+        &b_user,
+        20,
+        "the new idea reaches B",
+        |s, i| s == 200 && i["title"] == "Modular battery",
+    )
     .await;
 
     // B comments and supports; A shows both.
     let (s, after) = b
         .post(
-            &format!("{idea_path}/comments"),
+            &format!("{second_path}/comments"),
             &b_user,
             json!({"body": "We can supply the cells"}),
         )
         .await;
     assert_eq!(s, 201, "{after}");
     let (s, after) = b
-        .post(&format!("{idea_path}/support"), &b_user, json!({}))
+        .post(&format!("{second_path}/support"), &b_user, json!({}))
         .await;
     assert_eq!(s, 200, "{after}");
     assert_eq!(after["support_count"], 1);
-    let on_a = format!("/api/v1/ideas/{}", second["id"]);
-    eventually(20, "B's comment and support reach A", || async {
-        let (_, i) = a.get(&on_a, &a_staff).await;
-        let has_comment = i["comments"].as_array().is_some_and(|cs| {
-            cs.iter().any(|c| {
-                c["content"]
-                    .as_str()
-                    .unwrap_or("")
-                    .contains("supply the cells")
-            })
-        });
-        (has_comment && i["support_count"] == 1).then_some(())
-    })
+    let on_a = idea_path(&second["id"]);
+    a.get_until(
+        &on_a,
+        &a_staff,
+        20,
+        "B's comment and support reach A",
+        |_, i| {
+            let has_comment = i["comments"].as_array().is_some_and(|cs| {
+                cs.iter().any(|c| {
+                    c["content"]
+                        .as_str()
+                        .unwrap_or("")
+                        .contains("supply the cells")
+                })
+            });
+            has_comment && i["support_count"] == 1
+        },
+    )
     .await;
 
     // C follows the room and sees B's comment through the room's Announce.
-    eventually(20, "B's comment reaches C through the room", || async {
-        let (_, i) = c.get(&idea_path, &c_user).await;
-        let ok = i["comments"].as_array().is_some_and(|cs| {
-            cs.iter().any(|c| {
-                c["content"]
-                    .as_str()
-                    .unwrap_or("")
-                    .contains("supply the cells")
-            })
-        });
-        (ok && i["support_count"] == 1).then_some(())
-    })
+    c.get_until(
+        &second_path,
+        &c_user,
+        20,
+        "B's comment reaches C through the room",
+        |_, i| {
+            let ok = i["comments"].as_array().is_some_and(|cs| {
+                cs.iter().any(|c| {
+                    c["content"]
+                        .as_str()
+                        .unwrap_or("")
+                        .contains("supply the cells")
+                })
+            });
+            ok && i["support_count"] == 1
+        },
+    )
     .await;
 
     // Support is one per actor and can be withdrawn.
     let (_, again) = b
-        .post(&format!("{idea_path}/support"), &b_user, json!({}))
+        .post(&format!("{second_path}/support"), &b_user, json!({}))
         .await;
     assert_eq!(
         again["support_count"], 1,
@@ -164,85 +178,77 @@ async fn rooms_ideas_comments_support_and_stages_cross_nodes(backend: Backend) {
         .await;
     assert_eq!(s, 200, "{staged}");
     for (node, token) in [(&b, &b_user), (&c, &c_user)] {
-        eventually(20, "the stage change reaches the followers", || async {
-            let (_, i) = node.get(&idea_path, token).await;
-            (i["stage"] == "under_review" && i["stage_answer"] == "Engineering will size the cells")
-                .then_some(())
-        })
+        node.get_until(
+            &second_path,
+            token,
+            20,
+            "the stage change reaches the followers",
+            |_, i| {
+                i["stage"] == "under_review"
+                    && i["stage_answer"] == "Engineering will size the cells"
+            },
+        )
         .await;
     }
 
     // Withdrawing support federates.
-    let (_, w) = b
-        .call(
-            reqwest::Method::DELETE,
-            &format!("{idea_path}/support"),
-            &b_user,
-            None,
-        )
-        .await;
+    let (_, w) = b.delete(&format!("{second_path}/support"), &b_user).await;
     assert_eq!(w["support_count"], 0);
-    eventually(20, "the withdrawn support reaches A", || async {
-        let (_, i) = a.get(&on_a, &a_staff).await;
-        (i["support_count"] == 0).then_some(())
-    })
+    a.get_until(
+        &on_a,
+        &a_staff,
+        20,
+        "the withdrawn support reaches A",
+        |_, i| i["support_count"] == 0,
+    )
     .await;
 
     // Edits and deletions federate: B edits then deletes its comment; A's member edits the idea.
-    let (_, b_view) = b.get(&idea_path, &b_user).await;
+    let (_, b_view) = b.get(&second_path, &b_user).await;
     let comment_id = b_view["comments"][0]["id"].clone();
     let (s, _) = b
-        .call(
-            reqwest::Method::PATCH,
+        .patch(
             &format!("/api/v1/comments/{comment_id}"),
             &b_user,
-            Some(json!({"body": "We can supply the cells by March"})),
+            json!({"body": "We can supply the cells by March"}),
         )
         .await;
     assert_eq!(s, 204);
-    eventually(20, "the edited comment reaches A", || async {
-        let (_, i) = a.get(&on_a, &a_staff).await;
-        i["comments"].to_string().contains("by March").then_some(())
-    })
+    a.get_until(
+        &on_a,
+        &a_staff,
+        20,
+        "the edited comment reaches A",
+        |_, i| i["comments"].to_string().contains("by March"),
+    )
     .await;
     let (s, _) = a
-        .call(
-            reqwest::Method::PATCH,
+        .patch(
             &on_a,
             &a_member,
-            Some(json!({"title": "Modular, swappable battery"})),
+            json!({"title": "Modular, swappable battery"}),
         )
         .await;
     assert_eq!(s, 200);
-    let (s, _) = a
-        .call(
-            reqwest::Method::PATCH,
-            &on_a,
-            &a_staff,
-            Some(json!({"title": "Not mine"})),
-        )
-        .await;
+    let (s, _) = a.patch(&on_a, &a_staff, json!({"title": "Not mine"})).await;
     assert_eq!(s, 403, "only the author edits an idea");
     for (node, token) in [(&b, &b_user), (&c, &c_user)] {
-        eventually(20, "the edited idea reaches the followers", || async {
-            let (_, i) = node.get(&idea_path, token).await;
-            (i["title"] == "Modular, swappable battery" && i["stage"] == "under_review")
-                .then_some(())
-        })
+        node.get_until(
+            &second_path,
+            token,
+            20,
+            "the edited idea reaches the followers",
+            |_, i| i["title"] == "Modular, swappable battery" && i["stage"] == "under_review",
+        )
         .await;
     }
     let (s, _) = b
-        .call(
-            reqwest::Method::DELETE,
-            &format!("/api/v1/comments/{comment_id}"),
-            &b_user,
-            None,
-        )
+        .delete(&format!("/api/v1/comments/{comment_id}"), &b_user)
         .await;
     assert_eq!(s, 204);
     eventually(20, "the deleted comment is gone on A and C", || async {
         let (_, on_a_view) = a.get(&on_a, &a_staff).await;
-        let (_, on_c_view) = c.get(&idea_path, &c_user).await;
+        let (_, on_c_view) = c.get(&second_path, &c_user).await;
         (on_a_view["comment_count"] == 0
             && on_c_view["comment_count"] == 0
             && !on_a_view["comments"].to_string().contains("March"))
@@ -261,28 +267,24 @@ async fn rooms_ideas_comments_support_and_stages_cross_nodes(backend: Backend) {
         .await;
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     c.launch().await;
-    let offline_path = format!(
-        "/api/v1/ideas/{}",
-        encode(offline["ap_id"].as_str().unwrap())
-    );
-    eventually(30, "C receives the idea it missed", || async {
-        let (s, _) = c.get(&offline_path, &c_user).await;
-        (s == 200).then_some(())
-    })
+    let offline_path = idea_path(&offline["ap_id"]);
+    c.get_until(
+        &offline_path,
+        &c_user,
+        30,
+        "C receives the idea it missed",
+        |s, _| s == 200,
+    )
     .await;
-    let (s, _) = a
-        .call(
-            reqwest::Method::DELETE,
-            &format!("/api/v1/ideas/{}", offline["id"]),
-            &a_member,
-            None,
-        )
-        .await;
+    let (s, _) = a.delete(&idea_path(&offline["id"]), &a_member).await;
     assert_eq!(s, 204);
-    eventually(20, "the deleted idea is deleted on C", || async {
-        let (_, i) = c.get(&offline_path, &c_user).await;
-        (i["deleted"] == true).then_some(())
-    })
+    c.get_until(
+        &offline_path,
+        &c_user,
+        20,
+        "the deleted idea is deleted on C",
+        |_, i| i["deleted"] == true,
+    )
     .await;
 
     // Nothing A sent is left failed or pending: B and C accepted everything, including the
@@ -300,7 +302,7 @@ async fn rooms_ideas_comments_support_and_stages_cross_nodes(backend: Backend) {
         Some(1),
         "the deleted comment stays as a tombstone"
     );
-    let (_, i) = b.get(&idea_path, &b_user).await;
+    let (_, i) = b.get(&second_path, &b_user).await;
     assert_eq!(i["stage"], "under_review");
     let (_, list) = c.get(&q, &c_user).await;
     assert_eq!(list.as_array().map(|l| l.len()), Some(2), "{list}");
@@ -314,19 +316,14 @@ async fn rooms_ideas_comments_support_and_stages_cross_nodes(backend: Backend) {
         )
         .await;
     assert_eq!(s, 201);
-    eventually(20, "an idea after restart reaches C", || async {
-        let (_, list) = c.get(&q, &c_user).await;
-        (list.as_array().map(|l| l.len()) == Some(3)).then_some(())
-    })
+    c.get_until(
+        &q,
+        &c_user,
+        20,
+        "an idea after restart reaches C",
+        |_, list| list.as_array().map(|l| l.len()) == Some(3),
+    )
     .await;
 }
 
-#[tokio::test]
-async fn federation_sqlite() {
-    rooms_ideas_comments_support_and_stages_cross_nodes(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn federation_postgres() {
-    rooms_ideas_comments_support_and_stages_cross_nodes(Backend::Postgres).await;
-}
+backends!(federation => rooms_ideas_comments_support_and_stages_cross_nodes);

@@ -508,11 +508,8 @@ impl Lab {
                 None => Ok(()),
             },
             Expect::Idea(id) => {
-                let (s, idea) = self
-                    .node
-                    .get(&format!("/api/v1/ideas/{}", encode(id)), &self.token)
-                    .await;
-                match (s, ok) {
+                let (s, idea) = self.node.get(&idea_path(id), &self.token).await;
+                match (s.as_u16(), ok) {
                     (200, _) if idea["room"]["ap_id"] == self.room_ap.as_str() => Ok(()),
                     (200, _) => Err(format!("idea {id} stored outside the room: {idea}")),
                     (_, false) => Err(refused("a post addressed to the room must become an idea")),
@@ -670,10 +667,7 @@ impl Lab {
     }
 
     async fn idea(&self) -> Value {
-        let (s, v) = self
-            .node
-            .get(&format!("/api/v1/ideas/{}", self.idea_id), &self.token)
-            .await;
+        let (s, v) = self.node.get(&idea_path(&self.idea_id), &self.token).await;
         assert_eq!(s, 200, "the test idea must stay readable: {v}");
         v
     }

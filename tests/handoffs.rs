@@ -8,10 +8,6 @@ use common::remote::RemoteActor;
 use common::*;
 use serde_json::{json, Value};
 
-async fn org(node: &Node, token: &str) -> Value {
-    node.get("/api/v1/organization", token).await.1
-}
-
 async fn incoming(node: &Node, token: &str) -> Value {
     eventually(20, "an offer arrives", || async {
         let (_, list) = node.get("/api/v1/handoffs?direction=incoming", token).await;
@@ -25,9 +21,6 @@ async fn incoming(node: &Node, token: &str) -> Value {
 }
 
 async fn handoffs(backend: Backend) {
-    if !backend_available(backend) {
-        return;
-    }
     let a = Node::start("A", backend).await;
     let x = Node::start("X", backend).await;
     let s = Node::start("S", backend).await;
@@ -55,11 +48,10 @@ async fn handoffs(backend: Backend) {
     )
     .await;
     let (st, e) = a
-        .call(
-            reqwest::Method::PUT,
+        .put(
             "/api/v1/rooms/widgets/terms",
             &alice,
-            Some(json!({"spdx": "CC-BY-4.0", "version": "1"})),
+            json!({"spdx": "CC-BY-4.0", "version": "1"}),
         )
         .await;
     assert_eq!(st, 204, "{e}");
@@ -78,7 +70,7 @@ async fn handoffs(backend: Backend) {
         json!({"id": "CC-BY-4.0", "version": "1"}),
         "{idea}"
     );
-    let path = format!("/api/v1/ideas/{}", idea["id"]);
+    let path = idea_path(&idea["id"]);
     let (st, e) = a
         .post(
             &format!("{path}/contributors"),
@@ -104,7 +96,7 @@ async fn handoffs(backend: Backend) {
     assert_eq!(credited["contributors"].as_array().unwrap().len(), 3);
 
     // Forged: an Offer of A's idea signed by an actor of another node is refused.
-    let x_org = org(&x, &xena).await;
+    let x_org = x.organization(&xena).await;
     let forger = RemoteActor::start("mallory").await;
     let forged = json!({"id": forger.new_id("offer"), "type": "Offer", "actor": forger.actor_id,
         "object": idea["ap_id"], "target": x_org["ap_id"], "to": [x_org["ap_id"]]});
@@ -143,9 +135,7 @@ async fn handoffs(backend: Backend) {
         .await;
     assert_eq!(st, 200, "{accepted}");
     let copy_ap = accepted["result"].as_str().unwrap().to_string();
-    let (_, copy) = x
-        .get(&format!("/api/v1/ideas/{}", encode(&copy_ap)), &xena)
-        .await;
+    let (_, copy) = x.get(&idea_path(&copy_ap), &xena).await;
     let credit: Vec<&str> = copy["contributors"]
         .as_array()
         .unwrap()
@@ -161,14 +151,13 @@ async fn handoffs(backend: Backend) {
     assert_eq!(copy["provenance"].as_array().unwrap().len(), 1);
     assert_eq!(
         copy["provenance"][0]["from"],
-        org(&a, &alice).await["ap_id"]
+        a.organization(&alice).await["ap_id"]
     );
     assert_eq!(copy["provenance"][0]["to"], x_org["ap_id"]);
 
     // A's idea is handed off and links forward; the hop verifies by fetching the origin.
-    eventually(20, "A's idea is handed off", || async {
-        let (_, i) = a.get(&path, &alice).await;
-        (i["stage"] == "handed_off" && i["handed_off_to"] == copy_ap.as_str()).then_some(())
+    a.get_until(&path, &alice, 20, "A's idea is handed off", |_, i| {
+        i["stage"] == "handed_off" && i["handed_off_to"] == copy_ap.as_str()
     })
     .await;
     let (_, origin_page) = a.get_ap(idea["ap_id"].as_str().unwrap()).await;
@@ -183,10 +172,10 @@ async fn handoffs(backend: Backend) {
     assert_eq!(st, 409, "a handed-off idea cannot be offered again: {e}");
 
     // X hands it on to S: S's copy shows a chain of two handoffs.
-    let s_org = org(&s, &sara).await;
+    let s_org = s.organization(&sara).await;
     let (st, e) = x
         .post(
-            &format!("/api/v1/ideas/{}/handoffs", copy["id"]),
+            &format!("{}/handoffs", idea_path(&copy["id"])),
             &xena,
             json!({"to": s_org["handle"], "message": "Better fit"}),
         )
@@ -200,15 +189,7 @@ async fn handoffs(backend: Backend) {
             json!({"room": "lab"}),
         )
         .await;
-    let (_, second) = s
-        .get(
-            &format!(
-                "/api/v1/ideas/{}",
-                encode(accepted["result"].as_str().unwrap())
-            ),
-            &sara,
-        )
-        .await;
+    let (_, second) = s.get(&idea_path(&accepted["result"]), &sara).await;
     let chain = second["provenance"].as_array().unwrap();
     assert_eq!(chain.len(), 2, "{second}");
     assert_eq!(chain[1]["from"], x_org["ap_id"]);
@@ -224,7 +205,7 @@ async fn handoffs(backend: Backend) {
         )
         .await;
     a.post(
-        &format!("/api/v1/ideas/{}/handoffs", other["id"]),
+        &format!("{}/handoffs", idea_path(&other["id"])),
         &alice,
         json!({"to": s_org["handle"]}),
     )
@@ -238,17 +219,20 @@ async fn handoffs(backend: Backend) {
         )
         .await;
     assert_eq!(st, 200);
-    eventually(20, "A shows the rejection", || async {
-        let (_, list) = a.get("/api/v1/handoffs?direction=outgoing", &alice).await;
-        list.as_array()?
-            .iter()
-            .find(|h| h["state"] == "rejected" && h["reason"] == "not our market")
-            .map(|_| ())
-    })
+    a.get_until(
+        "/api/v1/handoffs?direction=outgoing",
+        &alice,
+        20,
+        "A shows the rejection",
+        |_, list| {
+            list.as_array().is_some_and(|l| {
+                l.iter()
+                    .any(|h| h["state"] == "rejected" && h["reason"] == "not our market")
+            })
+        },
+    )
     .await;
-    let (_, unchanged) = a
-        .get(&format!("/api/v1/ideas/{}", other["id"]), &alice)
-        .await;
+    let (_, unchanged) = a.get(&idea_path(&other["id"]), &alice).await;
     assert_eq!(unchanged["stage"], "suggested");
     assert_eq!(unchanged["handed_off_to"], Value::Null);
 
@@ -262,39 +246,31 @@ async fn handoffs(backend: Backend) {
         .await;
     let (_, offer3) = a
         .post(
-            &format!("/api/v1/ideas/{}/handoffs", third["id"]),
+            &format!("{}/handoffs", idea_path(&third["id"])),
             &alice,
             json!({"to": x_org["handle"]}),
         )
         .await;
     incoming(&x, &xena).await;
     let (st, w) = a
-        .call(
-            reqwest::Method::DELETE,
-            &format!("/api/v1/handoffs/{}", offer3["id"]),
-            &alice,
-            None,
-        )
+        .delete(&format!("/api/v1/handoffs/{}", offer3["id"]), &alice)
         .await;
     assert_eq!(st, 200, "{w}");
     assert_eq!(w["state"], "withdrawn");
-    eventually(20, "X sees the withdrawal", || async {
-        let (_, list) = x.get("/api/v1/handoffs?direction=incoming", &xena).await;
-        list.as_array()?
-            .iter()
-            .find(|h| h["title"] == "Deposit scheme" && h["state"] == "withdrawn")
-            .map(|_| ())
-    })
+    x.get_until(
+        "/api/v1/handoffs?direction=incoming",
+        &xena,
+        20,
+        "X sees the withdrawal",
+        |_, list| {
+            list.as_array().is_some_and(|l| {
+                l.iter()
+                    .any(|h| h["title"] == "Deposit scheme" && h["state"] == "withdrawn")
+            })
+        },
+    )
     .await;
     assert_all_delivered(&a, &alice, 60).await;
 }
 
-#[tokio::test]
-async fn handoffs_sqlite() {
-    handoffs(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn handoffs_postgres() {
-    handoffs(Backend::Postgres).await;
-}
+backends!(handoffs);

@@ -8,9 +8,6 @@ use common::*;
 use serde_json::json;
 
 async fn invitations(backend: Backend) {
-    if !backend_available(backend) {
-        return;
-    }
     let a = Node::start("A", backend).await;
     let s = Node::start("S", backend).await;
     let x = Node::start("X", backend).await;
@@ -42,20 +39,24 @@ async fn invitations(backend: Backend) {
         )
         .await;
     assert_eq!(st, 201, "{f}");
-    eventually(20, "the private room refuses the follow", || async {
-        let (_, list) = s.get("/api/v1/follows", &sam).await;
-        list.as_array()?
-            .iter()
-            .find(|f| {
-                f["state"] == "rejected"
-                    && f["reason"].as_str().unwrap_or("").contains("invitation")
+    s.get_until(
+        "/api/v1/follows",
+        &sam,
+        20,
+        "the private room refuses the follow",
+        |_, list| {
+            list.as_array().is_some_and(|l| {
+                l.iter().any(|f| {
+                    f["state"] == "rejected"
+                        && f["reason"].as_str().unwrap_or("").contains("invitation")
+                })
             })
-            .map(|_| ())
-    })
+        },
+    )
     .await;
 
     // The competitor's organisation is invited and declines.
-    let (_, x_org) = x.get("/api/v1/organization", &xena).await;
+    let x_org = x.organization(&xena).await;
     let (st, inv) = a
         .post(
             "/api/v1/rooms/secret/invitations",
@@ -64,11 +65,16 @@ async fn invitations(backend: Backend) {
         )
         .await;
     assert_eq!(st, 201, "{inv}");
-    let x_inv = eventually(20, "X's staff sees the invitation", || async {
-        let (_, list) = x.get("/api/v1/invitations", &xena).await;
-        list.as_array()?.first().cloned()
-    })
-    .await;
+    let x_inv = x
+        .get_until(
+            "/api/v1/invitations",
+            &xena,
+            20,
+            "X's staff sees the invitation",
+            |_, list| list.as_array().is_some_and(|l| !l.is_empty()),
+        )
+        .await[0]
+        .clone();
     assert_eq!(x_inv["partner_kind"], "competitor");
     let (_, others) = x.get("/api/v1/invitations", &xavi).await;
     assert_eq!(others, json!([]), "only staff answer for the organisation");
@@ -80,13 +86,18 @@ async fn invitations(backend: Backend) {
         )
         .await;
     assert_eq!(st, 200, "{e}");
-    eventually(20, "A records the refusal and its reason", || async {
-        let (_, list) = a.get("/api/v1/rooms/secret/invitations", &staff).await;
-        list.as_array()?
-            .iter()
-            .find(|i| i["state"] == "rejected" && i["reason"] == "we build our own")
-            .map(|_| ())
-    })
+    a.get_until(
+        "/api/v1/rooms/secret/invitations",
+        &staff,
+        20,
+        "A records the refusal and its reason",
+        |_, list| {
+            list.as_array().is_some_and(|l| {
+                l.iter()
+                    .any(|i| i["state"] == "rejected" && i["reason"] == "we build our own")
+            })
+        },
+    )
     .await;
     let (_, members) = a.get("/api/v1/rooms/secret/members", &staff).await;
     assert!(!members
@@ -126,13 +137,13 @@ async fn invitations(backend: Backend) {
         )
         .await;
     assert_eq!(st, 409, "an invitation is answered once: {e}");
-    eventually(30, "sam receives the private room's idea", || async {
-        (s.get(&format!("/api/v1/ideas/{}", encode(&idea_ap)), &sam)
-            .await
-            .0
-            == 200)
-            .then_some(())
-    })
+    s.get_until(
+        &idea_path(&idea_ap),
+        &sam,
+        30,
+        "sam receives the private room's idea",
+        |st, _| st == 200,
+    )
     .await;
     let (_, members) = a.get("/api/v1/rooms/secret/members", &staff).await;
     let m = members
@@ -147,12 +158,4 @@ async fn invitations(backend: Backend) {
     assert_all_delivered(&a, &staff, 60).await;
 }
 
-#[tokio::test]
-async fn invitations_sqlite() {
-    invitations(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn invitations_postgres() {
-    invitations(Backend::Postgres).await;
-}
+backends!(invitations);

@@ -7,9 +7,6 @@ use common::*;
 use serde_json::json;
 
 async fn merge(backend: Backend) {
-    if !backend_available(backend) {
-        return;
-    }
     let a = Node::start("A", backend).await;
     let b = Node::start("B", backend).await;
     let alice = a.add_user("alice", true);
@@ -48,32 +45,25 @@ async fn merge(backend: Backend) {
     );
     // bob supports both (he would count twice if merged naively); amir supports the duplicate.
     for ap in [&dup_ap, &keep_ap] {
-        let path = format!("/api/v1/ideas/{}", encode(ap));
-        eventually(20, "the ideas reach B", || async {
-            (b.get(&path, &bob).await.0 == 200).then_some(())
-        })
-        .await;
+        let path = idea_path(ap);
+        b.get_until(&path, &bob, 20, "the ideas reach B", |st, _| st == 200)
+            .await;
         let (st, _) = b.post(&format!("{path}/support"), &bob, json!({})).await;
         assert_eq!(st, 200);
     }
-    a.post(
-        &format!("/api/v1/ideas/{}/support", dup["id"]),
-        &amir,
-        json!({}),
-    )
-    .await;
+    let (dup_path, keep_path) = (idea_path(&dup["id"]), idea_path(&keep["id"]));
+    a.post(&format!("{dup_path}/support"), &amir, json!({}))
+        .await;
     eventually(20, "B's supports reach A", || async {
-        let (_, k) = a
-            .get(&format!("/api/v1/ideas/{}", keep["id"]), &alice)
-            .await;
-        let (_, d) = a.get(&format!("/api/v1/ideas/{}", dup["id"]), &alice).await;
+        let (_, k) = a.get(&keep_path, &alice).await;
+        let (_, d) = a.get(&dup_path, &alice).await;
         (k["support_count"] == 1 && d["support_count"] == 2).then_some(())
     })
     .await;
 
     let (st, e) = a
         .post(
-            &format!("/api/v1/ideas/{}/merge", dup["id"]),
+            &format!("{dup_path}/merge"),
             &amir,
             json!({"into": keep_ap}),
         )
@@ -81,7 +71,7 @@ async fn merge(backend: Backend) {
     assert_eq!(st, 403, "only stewards merge: {e}");
     let (st, survivor) = a
         .post(
-            &format!("/api/v1/ideas/{}/merge", dup["id"]),
+            &format!("{dup_path}/merge"),
             &alice,
             json!({"into": keep_ap}),
         )
@@ -101,12 +91,12 @@ async fn merge(backend: Backend) {
         authors.contains(&format!("{}/u/amir", a.base).as_str()),
         "the duplicate's author is credited"
     );
-    let (_, merged) = a.get(&format!("/api/v1/ideas/{}", dup["id"]), &alice).await;
+    let (_, merged) = a.get(&dup_path, &alice).await;
     assert_eq!(merged["stage"], "merged");
     assert_eq!(merged["merged_into"], keep_ap.as_str());
     let (st, e) = a
         .post(
-            &format!("/api/v1/ideas/{}/merge", dup["id"]),
+            &format!("{dup_path}/merge"),
             &alice,
             json!({"into": keep_ap}),
         )
@@ -115,12 +105,8 @@ async fn merge(backend: Backend) {
 
     // Followers' copies update the same way.
     eventually(20, "B shows the merge", || async {
-        let (_, d) = b
-            .get(&format!("/api/v1/ideas/{}", encode(&dup_ap)), &bob)
-            .await;
-        let (_, k) = b
-            .get(&format!("/api/v1/ideas/{}", encode(&keep_ap)), &bob)
-            .await;
+        let (_, d) = b.get(&idea_path(&dup_ap), &bob).await;
+        let (_, k) = b.get(&idea_path(&keep_ap), &bob).await;
         (d["stage"] == "merged" && d["merged_into"] == keep_ap.as_str() && k["support_count"] == 2)
             .then_some(())
     })
@@ -128,12 +114,4 @@ async fn merge(backend: Backend) {
     assert_all_delivered(&a, &alice, 60).await;
 }
 
-#[tokio::test]
-async fn merge_sqlite() {
-    merge(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn merge_postgres() {
-    merge(Backend::Postgres).await;
-}
+backends!(merge);

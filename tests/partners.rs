@@ -22,9 +22,6 @@ async fn request_id(a: &Node, staff: &str, actor: &str) -> Value {
 }
 
 async fn partners_room(backend: Backend) {
-    if !backend_available(backend) {
-        return;
-    }
     let a = Node::start("A", backend).await;
     let s = Node::start("S", backend).await;
     let c = Node::start("C", backend).await;
@@ -126,21 +123,23 @@ async fn partners_room(backend: Backend) {
     assert_eq!(st, 204, "{e}");
 
     // The customer sees the refusal and its reason; it cannot see the partners idea.
-    eventually(20, "the refusal reaches C", || async {
-        let (_, list) = c.get("/api/v1/follows", &carl).await;
-        list.as_array()?
-            .iter()
-            .find(|f| {
-                f["target"]["handle"] == a.handle("lab")
-                    && f["state"] == "rejected"
-                    && f["reason"] == "customers join the public room"
+    c.get_until(
+        "/api/v1/follows",
+        &carl,
+        20,
+        "the refusal reaches C",
+        |_, list| {
+            list.as_array().is_some_and(|l| {
+                l.iter().any(|f| {
+                    f["target"]["handle"] == a.handle("lab")
+                        && f["state"] == "rejected"
+                        && f["reason"] == "customers join the public room"
+                })
             })
-            .map(|_| ())
-    })
+        },
+    )
     .await;
-    let (st, _) = c
-        .get(&format!("/api/v1/ideas/{}", encode(&p1_ap)), &carl)
-        .await;
+    let (st, _) = c.get(&idea_path(&p1_ap), &carl).await;
     assert_eq!(st, 404);
     // Not even with a signed GET from the customer's own node, nor by guessing URLs.
     for url in [
@@ -155,10 +154,14 @@ async fn partners_room(backend: Backend) {
 
     // The supplier's node receives the room's earlier idea (fetched with a signature, as a
     // member's node); only the member sees it there.
-    let on_s = format!("/api/v1/ideas/{}", encode(&p1_ap));
-    eventually(30, "the partners idea reaches the supplier", || async {
-        (s.get(&on_s, &sam).await.0 == 200).then_some(())
-    })
+    let on_s = idea_path(&p1_ap);
+    s.get_until(
+        &on_s,
+        &sam,
+        30,
+        "the partners idea reaches the supplier",
+        |st, _| st == 200,
+    )
     .await;
     let (st, _) = s.get(&on_s, &sue).await;
     assert_eq!(
@@ -178,11 +181,10 @@ async fn partners_room(backend: Backend) {
 
     // A steward changes the supplier's role; the change is recorded and federated.
     let (st, changed) = a
-        .call(
-            reqwest::Method::PUT,
+        .put(
             &format!("/api/v1/rooms/lab/members/{}", encode(&s.handle("sam"))),
             &staff,
-            Some(json!({"role": "partner", "partner_kind": "agency"})),
+            json!({"role": "partner", "partner_kind": "agency"}),
         )
         .await;
     assert_eq!(st, 200, "{changed}");
@@ -197,13 +199,13 @@ async fn partners_room(backend: Backend) {
         )
         .await;
     let p2_ap = p2["ap_id"].as_str().unwrap().to_string();
-    eventually(20, "the new idea reaches the supplier", || async {
-        (s.get(&format!("/api/v1/ideas/{}", encode(&p2_ap)), &sam)
-            .await
-            .0
-            == 200)
-            .then_some(())
-    })
+    s.get_until(
+        &idea_path(&p2_ap),
+        &sam,
+        20,
+        "the new idea reaches the supplier",
+        |st, _| st == 200,
+    )
     .await;
     let (st, e) = s
         .post(
@@ -213,10 +215,13 @@ async fn partners_room(backend: Backend) {
         )
         .await;
     assert_eq!(st, 201, "{e}");
-    eventually(20, "the supplier's comment reaches A", || async {
-        let (_, i) = a.get(&format!("/api/v1/ideas/{}", p1["id"]), &staff).await;
-        i["comments"].to_string().contains("7075").then_some(())
-    })
+    a.get_until(
+        &idea_path(&p1["id"]),
+        &staff,
+        20,
+        "the supplier's comment reaches A",
+        |_, i| i["comments"].to_string().contains("7075"),
+    )
     .await;
 
     // Authorized fetch with a real signature: a member's GET works; after its removal, the same
@@ -255,14 +260,12 @@ async fn partners_room(backend: Backend) {
         );
     }
     let (st, e) = a
-        .call(
-            reqwest::Method::DELETE,
+        .delete(
             &format!(
                 "/api/v1/rooms/lab/members/{}",
                 encode(&format!("pat@{}", partner.domain))
             ),
             &staff,
-            None,
         )
         .await;
     assert_eq!(st, 204, "{e}");
@@ -283,18 +286,19 @@ async fn partners_room(backend: Backend) {
 
     // Removing the supplier: its node stops following, and new ideas no longer reach it.
     let (st, _) = a
-        .call(
-            reqwest::Method::DELETE,
+        .delete(
             &format!("/api/v1/rooms/lab/members/{}", encode(&s.handle("sam"))),
             &staff,
-            None,
         )
         .await;
     assert_eq!(st, 204);
-    eventually(20, "the supplier's node drops the follow", || async {
-        let (_, list) = s.get("/api/v1/follows", &sam).await;
-        (!list.to_string().contains("lab@")).then_some(())
-    })
+    s.get_until(
+        "/api/v1/follows",
+        &sam,
+        20,
+        "the supplier's node drops the follow",
+        |_, list| !list.to_string().contains("lab@"),
+    )
     .await;
     let (_, p3) = a
         .post(
@@ -306,22 +310,9 @@ async fn partners_room(backend: Backend) {
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     let (st, _) = s.signed_get_as_node(p3["ap_id"].as_str().unwrap()).await;
     assert_eq!(st, 404, "after the removal the supplier's node is refused");
-    let (st, _) = s
-        .get(
-            &format!("/api/v1/ideas/{}", encode(p3["ap_id"].as_str().unwrap())),
-            &sam,
-        )
-        .await;
+    let (st, _) = s.get(&idea_path(&p3["ap_id"]), &sam).await;
     assert_eq!(st, 404, "a removed member's node gets nothing new");
     assert_all_delivered(&a, &staff, 60).await;
 }
 
-#[tokio::test]
-async fn partners_room_sqlite() {
-    partners_room(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn partners_room_postgres() {
-    partners_room(Backend::Postgres).await;
-}
+backends!(partners_room);

@@ -7,9 +7,6 @@ use common::*;
 use serde_json::json;
 
 async fn phases(backend: Backend) {
-    if !backend_available(backend) {
-        return;
-    }
     let a = Node::start("A", backend).await;
     let b = Node::start("B", backend).await;
     let staff = a.add_user("alice", true);
@@ -28,31 +25,18 @@ async fn phases(backend: Backend) {
          "see": ["steward", "partner", "customer", "observer"], "stages": ["under_review"]}
     ]);
     let (s, e) = a
-        .call(
-            reqwest::Method::PUT,
-            "/api/v1/rooms/widgets/phases",
-            &amir,
-            Some(phases.clone()),
-        )
+        .put("/api/v1/rooms/widgets/phases", &amir, phases.clone())
         .await;
     assert_eq!(s, 403, "only stewards set phases: {e}");
     let (s, e) = a
-        .call(
-            reqwest::Method::PUT,
+        .put(
             "/api/v1/rooms/widgets/phases",
             &staff,
-            Some(json!([{"name": "x", "submit": ["boss"]}])),
+            json!([{"name": "x", "submit": ["boss"]}]),
         )
         .await;
     assert_eq!(s, 400, "unknown roles are refused: {e}");
-    let (s, view) = a
-        .call(
-            reqwest::Method::PUT,
-            "/api/v1/rooms/widgets/phases",
-            &staff,
-            Some(phases),
-        )
-        .await;
+    let (s, view) = a.put("/api/v1/rooms/widgets/phases", &staff, phases).await;
     assert_eq!(s, 200, "{view}");
     assert_eq!(view["current_name"], "ideation");
 
@@ -71,13 +55,13 @@ async fn phases(backend: Backend) {
         .await;
     assert_eq!(s, 201, "{first}");
     let first_ap = first["ap_id"].as_str().unwrap().to_string();
-    eventually(20, "the remote submission reaches A", || async {
-        (a.get(&format!("/api/v1/ideas/{}", encode(&first_ap)), &staff)
-            .await
-            .0
-            == 200)
-            .then_some(())
-    })
+    a.get_until(
+        &idea_path(&first_ap),
+        &staff,
+        20,
+        "the remote submission reaches A",
+        |s, _| s == 200,
+    )
     .await;
 
     // The stewards move on to review: submissions close.
@@ -115,27 +99,26 @@ async fn phases(backend: Backend) {
         )
         .await;
     assert_eq!(s, 201, "{late}");
-    let late_path = format!("/api/v1/ideas/{}", late["id"]);
-    let refused = eventually(20, "B records the refusal", || async {
-        let (_, i) = b.get(&late_path, &bob).await;
-        i["refused"]["reason"].as_str().map(String::from)
-    })
-    .await;
+    let refused = b
+        .get_until(
+            &idea_path(&late["id"]),
+            &bob,
+            20,
+            "B records the refusal",
+            |_, i| i["refused"]["reason"].is_string(),
+        )
+        .await;
+    let refused = refused["refused"]["reason"].as_str().unwrap();
     assert!(
         refused.contains("in the phase 'review' a customer may not submit ideas"),
         "{refused}"
     );
-    let (s, _) = a
-        .get(
-            &format!("/api/v1/ideas/{}", encode(late["ap_id"].as_str().unwrap())),
-            &staff,
-        )
-        .await;
+    let (s, _) = a.get(&idea_path(&late["ap_id"]), &staff).await;
     assert_eq!(s, 404, "the refused idea does not exist on A");
 
     // Review covers ideas under review only, and only partners comment: B's comment and its
     // support of a suggested idea are refused and withdrawn on B.
-    let on_b = format!("/api/v1/ideas/{}", encode(&first_ap));
+    let on_b = idea_path(&first_ap);
     let (s, _) = b
         .post(
             &format!("{on_b}/comments"),
@@ -146,29 +129,18 @@ async fn phases(backend: Backend) {
     assert_eq!(s, 201);
     let (s, _) = b.post(&format!("{on_b}/support"), &bob, json!({})).await;
     assert_eq!(s, 200);
-    eventually(
+    b.get_until(
+        &on_b,
+        &bob,
         20,
         "B withdraws the refused comment and support",
-        || async {
-            let (_, i) = b.get(&on_b, &bob).await;
-            (i["comment_count"] == 0 && i["support_count"] == 0).then_some(())
-        },
+        |_, i| i["comment_count"] == 0 && i["support_count"] == 0,
     )
     .await;
-    let (_, on_a) = a
-        .get(&format!("/api/v1/ideas/{}", encode(&first_ap)), &staff)
-        .await;
+    let (_, on_a) = a.get(&idea_path(&first_ap), &staff).await;
     assert_eq!(on_a["comment_count"], 0);
     assert_eq!(on_a["support_count"], 0);
     assert_all_delivered(&a, &staff, 60).await;
 }
 
-#[tokio::test]
-async fn phases_sqlite() {
-    phases(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn phases_postgres() {
-    phases(Backend::Postgres).await;
-}
+backends!(phases);

@@ -9,9 +9,6 @@ use common::*;
 use serde_json::json;
 
 async fn suggestions(backend: Backend) {
-    if !backend_available(backend) {
-        return;
-    }
     let mut a = Node::start("A", backend).await;
     let b = Node::start("B", backend).await;
     let staff = a.add_user("alice", true);
@@ -55,9 +52,7 @@ async fn suggestions(backend: Backend) {
         .post_activity(&format!("{}/u/alice/inbox", a.base), &post)
         .await;
     assert_eq!(s, 202, "{text}");
-    let (s, idea) = a
-        .get(&format!("/api/v1/ideas/{}", encode(&note_id)), &staff)
-        .await;
+    let (s, idea) = a.get(&idea_path(&note_id), &staff).await;
     assert_eq!(s, 200, "{idea}");
     assert_eq!(idea["title"], "Charging station");
     assert_eq!(idea["stage"], "suggested");
@@ -66,22 +61,20 @@ async fn suggestions(backend: Backend) {
 
     // B, another follower, sees it; the room's stage change reaches B although the idea's id
     // lives on the customer's server.
-    let on_b = format!("/api/v1/ideas/{}", encode(&note_id));
-    eventually(20, "the suggestion reaches B", || async {
-        (b.get(&on_b, &bob).await.0 == 200).then_some(())
-    })
-    .await;
+    let on_b = idea_path(&note_id);
+    b.get_until(&on_b, &bob, 20, "the suggestion reaches B", |s, _| s == 200)
+        .await;
+    let on_a = idea_path(&idea["id"]);
     let (s, e) = a
         .post(
-            &format!("/api/v1/ideas/{}/stage", idea["id"]),
+            &format!("{on_a}/stage"),
             &staff,
             json!({"stage": "under_review", "answer": "Good point"}),
         )
         .await;
     assert_eq!(s, 200, "{e}");
-    eventually(20, "the stage change reaches B", || async {
-        let (_, i) = b.get(&on_b, &bob).await;
-        (i["stage"] == "under_review" && i["stage_answer"] == "Good point").then_some(())
+    b.get_until(&on_b, &bob, 20, "the stage change reaches B", |_, i| {
+        i["stage"] == "under_review" && i["stage_answer"] == "Good point"
     })
     .await;
 
@@ -97,21 +90,17 @@ async fn suggestions(backend: Backend) {
         .await;
     assert_eq!(s, 202, "{text}");
     for (node, token) in [(&a, &staff), (&b, &bob)] {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        loop {
-            let (_, i) = node.get(&on_b, token).await;
-            if i["content"].as_str().unwrap_or("").contains("solar") && i["stage"] == "under_review"
-            {
-                break;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the edit did not reach {} with the stage unchanged: {i}\n{}",
-                node.name,
-                node.log()
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(150)).await;
-        }
+        node.get_until(
+            &on_b,
+            token,
+            20,
+            "the edit reaches the node with the stage unchanged",
+            |_, i| {
+                i["content"].as_str().unwrap_or("").contains("solar")
+                    && i["stage"] == "under_review"
+            },
+        )
+        .await;
     }
 
     // Nothing A sent is left undelivered or refused.
@@ -119,11 +108,9 @@ async fn suggestions(backend: Backend) {
     // B unfollows while A is down: it works from B's cache, and A learns it when it is back.
     a.kill();
     let (s, _) = b
-        .call(
-            reqwest::Method::DELETE,
+        .delete(
             &format!("/api/v1/follows/{}", encode(&a.handle("widgets"))),
             &bob,
-            None,
         )
         .await;
     assert_eq!(s, 204);
@@ -149,25 +136,15 @@ async fn suggestions(backend: Backend) {
     assert_eq!(s, 202, "a late Update is acknowledged and ignored: {text}");
     let (s, e) = a
         .post(
-            &format!("/api/v1/ideas/{}/stage", idea["id"]),
+            &format!("{on_a}/stage"),
             &staff,
             json!({"stage": "in_design", "answer": "x"}),
         )
         .await;
     assert_eq!(s, 409, "{e}");
-    let (_, i) = a
-        .get(&format!("/api/v1/ideas/{}", idea["id"]), &staff)
-        .await;
+    let (_, i) = a.get(&on_a, &staff).await;
     assert_eq!(i["deleted"], true);
     assert_eq!(i["title"], "");
 }
 
-#[tokio::test]
-async fn suggestions_sqlite() {
-    suggestions(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn suggestions_postgres() {
-    suggestions(Backend::Postgres).await;
-}
+backends!(suggestions);

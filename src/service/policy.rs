@@ -111,10 +111,10 @@ pub fn require(c: &mut DbConnection, room: &Actor, actor: &Actor, action: Action
     authorize(c, room, actor, action)?.map_err(Error::Forbidden)
 }
 
-/// Whether a signed fetch by `signer` may read content of local `room`: public rooms are
-/// readable by anyone; otherwise the signer must be a member (local staff count), or an actor
-/// of a member's node (the node fetches on behalf of its member) whose role may `See` in the
-/// current phase.
+/// Whether `signer` may read content of local `room` (a signed fetch, or a local user through
+/// the API and pages): public rooms are readable by anyone; otherwise the signer must be a
+/// member, or an actor of a member's node (the node fetches on behalf of its member), whose
+/// role may `See` in the current phase. Local staff always may.
 pub fn may_read(c: &mut DbConnection, room: &Actor, signer: Option<&Actor>) -> Result<bool> {
     if is_public(room) {
         return Ok(true);
@@ -122,11 +122,14 @@ pub fn may_read(c: &mut DbConnection, room: &Actor, signer: Option<&Actor>) -> R
     let Some(signer) = signer else {
         return Ok(false);
     };
+    let phase = current_phase(c, room)?;
     if signer.local {
-        return Ok(signer.staff || role_in(c, room, signer)?.is_some());
+        let role = role_in(c, room, signer)?;
+        return Ok(
+            signer.staff || rules::check(visibility(room), &phase, role, Action::See).is_ok()
+        );
     }
     let members = store::members::on_host(c, room.id, &signer.host)?;
-    let phase = current_phase(c, room)?;
     Ok(members
         .iter()
         .any(|(m, _)| rules::check(visibility(room), &phase, Some(m.role), Action::See).is_ok()))

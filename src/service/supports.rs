@@ -56,8 +56,12 @@ pub async fn give(ctx: &Ctx, user: Actor, idea_key: String) -> Result<ideas::Ide
 pub async fn withdraw(ctx: &Ctx, user: Actor, idea_key: String) -> Result<ideas::IdeaDetail> {
     commit(ctx, move |c| {
         let idea = ideas::find(c, &idea_key)?;
-        policy::require_live_idea(&idea)?;
         let room = store::actors::by_id(c, idea.room_id)?;
+        if !policy::may_see(c, &room, &user)? {
+            // Ideas of rooms the user may not see do not exist for them.
+            return Err(Error::not_found(format!("idea {idea_key}")));
+        }
+        policy::require_live_idea(&idea)?;
         let idea_author = store::actors::by_id(c, idea.author_id)?;
         if let Some(like_id) = store::supports::activity_of(c, idea.id, user.id)? {
             store::supports::remove(c, idea.id, user.id)?;

@@ -7,7 +7,11 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub use reqwest::StatusCode;
 use serde_json::{json, Value};
+
+pub mod internals;
+pub mod remote;
 
 /// Which database a test node uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,7 +28,8 @@ pub fn postgres_server() -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-/// Runs `f` for the backend, or explains loudly why the PostgreSQL variant did not run.
+/// Whether the backend can be tested here; explains loudly why the PostgreSQL variant did not
+/// run.
 pub fn backend_available(b: Backend) -> bool {
     if b == Backend::Postgres && postgres_server().is_none() {
         eprintln!("SKIPPED: set COCREATE_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432 to run the PostgreSQL variant");
@@ -33,6 +38,39 @@ pub fn backend_available(b: Backend) -> bool {
     true
 }
 
+/// Generates the `sqlite` and `postgres` tests of a scenario `async fn(Backend)`, in a module
+/// named after the scenario (or the given name): `backends!(merge);` gives `merge::sqlite` and
+/// `merge::postgres`; `backends!(federation => rooms_cross_nodes);` gives `federation::sqlite`
+/// and `federation::postgres`. The PostgreSQL test says SKIPPED and passes when
+/// `COCREATE_TEST_POSTGRES` is unset.
+#[allow(unused_macros)]
+macro_rules! backends {
+    ($scenario:ident) => {
+        backends!($scenario => $scenario);
+    };
+    ($name:ident => $scenario:ident) => {
+        mod $name {
+            use $crate::common::{backend_available, Backend};
+
+            #[tokio::test]
+            async fn sqlite() {
+                super::$scenario(Backend::Sqlite).await
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                if !backend_available(Backend::Postgres) {
+                    return;
+                }
+                super::$scenario(Backend::Postgres).await
+            }
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use backends;
+
+/// A new, empty database on the test PostgreSQL server; returns its URL.
 pub fn fresh_postgres_db() -> String {
     use diesel::{Connection, PgConnection, RunQueryDsl};
     let server = postgres_server().expect("COCREATE_TEST_POSTGRES");
@@ -202,13 +240,15 @@ impl Node {
         format!("{name}@{}", self.domain)
     }
 
+    /// A request to this node's API with a bearer token and an optional JSON body; the answer's
+    /// status and JSON body (`{"raw": text}` when the body is not JSON).
     pub async fn call(
         &self,
         method: reqwest::Method,
         path: &str,
         token: &str,
         body: Option<Value>,
-    ) -> (u16, Value) {
+    ) -> (StatusCode, Value) {
         let mut req = self
             .http
             .request(method, format!("{}{path}", self.base))
@@ -217,7 +257,7 @@ impl Node {
             req = req.json(&b);
         }
         let resp = req.send().await.expect("API request");
-        let status = resp.status().as_u16();
+        let status = resp.status();
         let text = resp.text().await.unwrap_or_default();
         (
             status,
@@ -225,55 +265,78 @@ impl Node {
         )
     }
 
-    pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
+    pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
         self.call(reqwest::Method::GET, path, token, None).await
     }
 
-    pub async fn post(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
         self.call(reqwest::Method::POST, path, token, Some(body))
             .await
     }
 
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(reqwest::Method::PUT, path, token, Some(body))
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(reqwest::Method::PATCH, path, token, Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call(reqwest::Method::DELETE, path, token, None).await
+    }
+
+    /// GETs `path` until `done(status, body)` holds and returns that body; after `secs` seconds
+    /// fails with `what`, the last answer and this node's log.
+    pub async fn get_until(
+        &self,
+        path: &str,
+        token: &str,
+        secs: u64,
+        what: &str,
+        done: impl Fn(StatusCode, &Value) -> bool,
+    ) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let (status, body) = self.get(path, token).await;
+            if done(status, &body) {
+                return body;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for: {what}\nlast answer of {} to GET {path}: {status} {body}\n{}",
+                self.name,
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    }
+
+    /// The node's organisation as `GET /api/v1/organization` shows it.
+    pub async fn organization(&self, token: &str) -> Value {
+        self.get("/api/v1/organization", token).await.1
+    }
+
     /// GETs `url` signed with this node's own instance actor key (read from its database), as
     /// the node itself fetches.
-    pub async fn signed_get_as_node(&self, url: &str) -> (u16, Value) {
-        let db_url = self.database_url.clone();
-        let instance = tokio::task::spawn_blocking(move || {
-            let db = cocreate::store::Db::open(&db_url).unwrap();
-            tokio::runtime::Handle::current()
-                .block_on(db.read(|c| {
-                    cocreate::store::actors::local_of_kind(
-                        c,
-                        cocreate::domain::kinds::ActorKind::Application,
-                    )
-                }))
-                .unwrap()
-                .unwrap()
-        })
-        .await
-        .unwrap();
-        let key = cocreate::federation::signatures::parse_private_key(
-            instance.private_key_pem.as_deref().unwrap(),
-        )
-        .unwrap();
-        let parsed = url::Url::parse(url).unwrap();
-        let headers =
-            cocreate::federation::signatures::sign("GET", &parsed, None, &instance.key_id, &key)
-                .unwrap();
+    pub async fn signed_get_as_node(&self, url: &str) -> (StatusCode, Value) {
+        let (key_id, key) = internals::instance_key(&self.database_url).await;
         let mut req = self
             .http
             .get(url)
             .header("accept", "application/activity+json");
-        for (k, v) in headers {
+        for (k, v) in internals::sign("GET", url, None, &key_id, &key) {
             req = req.header(k, v);
         }
         let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
+        let status = resp.status();
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
     /// GETs an ActivityPub document without a signature.
-    pub async fn get_ap(&self, url: &str) -> (u16, Value) {
+    pub async fn get_ap(&self, url: &str) -> (StatusCode, Value) {
         let resp = self
             .http
             .get(url)
@@ -281,7 +344,7 @@ impl Node {
             .send()
             .await
             .unwrap();
-        let status = resp.status().as_u16();
+        let status = resp.status();
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 }
@@ -333,7 +396,45 @@ pub async fn assert_all_delivered(node: &Node, staff_token: &str, secs: u64) {
     }
 }
 
+/// Percent-encodes an ActivityPub id or a handle for use as one path segment or query value.
 pub fn encode(id: &str) -> String {
     percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
-pub mod remote;
+
+/// What names an idea in the API: its local id (a JSON number) or its ActivityPub id.
+pub trait IdeaKey {
+    fn segment(&self) -> String;
+}
+
+impl IdeaKey for str {
+    fn segment(&self) -> String {
+        encode(self)
+    }
+}
+
+impl IdeaKey for String {
+    fn segment(&self) -> String {
+        encode(self)
+    }
+}
+
+impl IdeaKey for i64 {
+    fn segment(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl IdeaKey for Value {
+    fn segment(&self) -> String {
+        match self {
+            Value::String(s) => encode(s),
+            Value::Number(n) => n.to_string(),
+            other => panic!("{other} names no idea"),
+        }
+    }
+}
+
+/// `/api/v1/ideas/{key}`, with an ActivityPub id percent-encoded.
+pub fn idea_path(key: &(impl IdeaKey + ?Sized)) -> String {
+    format!("/api/v1/ideas/{}", key.segment())
+}

@@ -15,7 +15,7 @@ use rsa::pkcs8::{EncodePublicKey, LineEnding};
 use rsa::RsaPrivateKey;
 use serde_json::{json, Value};
 
-use cocreate::federation::signatures;
+use super::internals;
 
 #[derive(Default)]
 struct Shared {
@@ -115,9 +115,8 @@ impl RemoteActor {
     }
 
     /// POSTs `body` to `inbox`, signed by this actor; returns status and response text.
-    pub async fn post_signed(&self, inbox: &str, body: &[u8]) -> (u16, String) {
-        let url = url::Url::parse(inbox).unwrap();
-        let headers = signatures::sign("POST", &url, Some(body), &self.key_id, &self.key).unwrap();
+    pub async fn post_signed(&self, inbox: &str, body: &[u8]) -> (StatusCode, String) {
+        let headers = internals::sign("POST", inbox, Some(body), &self.key_id, &self.key);
         let mut req = self
             .http
             .post(inbox)
@@ -127,13 +126,10 @@ impl RemoteActor {
             req = req.header(k, v);
         }
         let resp = req.send().await.unwrap();
-        (
-            resp.status().as_u16(),
-            resp.text().await.unwrap_or_default(),
-        )
+        (resp.status(), resp.text().await.unwrap_or_default())
     }
 
-    pub async fn post_activity(&self, inbox: &str, activity: &Value) -> (u16, String) {
+    pub async fn post_activity(&self, inbox: &str, activity: &Value) -> (StatusCode, String) {
         self.post_signed(inbox, activity.to_string().as_bytes())
             .await
     }
@@ -144,7 +140,7 @@ impl RemoteActor {
         inbox: &str,
         body: &[u8],
         headers: &[(&str, String)],
-    ) -> (u16, String) {
+    ) -> (StatusCode, String) {
         let mut req = self
             .http
             .post(inbox)
@@ -154,16 +150,12 @@ impl RemoteActor {
             req = req.header(*k, v);
         }
         let resp = req.send().await.unwrap();
-        (
-            resp.status().as_u16(),
-            resp.text().await.unwrap_or_default(),
-        )
+        (resp.status(), resp.text().await.unwrap_or_default())
     }
 
     /// GETs `url` as ActivityPub JSON with a signature by this actor (authorized fetch).
-    pub async fn get_signed(&self, url: &str) -> (u16, Value) {
-        let parsed = url::Url::parse(url).unwrap();
-        let headers = signatures::sign("GET", &parsed, None, &self.key_id, &self.key).unwrap();
+    pub async fn get_signed(&self, url: &str) -> (StatusCode, Value) {
+        let headers = internals::sign("GET", url, None, &self.key_id, &self.key);
         let mut req = self
             .http
             .get(url)
@@ -172,14 +164,13 @@ impl RemoteActor {
             req = req.header(k, v);
         }
         let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
+        let status = resp.status();
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
     /// Signature headers for `body` to `inbox`, to be altered by a test.
     pub fn signed_headers(&self, inbox: &str, body: &[u8]) -> Vec<(&'static str, String)> {
-        let url = url::Url::parse(inbox).unwrap();
-        signatures::sign("POST", &url, Some(body), &self.key_id, &self.key).unwrap()
+        internals::sign("POST", inbox, Some(body), &self.key_id, &self.key)
     }
 }
 

@@ -1,0 +1,21 @@
+//! Rules of the REST API, one small test each, against a node built in-process
+//! (`cocreate::build_state` + `cocreate::router`, see `fixture.rs`): no processes, no sockets,
+//! local only. The multi-node scenarios in `tests/*.rs` remain the acceptance tests, for
+//! federation above all.
+
+#[path = "../common/mod.rs"]
+mod common;
+mod fixture;
+
+mod auth;
+mod comments;
+mod curation;
+mod handoffs;
+mod ideas;
+mod membership;
+mod phases;
+mod rooms;
+mod stages;
+mod support;
+mod visibility;
+mod visibility_fixes;
