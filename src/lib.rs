@@ -17,6 +17,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod federation;
+pub mod remote;
 pub mod service;
 pub mod state;
 pub mod store;

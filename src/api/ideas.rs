@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::{parse, User};
 use crate::error::{Error, Result};
-use crate::federation::fetch;
+use crate::remote;
 use crate::service::{ideas, rooms};
 use crate::state::Ctx;
 use crate::store;
@@ -76,7 +76,7 @@ async fn ideas_by_room(
             .await?
             .ok_or_else(|| Error::not_found(format!("room {}", q.room)))?
     } else {
-        fetch::known_or_resolve(&ctx, &q.room).await?
+        remote::known_or_resolve(&ctx, &q.room).await?
     };
     if !room.is_room() {
         return Err(Error::bad_request(format!("{} is not a room", q.room)));

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::federation::activities::announce;
-use crate::federation::fetch;
+use crate::remote;
 use crate::service::inbound::Applied;
 use crate::state::Ctx;
 use crate::store::models::Actor;
@@ -29,12 +29,12 @@ pub async fn backfill(ctx: &Ctx, room: &Actor) -> Result<usize> {
         .outbox
         .clone()
         .ok_or_else(|| Error::bad_request("room has no outbox"))?;
-    let mut collection = fetch::fetch_json(ctx, &outbox).await?;
+    let mut collection = remote::fetch_json(ctx, &outbox).await?;
     if collection.get("orderedItems").is_none() {
         if let Some(first) = collection.get("first").cloned() {
             collection = match first {
                 Value::Object(_) => first,
-                Value::String(url) => fetch::fetch_json(ctx, &url).await?,
+                Value::String(url) => remote::fetch_json(ctx, &url).await?,
                 _ => return Err(Error::bad_request("outbox has no usable first page")),
             };
         }

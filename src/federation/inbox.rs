@@ -17,7 +17,8 @@ use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
 use crate::federation::activities::DirectActivity;
-use crate::federation::{fetch, signatures};
+use crate::federation::signatures;
+use crate::remote;
 use crate::service::inbound::{self, Applied};
 use crate::state::Ctx;
 use crate::vocab::{self, same_host};
@@ -84,7 +85,7 @@ async fn receive(
     let actor = if actor_id == signer.ap_id {
         signer
     } else {
-        fetch::actor(ctx, &actor_id).await?
+        remote::actor(ctx, &actor_id).await?
     };
     DirectActivity::parse(&activity, &actor)?
         .receive(ctx, actor, activity)

@@ -1,12 +1,11 @@
 //! ActivityPub transport: actors and objects served as JSON, WebFinger and NodeInfo
 //! ([`routes`]), the inbox ([`inbox`]) and the typed activities it accepts ([`activities`],
 //! one file per activity), backfill of followed rooms ([`backfill`]), the delivery worker
-//! ([`outbox`]), HTTP signatures ([`signatures`]) and signed fetching ([`fetch`]). Rules live
+//! ([`outbox`]), and HTTP signatures ([`signatures`]). Rules live
 //! in `service`; this module translates.
 
 pub mod activities;
 pub mod backfill;
-pub mod fetch;
 pub mod inbox;
 pub mod outbox;
 pub mod routes;

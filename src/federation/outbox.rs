@@ -158,7 +158,7 @@ async fn send(ctx: &Ctx, d: &Delivery, key: &RsaPrivateKey) -> Outcome {
         Ok(u) => u,
         Err(e) => return Outcome::Final(format!("invalid inbox URL: {e}")),
     };
-    if let Err(e) = super::fetch::check_remote_url(ctx, &url).await {
+    if let Err(e) = crate::remote::check_remote_url(ctx, &url).await {
         return Outcome::Final(e.to_string());
     }
     let signer_key_id = match ctx

@@ -19,7 +19,7 @@ use thiserror::Error;
 use url::Url;
 
 use crate::error::{Error, Result as AppResult};
-use crate::federation::fetch;
+use crate::remote;
 use crate::state::Ctx;
 use crate::store::models::Actor;
 
@@ -354,7 +354,7 @@ pub async fn verify_request(
     let owner = |refresh| {
         let key_id = key_id.clone();
         async move {
-            fetch::key_owner(ctx, &key_id, refresh)
+            remote::key_owner(ctx, &key_id, refresh)
                 .await
                 .map_err(|e| match e {
                     Error::Unauthorized(_) | Error::Unavailable(_) => e,

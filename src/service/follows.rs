@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::domain::kinds::{ActorKind, FollowState};
 use crate::domain::text;
 use crate::error::{Error, Result};
-use crate::federation::fetch;
+use crate::remote;
 use crate::service::inbound::{Applied, Inbound, Receipt};
 use crate::service::{commit, members, policy, Tx};
 use crate::state::Ctx;
@@ -18,7 +18,7 @@ use crate::vocab::{self, ActivityKind};
 /// partners room takes it as a request); remote ones get a `Follow` and stay `pending` until
 /// their answer arrives.
 pub async fn follow(ctx: &Ctx, user: Actor, handle: &str) -> Result<(Actor, FollowState)> {
-    let target = fetch::resolve_handle(ctx, handle).await?;
+    let target = remote::resolve_handle(ctx, handle).await?;
     send_request(ctx, user, target, ActivityKind::Follow, None).await
 }
 
@@ -29,7 +29,7 @@ pub async fn join(
     handle: &str,
     message: Option<String>,
 ) -> Result<(Actor, FollowState)> {
-    let target = fetch::resolve_handle(ctx, handle).await?;
+    let target = remote::resolve_handle(ctx, handle).await?;
     if !target.is_room() {
         return Err(Error::bad_request(format!("{handle} is not a room")));
     }
@@ -94,7 +94,7 @@ async fn send_request(
 /// `Undo` of the original Follow.
 pub async fn unfollow(ctx: &Ctx, user: Actor, handle: &str) -> Result<()> {
     // The cache first: unfollowing must work when the other server is gone.
-    let target = fetch::known_or_resolve(ctx, handle).await?;
+    let target = remote::known_or_resolve(ctx, handle).await?;
     commit(ctx, move |c| {
         let follow = store::follows::between(c, user.id, target.id)?
             .ok_or_else(|| Error::not_found(format!("a follow of {}", target.handle())))?;

@@ -11,7 +11,7 @@ use crate::domain::kinds::{ActorKind, HandoffState};
 use crate::domain::lifecycle::Stage;
 use crate::domain::text;
 use crate::error::{Error, Result};
-use crate::federation::fetch;
+use crate::remote;
 use crate::service::inbound::{Applied, Inbound};
 use crate::service::{commit, ideas, policy, Tx};
 use crate::state::Ctx;
@@ -74,7 +74,7 @@ pub async fn offer(
     to: &str,
     message: String,
 ) -> Result<HandoffView> {
-    let target = fetch::known_or_resolve(ctx, to).await?;
+    let target = remote::known_or_resolve(ctx, to).await?;
     if target.kind != ActorKind::Organization || target.local {
         return Err(Error::bad_request(format!(
             "{to} is not another node's organisation"
@@ -166,7 +166,7 @@ pub async fn receive_offer(ctx: &Ctx, offer: Inbound<IncomingOffer>) -> Result<A
             ))
         })?;
     let idea_id = content.idea;
-    let verified = fetch::fetch_json(ctx, &idea_id).await?;
+    let verified = remote::fetch_json(ctx, &idea_id).await?;
     if type_is_not_page(&verified) || verified["id"] != idea_id.as_str() {
         return Err(Error::bad_request(format!("{idea_id} is not an idea")));
     }
@@ -256,14 +256,14 @@ pub async fn accept(ctx: &Ctx, user: Actor, id: i32, room_name: &str) -> Result<
         let _ = h;
         offer
     };
-    let offerer = fetch::actor(ctx, id_of(&offer_json["actor"]).unwrap_or_default()).await?;
+    let offerer = remote::actor(ctx, id_of(&offer_json["actor"]).unwrap_or_default()).await?;
     for credit in offer_json["object"]["contributors"]
         .as_array()
         .into_iter()
         .flatten()
     {
         if let Some(actor) = id_of(&credit["contributor"]) {
-            if let Err(e) = fetch::actor(ctx, actor).await {
+            if let Err(e) = remote::actor(ctx, actor).await {
                 tracing::info!(contributor = actor, error = %e, "a credited contributor is unreachable; credit kept where known");
             }
         }
@@ -328,7 +328,7 @@ pub async fn reject(ctx: &Ctx, user: Actor, id: i32, reason: &str) -> Result<Han
         reason.trim().to_string()
     };
     let (h, offer) = ctx.db.read(move |c| pending_incoming(c, id)).await?;
-    let offerer = fetch::actor(ctx, id_of(&offer["actor"]).unwrap_or_default()).await?;
+    let offerer = remote::actor(ctx, id_of(&offer["actor"]).unwrap_or_default()).await?;
     commit(ctx, move |c| {
         let org = organization(c)?;
         let id = c.new_activity_id();
@@ -441,7 +441,7 @@ pub async fn withdraw(ctx: &Ctx, user: Actor, id: i32) -> Result<HandoffView> {
         })
         .await?
         .ok_or_else(|| Error::not_found(format!("handoff {id}")))?;
-    let target = fetch::actor(ctx, &to).await?;
+    let target = remote::actor(ctx, &to).await?;
     commit(ctx, move |c| {
         let h = reload(c, id)?;
         let offer: Value = h.offer.0.clone();

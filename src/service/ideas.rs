@@ -190,7 +190,7 @@ pub async fn submit(
 ) -> Result<IdeaDetail> {
     check_text(title, body)?;
     let room = if room_name.contains('@') {
-        let r = crate::federation::fetch::known_or_resolve(ctx, room_name).await?;
+        let r = crate::remote::known_or_resolve(ctx, room_name).await?;
         if !r.is_room() {
             return Err(Error::bad_request(format!("{room_name} is not a room")));
         }
@@ -338,7 +338,7 @@ pub async fn add_contributor(
             CREDIT_ROLES.join(", ")
         )));
     }
-    let contributor = crate::federation::fetch::known_or_resolve(ctx, handle).await?;
+    let contributor = crate::remote::known_or_resolve(ctx, handle).await?;
     commit(ctx, move |c| {
         let idea = find(c, &key)?;
         let room = store::actors::by_id(c, idea.room_id)?;

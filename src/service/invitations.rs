@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use crate::domain::kinds::{ActorKind, FollowState, InvitationState};
 use crate::domain::membership::{PartnerKind, Role};
 use crate::error::{Error, Result};
-use crate::federation::fetch;
+use crate::remote;
 use crate::service::inbound::{Applied, Inbound};
 use crate::service::{commit, members, policy, Tx};
 use crate::state::Ctx;
@@ -74,7 +74,7 @@ pub async fn invite(
     role: Role,
     kind: Option<PartnerKind>,
 ) -> Result<InvitationView> {
-    let invitee = fetch::known_or_resolve(ctx, handle).await?;
+    let invitee = remote::known_or_resolve(ctx, handle).await?;
     if !matches!(invitee.kind, ActorKind::Person | ActorKind::Organization) {
         return Err(Error::bad_request(format!(
             "{handle} is a {}: invite a person or an organisation",

@@ -11,7 +11,7 @@ use crate::domain::kinds::{ActorKind, FollowState, RequestState};
 use crate::domain::membership::{PartnerKind, Role};
 use crate::domain::Visibility;
 use crate::error::{Error, Result};
-use crate::federation::fetch;
+use crate::remote;
 use crate::service::inbound::{Applied, Inbound, Receipt};
 use crate::service::{commit, policy, Tx};
 use crate::state::Ctx;
@@ -250,7 +250,7 @@ pub async fn remove_member(
     room_name: &str,
     handle: &str,
 ) -> Result<()> {
-    let target = fetch::known_or_resolve(ctx, handle).await?;
+    let target = remote::known_or_resolve(ctx, handle).await?;
     let (steward, room_name) = (steward.clone(), room_name.to_string());
     commit(ctx, move |c| {
         let room = policy::steward_room(c, &steward, &room_name)?;
@@ -296,7 +296,7 @@ pub async fn change_role(
     role: Role,
     kind: Option<PartnerKind>,
 ) -> Result<MemberView> {
-    let target = fetch::known_or_resolve(ctx, handle).await?;
+    let target = remote::known_or_resolve(ctx, handle).await?;
     let (steward, room_name) = (steward.clone(), room_name.to_string());
     commit(ctx, move |c| {
         let room = policy::steward_room(c, &steward, &room_name)?;

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::RelayedActivity;
 use crate::error::{Error, Result};
-use crate::federation::fetch;
+use crate::remote;
 use crate::service::inbound::{self, Applied, Receipt};
 use crate::state::Ctx;
 use crate::store::models::Actor;
@@ -56,7 +56,7 @@ pub async fn apply(ctx: &Ctx, room: &Actor, object: &Value, announce_id: &str) -
     }
     let inner = match object {
         Value::Object(_) => object.clone(),
-        Value::String(url) => fetch::fetch_json(ctx, url).await?,
+        Value::String(url) => remote::fetch_json(ctx, url).await?,
         _ => return Err(Error::bad_request("activity has no object")),
     };
     let is_activity = inner.get("actor").is_some() && inner.get("object").is_some();
@@ -86,7 +86,7 @@ pub async fn apply(ctx: &Ctx, room: &Actor, object: &Value, announce_id: &str) -
     let inner_actor = if inner_actor_id == room.ap_id {
         room.clone()
     } else {
-        fetch::actor(ctx, &inner_actor_id).await?
+        remote::actor(ctx, &inner_actor_id).await?
     };
     RelayedActivity::receive(ctx, room, inner_actor, activity).await
 }

@@ -14,7 +14,7 @@ use super::{optional_id, optional_text, typed};
 use crate::domain::lifecycle::Stage;
 use crate::domain::text;
 use crate::error::{Error, Result};
-use crate::federation::fetch;
+use crate::remote;
 use crate::service::comments::{self, CommentEdit, IncomingComment};
 use crate::service::ideas::{self, IncomingIdea, MAX_TITLE};
 use crate::service::inbound::{Applied, Inbound};
@@ -155,7 +155,7 @@ impl Post {
     pub async fn of(ctx: &Ctx, object: &Value) -> Result<Post> {
         let doc = match object {
             Value::Object(_) => object.clone(),
-            Value::String(url) => fetch::fetch_json(ctx, url).await?,
+            Value::String(url) => remote::fetch_json(ctx, url).await?,
             _ => return Err(Error::bad_request("activity has no object")),
         };
         serde_json::from_value(doc).map_err(|e| Error::bad_request(format!("unusable object: {e}")))
@@ -301,7 +301,7 @@ pub async fn receive(
     if via.is_some() {
         // Credit names actors of other nodes; know them before storing the credit.
         for (contributor, _) in contributors.iter().filter(|(c, _)| *c != actor.ap_id) {
-            if let Err(e) = fetch::actor(ctx, contributor).await {
+            if let Err(e) = remote::actor(ctx, contributor).await {
                 tracing::info!(contributor = %contributor, error = %e, "contributor not reachable; credit kept without it");
             }
         }

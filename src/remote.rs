@@ -1,5 +1,7 @@
-//! Finding remote actors and objects: WebFinger, signed GETs through the federation crate,
-//! and the actor cache in the `actors` table.
+//! Outbound lookups on other servers: remote actors and objects by signed GET (through the
+//! federation crate, signed by the instance actor), handles by WebFinger, and the cache of
+//! remote actors in the `actors` table. Use cases call this to know who they deal with (a
+//! handle to follow, an offered idea to verify); the inbox calls it to know who signed.
 
 use activitypub_federation::fetch::fetch_object_http;
 use serde_json::Value;
