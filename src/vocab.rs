@@ -10,6 +10,7 @@ use chrono::{NaiveDateTime, SecondsFormat};
 use serde_json::{json, Value};
 
 use crate::domain::kinds::ActorKind;
+use crate::domain::Visibility;
 use crate::state::Urls;
 use crate::store::models::{Actor, Comment, Idea};
 
@@ -77,7 +78,7 @@ pub fn actor_json(actor: &Actor, urls: &Urls) -> Value {
             "owner": actor.ap_id,
             "publicKeyPem": actor.public_key_pem,
         },
-        "manuallyApprovesFollowers": actor.visibility.as_deref().is_some_and(|v| v != "public"),
+        "manuallyApprovesFollowers": actor.visibility.is_some() && actor.room_visibility() != Visibility::Public,
         "discoverable": actor.kind == ActorKind::Group,
     });
     if let Some(v) = &actor.visibility {
@@ -104,7 +105,7 @@ pub struct IdeaView<'a> {
 /// members) only and never the public.
 pub fn room_addressing(room: &Actor) -> (Vec<String>, Vec<String>) {
     let followers = room.followers.clone().unwrap_or_default();
-    if room.visibility.as_deref().is_none_or(|v| v == "public") {
+    if room.room_visibility() == Visibility::Public {
         (
             vec![PUBLIC.to_string()],
             vec![room.ap_id.clone(), followers],

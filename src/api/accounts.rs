@@ -10,10 +10,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{parse, User};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::service::accounts;
 use crate::state::Ctx;
-use crate::store;
 use crate::store::models::Actor;
 
 routes! {
@@ -46,25 +45,15 @@ async fn create_user(
     User(u): User,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>)> {
-    // TODO(policy): staff check in the handler; belongs with the other rules.
-    if !u.staff {
-        return Err(Error::Forbidden("only staff can create accounts".into()));
-    }
     let b: NewUserBody = parse(&body)?;
-    let (actor, token) =
-        accounts::create_user(&ctx.db, &ctx.urls, &ctx.settings.domain, &b.name, b.staff).await?;
+    let (actor, token) = accounts::create_account(&ctx, &u, &b.name, b.staff).await?;
     let mut v = actor_view(&actor);
     v["token"] = json!(token);
     Ok((StatusCode::CREATED, Json(v)))
 }
 
 async fn organization(State(ctx): State<Ctx>) -> Result<Json<Value>> {
-    // TODO(policy): queries the database directly instead of calling a service function.
-    let org = ctx
-        .db
-        .read(|c| store::actors::local_of_kind(c, crate::domain::kinds::ActorKind::Organization))
-        .await?
-        .ok_or_else(|| Error::not_found("organization"))?;
+    let org = accounts::organization(&ctx).await?;
     Ok(Json(
         json!({"handle": org.handle(), "ap_id": org.ap_id, "name": org.display_name}),
     ))

@@ -14,7 +14,6 @@ use super::{parse, User};
 use crate::error::Result;
 use crate::service::follows;
 use crate::state::Ctx;
-use crate::store;
 
 routes! {
     "/api/v1/follows" => post(follow).get(list_follows),
@@ -41,12 +40,7 @@ async fn follow(
 }
 
 async fn list_follows(State(ctx): State<Ctx>, User(u): User) -> Result<Json<Value>> {
-    // TODO(policy): queries the database directly instead of calling a service function.
-    let id = u.id;
-    let list = ctx
-        .db
-        .read(move |c| store::follows::following_of(c, id))
-        .await?;
+    let list = follows::following(&ctx, &u).await?;
     Ok(Json(json!(list
         .iter()
         .map(|(a, f)| json!({"target": actor_view(a), "state": f.state, "reason": f.reason}))

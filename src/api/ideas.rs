@@ -10,11 +10,9 @@ use axum::Json;
 use serde::Deserialize;
 
 use super::{parse, User};
-use crate::error::{Error, Result};
-use crate::remote;
-use crate::service::{ideas, rooms};
+use crate::error::Result;
+use crate::service::ideas;
 use crate::state::Ctx;
-use crate::store;
 
 routes! {
     "/api/v1/rooms/{name}/ideas" => post(submit_idea).get(room_ideas),
@@ -50,10 +48,7 @@ async fn room_ideas(
     User(u): User,
     Path(name): Path<String>,
 ) -> Result<Json<Vec<ideas::IdeaDetail>>> {
-    // TODO(policy): two service calls (find the room, then list); one service function should
-    // take the room's name.
-    let room = rooms::local_by_name(&ctx, &name).await?;
-    Ok(Json(ideas::list_room(&ctx, Some(&u), &room).await?))
+    Ok(Json(ideas::list_local_room(&ctx, &u, &name).await?))
 }
 
 #[derive(Deserialize)]
@@ -67,21 +62,7 @@ async fn ideas_by_room(
     User(u): User,
     Query(q): Query<RoomQuery>,
 ) -> Result<Json<Vec<ideas::IdeaDetail>>> {
-    // TODO(policy): finds the room with a direct database query (or a fetch) and checks that it
-    // is a room here, instead of one service function taking the handle or URL.
-    let room = if q.room.starts_with("http://") || q.room.starts_with("https://") {
-        let r = q.room.clone();
-        ctx.db
-            .read(move |c| store::actors::by_ap_id(c, &r))
-            .await?
-            .ok_or_else(|| Error::not_found(format!("room {}", q.room)))?
-    } else {
-        remote::known_or_resolve(&ctx, &q.room).await?
-    };
-    if !room.is_room() {
-        return Err(Error::bad_request(format!("{} is not a room", q.room)));
-    }
-    Ok(Json(ideas::list_room(&ctx, Some(&u), &room).await?))
+    Ok(Json(ideas::list_room_by_ref(&ctx, &u, &q.room).await?))
 }
 
 async fn get_idea(

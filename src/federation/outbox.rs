@@ -207,11 +207,6 @@ async fn send(ctx: &Ctx, d: &Delivery, key: &RsaPrivateKey) -> Outcome {
     }
 }
 
-/// Delivery counts by state, for the operator and tests.
-pub fn delivery_stats(conn: &mut DbConnection) -> Result<Vec<(String, i64)>> {
-    store::deliveries::count_by_state(conn)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -162,6 +162,26 @@ pub async fn create_user(
     Ok((actor, token))
 }
 
+/// Staff create an account for a person of their organisation; returns it with its API token
+/// (shown once).
+pub async fn create_account(
+    ctx: &Ctx,
+    creator: &Actor,
+    name: &str,
+    staff: bool,
+) -> Result<(Actor, String)> {
+    crate::service::policy::require_staff(creator, "create accounts")?;
+    create_user(&ctx.db, &ctx.urls, &ctx.settings.domain, name, staff).await
+}
+
+/// This node's organisation.
+pub async fn organization(ctx: &Ctx) -> Result<Actor> {
+    ctx.db
+        .read(|c| store::actors::local_of_kind(c, ActorKind::Organization))
+        .await?
+        .ok_or_else(|| Error::not_found("organization"))
+}
+
 /// The local person a bearer token belongs to.
 pub async fn authenticate(ctx: &Ctx, token: &str) -> Result<Actor> {
     let hash = hash_token(token);

@@ -11,7 +11,7 @@ use crate::service::inbound::{Applied, Inbound, Receipt};
 use crate::service::{commit, members, policy, Tx};
 use crate::state::Ctx;
 use crate::store;
-use crate::store::models::Actor;
+use crate::store::models::{Actor, Follow};
 use crate::vocab::{self, ActivityKind};
 
 /// A local user follows an actor by handle. Local targets are followed at once (a local
@@ -88,6 +88,14 @@ async fn send_request(
     })
     .await?;
     Ok((target, state))
+}
+
+/// What a local user follows (rooms, usually), with the state of each follow.
+pub async fn following(ctx: &Ctx, user: &Actor) -> Result<Vec<(Actor, Follow)>> {
+    let id = user.id;
+    ctx.db
+        .read(move |c| store::follows::following_of(c, id))
+        .await
 }
 
 /// A local user stops following an actor: the follow is removed and the target gets an

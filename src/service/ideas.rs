@@ -420,6 +420,34 @@ pub async fn delete(ctx: &Ctx, actor: Actor, key: String) -> Result<()> {
     .await
 }
 
+/// The ideas of a local room by name, for a local user.
+pub async fn list_local_room(ctx: &Ctx, viewer: &Actor, name: &str) -> Result<Vec<IdeaDetail>> {
+    let room = crate::service::rooms::local_by_name(ctx, name).await?;
+    list_room(ctx, Some(viewer), &room).await
+}
+
+/// The ideas of a local or followed remote room, named by handle (`room@host`) or by its
+/// ActivityPub id, for a local user. A URL must name a room this node already knows.
+pub async fn list_room_by_ref(
+    ctx: &Ctx,
+    viewer: &Actor,
+    room_ref: &str,
+) -> Result<Vec<IdeaDetail>> {
+    let room = if room_ref.starts_with("http://") || room_ref.starts_with("https://") {
+        let r = room_ref.to_string();
+        ctx.db
+            .read(move |c| store::actors::by_ap_id(c, &r))
+            .await?
+            .ok_or_else(|| Error::not_found(format!("room {room_ref}")))?
+    } else {
+        crate::remote::known_or_resolve(ctx, room_ref).await?
+    };
+    if !room.is_room() {
+        return Err(Error::bad_request(format!("{room_ref} is not a room")));
+    }
+    list_room(ctx, Some(viewer), &room).await
+}
+
 /// The ideas of a room, for `viewer` (a local user; `None` for an anonymous web page).
 pub async fn list_room(ctx: &Ctx, viewer: Option<&Actor>, room: &Actor) -> Result<Vec<IdeaDetail>> {
     let (room, viewer) = (room.clone(), viewer.cloned());

@@ -21,10 +21,7 @@ use crate::vocab;
 
 /// A room's visibility; rooms of nodes that do not say are public.
 pub fn visibility(room: &Actor) -> Visibility {
-    room.visibility
-        .as_deref()
-        .and_then(Visibility::parse)
-        .unwrap_or(Visibility::Public)
+    room.room_visibility()
 }
 
 /// Whether a room is public: followed without approval, its content addressed to everyone.

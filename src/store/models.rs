@@ -12,6 +12,7 @@ use crate::domain::kinds::{
 };
 use crate::domain::lifecycle::Stage;
 use crate::domain::membership::{Phase, Role};
+use crate::domain::Visibility;
 
 #[derive(Debug, Clone, Queryable, Identifiable)]
 #[diesel(table_name = actors)]
@@ -47,6 +48,14 @@ impl Actor {
     /// `name@host`, the WebFinger handle.
     pub fn handle(&self) -> String {
         format!("{}@{}", self.name, self.host)
+    }
+
+    /// A room's visibility as stored; rooms of nodes that do not say are public.
+    pub fn room_visibility(&self) -> Visibility {
+        self.visibility
+            .as_deref()
+            .and_then(Visibility::parse)
+            .unwrap_or(Visibility::Public)
     }
 
     pub fn is_room(&self) -> bool {

@@ -166,7 +166,7 @@ impl OutboxProbe {
     /// Deliveries by state, e.g. `[("pending", 2)]`.
     pub async fn delivery_stats(&self) -> Vec<(String, i64)> {
         self.db
-            .read(cocreate::federation::outbox::delivery_stats)
+            .read(cocreate::store::deliveries::count_by_state)
             .await
             .unwrap()
     }
