@@ -1,16 +1,33 @@
 //! Cocreate: a self-hosted node for federated, cross-company co-creation over ActivityPub.
 //!
 //! # Layout
-//! - [`config`]: settings from flags, environment and a TOML file, validated.
-//! - [`domain`]: pure rules (idea life cycle, names, text sanitising); no I/O.
-//! - [`service`]: use cases, the only place where rules are applied to data.
-//! - [`store`]: diesel schema and queries for SQLite and PostgreSQL, migrations, the pool.
-//! - [`federation`]: ActivityPub transport: actors, objects, inbox, outbox worker, signatures.
-//! - [`api`]: the REST API for clients (`spec/openapi.yaml`).
-//! - [`web`]: minimal HTML pages for browsers.
-//! - [`state`]: the shared state handed to handlers and workers.
 //!
-//! Data flows one way: HTTP -> transport (api, federation) -> service -> store.
+//! Requests enter at an edge, which only translates; rules live in the services; SQL lives
+//! in the store. Data flows one way, top to bottom:
+//!
+//! ```text
+//!  api (REST, one file per resource)   web (pages)   federation (routes, inbox, activities)
+//!                     \                    |                    /
+//!                      service: use cases, policy (who may do what), Tx (transaction
+//!                               + transactional outbox), inbound (what the inbox hands over)
+//!                     /            |                |                 \
+//!        remote (signed fetches,   vocab (AS2 JSON,  store (SQL, one   domain (pure rules:
+//!        WebFinger, actor cache)   builders; pure)   file per table)   life cycle, phases)
+//! ```
+//!
+//! - [`api`], [`web`], [`federation`]: the HTTP edges. Each handler extracts, authenticates
+//!   and calls one service function; inbound activities are typed, one file per activity, in
+//!   [`federation::activities`]. The delivery worker ([`federation::outbox`]) is the other
+//!   half of the transactional outbox: it leases rows of the delivery queue in [`store`] and
+//!   sends them, with no rule to apply.
+//! - [`service`]: use cases, the only place where rules are applied to data;
+//!   [`service::policy`] names every permission rule once.
+//! - [`remote`]: outbound lookups on other servers, used by services and the inbox.
+//! - [`vocab`]: the ActivityStreams vocabulary: documents served and activities sent.
+//! - [`store`]: diesel over SQLite and PostgreSQL, migrations, the pool; the only home of SQL.
+//! - [`domain`]: pure rules (idea life cycle, membership and phases, names, kinds, text).
+//! - Shared by all: [`config`] (settings, validated), [`error`] (the library error and its one
+//!   mapping to an HTTP response), [`state`] (what handlers, services and workers share).
 
 pub mod api;
 pub mod config;

@@ -112,7 +112,7 @@ pub async fn add(
             vec![idea_author.delivery_inbox().to_string()]
         };
         c.distribute(&author, &room, &create, None, extra)?;
-        ideas::detail(c, &idea, true)
+        ideas::detail(c, &idea)
     })
     .await
 }

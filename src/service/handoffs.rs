@@ -445,7 +445,7 @@ pub async fn withdraw(ctx: &Ctx, user: Actor, id: i32) -> Result<HandoffView> {
     commit(ctx, move |c| {
         let h = reload(c, id)?;
         let offer: Value = h.offer.0.clone();
-        if id_of(&offer["actor"]) != Some(user.ap_id.as_str()) && !user.staff {
+        if !policy::may_withdraw_offer(&user, id_of(&offer["actor"])) {
             return Err(Error::Forbidden(
                 "only who made the offer, or staff, withdraw it".into(),
             ));

@@ -80,12 +80,28 @@ pub struct CommentView {
     pub published: String,
 }
 
-/// Loads the client view of an idea; `with_comments` adds the thread.
-pub fn detail(c: &mut DbConnection, idea: &Idea, with_comments: bool) -> Result<IdeaDetail> {
+/// The client view of an idea with its comment thread.
+pub fn detail(c: &mut DbConnection, idea: &Idea) -> Result<IdeaDetail> {
+    view(c, idea, Thread::Included)
+}
+
+/// The client view of an idea without its comments (lists of ideas).
+pub fn summary(c: &mut DbConnection, idea: &Idea) -> Result<IdeaDetail> {
+    view(c, idea, Thread::Omitted)
+}
+
+/// Whether a view of an idea carries its comments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Thread {
+    Included,
+    Omitted,
+}
+
+fn view(c: &mut DbConnection, idea: &Idea, thread: Thread) -> Result<IdeaDetail> {
     let room = store::actors::by_id(c, idea.room_id)?;
     let author = store::actors::by_id(c, idea.author_id)?;
     let contributors = store::ideas::contributors_of(c, idea.id)?;
-    let comments = if with_comments {
+    let comments = if thread == Thread::Included {
         store::comments::of_idea(c, idea.id)?
             .into_iter()
             .map(|(cm, author)| CommentView {
@@ -235,7 +251,7 @@ pub async fn submit(
             &room,
         );
         c.distribute(&author, &room, &create, Some(page), vec![])?;
-        detail(c, &idea, true)
+        detail(c, &idea)
     })
     .await
 }
@@ -278,7 +294,7 @@ pub fn announce_update(c: &mut Tx<'_>, actor: &Actor, idea_id: i32) -> Result<Id
     let id = c.new_activity_id();
     let update = vocab::room_activity(ActivityKind::Update, &id, &actor.ap_id, page, &room);
     c.distribute(actor, &room, &update, None, vec![])?;
-    detail(c, &idea, true)
+    detail(c, &idea)
 }
 
 /// A steward merges a duplicate into another idea of the same room: supports and credit carry
@@ -456,7 +472,7 @@ pub async fn list_room(ctx: &Ctx, viewer: Option<&Actor>, room: &Actor) -> Resul
             check_visible(c, &room, viewer.as_ref())?;
             store::ideas::in_room(c, room.id)?
                 .iter()
-                .map(|i| detail(c, i, false))
+                .map(|i| summary(c, i))
                 .collect()
         })
         .await
@@ -484,7 +500,7 @@ pub async fn get(ctx: &Ctx, viewer: &Actor, key: &str) -> Result<IdeaDetail> {
             let room = store::actors::by_id(c, i.room_id)?;
             check_visible(c, &room, Some(&viewer))
                 .map_err(|_| Error::not_found(format!("idea {key}")))?;
-            detail(c, &i, true)
+            detail(c, &i)
         })
         .await
 }

@@ -162,13 +162,6 @@ pub async fn sent(ctx: &Ctx, steward: &Actor, room_name: &str) -> Result<Vec<Inv
         .await
 }
 
-/// Whether `user` answers for invitations addressed to `invitee`: its own, or its
-/// organisation's when the user is staff.
-fn answers_for(user: &Actor, invitee: &Actor) -> bool {
-    invitee.id == user.id
-        || (invitee.local && invitee.kind == ActorKind::Organization && user.staff)
-}
-
 /// Invitations received by the user (and, for staff, by the organisation).
 pub async fn received(ctx: &Ctx, user: &Actor) -> Result<Vec<InvitationView>> {
     let user = user.clone();
@@ -180,7 +173,7 @@ pub async fn received(ctx: &Ctx, user: &Actor) -> Result<Vec<InvitationView>> {
                 let invitee = store::actors::by_id(c, inv.invitee_id)?;
                 let room = store::actors::by_id(c, inv.room_id)?;
                 // Outgoing rows of a local room double as the local invitee's received ones.
-                if (inv.incoming || room.local) && answers_for(&user, &invitee) {
+                if (inv.incoming || room.local) && policy::answers_for(&user, &invitee) {
                     out.push(view(c, &inv)?);
                 }
             }
@@ -237,7 +230,7 @@ fn pending_for(c: &mut Tx<'_>, user: &Actor, id: i32) -> Result<(Invitation, Act
         .ok_or_else(|| Error::not_found(format!("invitation {id}")))?;
     let invitee = store::actors::by_id(c, inv.invitee_id)?;
     let room = store::actors::by_id(c, inv.room_id)?;
-    if !answers_for(user, &invitee) || !(inv.incoming || room.local) {
+    if !policy::answers_for(user, &invitee) || !(inv.incoming || room.local) {
         return Err(Error::not_found(format!("invitation {id}")));
     }
     if inv.state != InvitationState::Pending {

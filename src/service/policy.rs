@@ -217,6 +217,18 @@ pub fn may_change_comment(actor: &Actor, comment: &Comment) -> bool {
     comment.author_id == actor.id
 }
 
+/// Whether `user` answers for invitations addressed to `invitee`: its own, or, for staff, its
+/// organisation's.
+pub fn answers_for(user: &Actor, invitee: &Actor) -> bool {
+    invitee.id == user.id
+        || (invitee.local && invitee.kind == ActorKind::Organization && user.local && user.staff)
+}
+
+/// Whether `user` may withdraw an offer `offerer` made: the offering steward, or staff.
+pub fn may_withdraw_offer(user: &Actor, offerer: Option<&str>) -> bool {
+    offerer == Some(user.ap_id.as_str()) || (user.local && user.staff)
+}
+
 /// Whether `actor` may set an idea's stage: the room's node, and only for moves the life
 /// cycle allows.
 pub fn may_move_stage(actor: &Actor, room: &Actor, from: Stage, to: Stage) -> bool {

@@ -47,7 +47,7 @@ pub async fn give(ctx: &Ctx, user: Actor, idea_key: String) -> Result<ideas::Ide
             let extra = remote_inbox(&idea_author);
             c.distribute(&user, &room, &like, None, extra)?;
         }
-        ideas::detail(c, &idea, true)
+        ideas::detail(c, &idea)
     })
     .await
 }
@@ -73,7 +73,7 @@ pub async fn withdraw(ctx: &Ctx, user: Actor, idea_key: String) -> Result<ideas:
             let extra = remote_inbox(&idea_author);
             c.distribute(&user, &room, &undo, None, extra)?;
         }
-        ideas::detail(c, &idea, true)
+        ideas::detail(c, &idea)
     })
     .await
 }

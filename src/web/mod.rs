@@ -54,7 +54,7 @@ pub async fn idea_page(ctx: &Ctx, id: i32) -> Response {
         .read(move |c| {
             let idea = store::ideas::by_id(c, id)?
                 .ok_or_else(|| crate::error::Error::not_found("idea"))?;
-            ideas::detail(c, &idea, true)
+            ideas::detail(c, &idea)
         })
         .await;
     match detail {

@@ -18,6 +18,7 @@ use crate::remote;
 use crate::service::comments::{self, CommentEdit, IncomingComment};
 use crate::service::ideas::{self, IncomingIdea, MAX_TITLE};
 use crate::service::inbound::{Applied, Inbound};
+use crate::service::policy;
 use crate::state::Ctx;
 use crate::store::models::Actor;
 use crate::store::{self, now};
@@ -200,7 +201,7 @@ pub async fn receive(
     let moderated = change == Change::Update
         && !same_host(&object_id, &actor.ap_id)
         && match via {
-            Some(room) if same_host(&actor.ap_id, &room.ap_id) => {
+            Some(room) if policy::moderates(actor, room) => {
                 let (oid, room_id) = (object_id.clone(), room.id);
                 ctx.db
                     .read(move |c| store::ideas::by_ap_id(c, &oid))
