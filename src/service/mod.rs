@@ -9,6 +9,7 @@
 
 pub mod accounts;
 pub mod comments;
+pub mod documents;
 pub mod follows;
 pub mod handoffs;
 pub mod ideas;
