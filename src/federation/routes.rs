@@ -2,6 +2,8 @@
 //! every inbox. Objects are served as `application/activity+json` to clients asking for
 //! ActivityPub, and as a small HTML page to browsers.
 
+use std::future::Future;
+
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -11,14 +13,11 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::domain::kinds::ActorKind;
-use crate::domain::Visibility;
 use crate::error::{Error, Result};
 use crate::federation::inbox::post_inbox;
 use crate::federation::signatures::verify_request;
-use crate::service::ideas;
-use crate::service::policy;
+use crate::service::documents::{self, Document};
 use crate::state::Ctx;
-use crate::store;
 use crate::store::models::Actor;
 use crate::vocab;
 
@@ -77,15 +76,6 @@ fn with_context(mut doc: Value) -> Value {
     doc
 }
 
-async fn local_actor(ctx: &Ctx, name: &str, kind: &str) -> Result<Actor> {
-    let n = name.to_string();
-    ctx.db
-        .read(move |c| store::actors::local_by_name(c, &n))
-        .await?
-        .filter(|a| a.kind == kind)
-        .ok_or_else(|| Error::not_found(format!("{kind} {name}")))
-}
-
 async fn serve_actor(ctx: &Ctx, headers: &HeaderMap, actor: Result<Actor>) -> Response {
     match actor {
         Ok(a) if wants_activitypub(headers) => {
@@ -97,12 +87,12 @@ async fn serve_actor(ctx: &Ctx, headers: &HeaderMap, actor: Result<Actor>) -> Re
 }
 
 async fn person(State(ctx): State<Ctx>, Path(name): Path<String>, headers: HeaderMap) -> Response {
-    let a = local_actor(&ctx, &name, "Person").await;
+    let a = documents::local_actor(&ctx, &name, ActorKind::Person).await;
     serve_actor(&ctx, &headers, a).await
 }
 
 async fn room(State(ctx): State<Ctx>, Path(name): Path<String>, headers: HeaderMap) -> Response {
-    let a = local_actor(&ctx, &name, "Group").await;
+    let a = documents::local_actor(&ctx, &name, ActorKind::Group).await;
     serve_actor(&ctx, &headers, a).await
 }
 
@@ -111,72 +101,13 @@ async fn organization(
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let a = local_actor(&ctx, &name, "Organization").await;
+    let a = documents::local_actor(&ctx, &name, ActorKind::Organization).await;
     serve_actor(&ctx, &headers, a).await
 }
 
 async fn instance_actor(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
-    let a = ctx
-        .db
-        .read(|c| store::actors::local_of_kind(c, ActorKind::Application))
-        .await
-        .and_then(|a| a.ok_or_else(|| Error::not_found("instance actor")));
+    let a = documents::instance_actor(&ctx).await;
     serve_actor(&ctx, &headers, a).await
-}
-
-/// The local actor whose collection a path like `/r/{name}/outbox` names: the actor's id is
-/// the collection's URL without its last segment.
-async fn collection_owner(ctx: &Ctx, uri: &axum::http::Uri) -> Result<Actor> {
-    let path = uri.path();
-    let actor_path = path.rsplit_once('/').map(|(p, _)| p).unwrap_or(path);
-    let ap_id = format!("{}{actor_path}", ctx.urls.base);
-    ctx.db
-        .read(move |c| store::actors::by_ap_id(c, &ap_id))
-        .await?
-        .filter(|a| a.local)
-        .ok_or_else(|| Error::not_found(format!("collection {path}")))
-}
-
-/// The actor behind a signed GET, if the request is signed (authorized fetch).
-async fn reader(
-    ctx: &Ctx,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-) -> Result<Option<Actor>> {
-    let signed = headers.contains_key("signature")
-        || headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("Signature "));
-    if !signed {
-        return Ok(None);
-    }
-    verify_request(ctx, method, uri, headers, None)
-        .await
-        .map(Some)
-}
-
-/// Content of a partners or private room is served only to a signed GET by a member (or a
-/// member's node); everyone else gets 401 (unsigned) or 404 (signed, not a member), so that
-/// guessing URLs reveals nothing.
-async fn check_read(ctx: &Ctx, room: &Actor, req: &Request) -> Result<()> {
-    if policy::visibility(room) == Visibility::Public {
-        return Ok(());
-    }
-    let signer = reader(ctx, &req.method, &req.uri, &req.headers).await?;
-    let (room2, signer2) = (room.clone(), signer.clone());
-    let allowed = ctx
-        .db
-        .read(move |c| policy::may_read(c, &room2, signer2.as_ref()))
-        .await?;
-    match (allowed, signer) {
-        (true, _) => Ok(()),
-        (false, None) => Err(Error::Unauthorized(
-            "this content needs a signed request from a member of its room".into(),
-        )),
-        (false, Some(_)) => Err(Error::not_found("object")),
-    }
 }
 
 /// What a GET handler needs to check a signature.
@@ -186,11 +117,51 @@ struct Request {
     headers: HeaderMap,
 }
 
+impl Request {
+    /// Whether the request carries an HTTP signature (authorized fetch).
+    fn is_signed(&self) -> bool {
+        self.headers.contains_key("signature")
+            || self
+                .headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("Signature "))
+    }
+}
+
+/// Runs `read`, a service read of served content, for the reader behind `req`. The content
+/// decides whether a signature is needed: `read` runs first without a signer, and only when
+/// it answers `Unauthorized` (content of a partners or private room) to a signed request is
+/// the signature verified and `read` run again with the verified signer. So a signature is
+/// checked only where it matters (verifying may fetch the signer's key, and a bad signature
+/// on a public object does not refuse it); an unsigned request keeps the 401.
+async fn as_reader<T, F, Fut>(ctx: &Ctx, req: &Request, read: F) -> Result<T>
+where
+    F: Fn(Option<Actor>) -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    match read(None).await {
+        Err(Error::Unauthorized(_)) if req.is_signed() => {
+            let signer = verify_request(ctx, &req.method, &req.uri, &req.headers, None).await?;
+            read(Some(signer)).await
+        }
+        other => other,
+    }
+}
+
 fn respond(result: Result<(StatusCode, Value)>) -> Response {
     match result {
         Ok((status, doc)) => ap_json(status, &with_context(doc)),
         Err(e) => e.into_response(),
     }
+}
+
+/// An object's document with 200, or its Tombstone with 410 Gone.
+fn serve_document(result: Result<Document>) -> Response {
+    respond(result.map(|doc| match doc {
+        Document::Live(doc) => (StatusCode::OK, doc),
+        Document::Gone(tombstone) => (StatusCode::GONE, tombstone),
+    }))
 }
 
 async fn outbox(State(ctx): State<Ctx>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
@@ -199,29 +170,17 @@ async fn outbox(State(ctx): State<Ctx>, method: Method, uri: Uri, headers: Heade
         uri,
         headers,
     };
-    respond(
-        async {
-            let owner = collection_owner(&ctx, &req.uri).await?;
-            check_read(&ctx, &owner, &req).await?;
-            let (id, everything) = (owner.id, policy::visibility(&owner) != Visibility::Public);
-            let (items, total) = ctx
-                .db
-                .read(move |c| {
-                    Ok((store::activities::of_actor(c, id, 50, everything)?, store::activities::count_of_actor(c, id, everything)?))
-                })
-                .await?;
-            let items: Vec<Value> = items
-                .iter()
-                .filter_map(|a| serde_json::from_str::<Value>(&a.body).ok())
-                .map(vocab::embedded)
-                .collect();
-            Ok((
-                StatusCode::OK,
-                json!({"id": owner.outbox, "type": "OrderedCollection", "totalItems": total, "orderedItems": items}),
-            ))
-        }
-        .await,
-    )
+    let (ctx, path) = (&ctx, req.uri.path());
+    let page = as_reader(ctx, &req, |signer| async move {
+        documents::outbox(ctx, path, signer.as_ref()).await
+    })
+    .await;
+    respond(page.map(|p| {
+        (
+            StatusCode::OK,
+            json!({"id": p.id, "type": "OrderedCollection", "totalItems": p.total, "orderedItems": p.items}),
+        )
+    }))
 }
 
 async fn followers(
@@ -235,29 +194,26 @@ async fn followers(
         uri,
         headers,
     };
-    respond(
-        async {
-            let owner = collection_owner(&ctx, &req.uri).await?;
-            check_read(&ctx, &owner, &req).await?;
-            let id = owner.id;
-            let list = ctx
-                .db
-                .read(move |c| store::follows::followers_of(c, id))
-                .await?;
-            Ok((
-                StatusCode::OK,
-                json!({
-                    "id": owner.followers,
-                    "type": "OrderedCollection",
-                    "totalItems": list.len(),
-                    "orderedItems": list.iter().map(|a| a.ap_id.clone()).collect::<Vec<_>>(),
-                }),
-            ))
-        }
-        .await,
-    )
+    let (ctx, path) = (&ctx, req.uri.path());
+    let list = as_reader(ctx, &req, |signer| async move {
+        documents::followers(ctx, path, signer.as_ref()).await
+    })
+    .await;
+    respond(list.map(|f| {
+        (
+            StatusCode::OK,
+            json!({
+                "id": f.id,
+                "type": "OrderedCollection",
+                "totalItems": f.items.len(),
+                "orderedItems": f.items,
+            }),
+        )
+    }))
 }
 
+/// An idea: its `Page` to ActivityPub clients, its web page to browsers; a deleted idea is a
+/// Tombstone with 410 for both.
 async fn idea(
     State(ctx): State<Ctx>,
     Path(id): Path<String>,
@@ -270,34 +226,22 @@ async fn idea(
         uri,
         headers,
     };
-    let ap_id = ctx.urls.idea(&id);
-    let found = ctx
-        .db
-        .read(move |c| {
-            let i = store::ideas::by_ap_id(c, &ap_id)?.ok_or_else(|| Error::not_found("idea"))?;
-            let room = store::actors::by_id(c, i.room_id)?;
-            let doc = if i.deleted {
-                vocab::tombstone(&i.ap_id, "Page")
-            } else {
-                ideas::page_json(c, &i)?
-            };
-            Ok((i, room, doc))
+    let (ctx, ap_id) = (&ctx, &ctx.urls.idea(&id));
+    if wants_activitypub(&req.headers) {
+        let doc = as_reader(ctx, &req, |signer| async move {
+            documents::idea_document(ctx, ap_id, signer.as_ref()).await
         })
         .await;
-    let (idea, room, doc) = match found {
-        Ok(f) => f,
-        Err(e) => return e.into_response(),
-    };
-    if let Err(e) = check_read(&ctx, &room, &req).await {
-        return e.into_response();
+        return serve_document(doc);
     }
-    if idea.deleted {
-        return respond(Ok((StatusCode::GONE, doc)));
-    }
-    if wants_activitypub(&req.headers) {
-        respond(Ok((StatusCode::OK, doc)))
-    } else {
-        crate::web::idea_page(&ctx, idea.id).await
+    let detail = as_reader(ctx, &req, |signer| async move {
+        documents::idea_detail(ctx, ap_id, signer.as_ref()).await
+    })
+    .await;
+    match detail {
+        Ok(Document::Live(d)) => crate::web::idea_page(&d),
+        Ok(Document::Gone(tombstone)) => serve_document(Ok(Document::Gone(tombstone))),
+        Err(e) => e.into_response(),
     }
 }
 
@@ -313,33 +257,15 @@ async fn comment(
         uri,
         headers,
     };
-    let ap_id = ctx.urls.comment(&id);
-    respond(
-        async {
-            let (room, status, doc) = ctx
-                .db
-                .read(move |c| {
-                    let cm = store::comments::by_ap_id(c, &ap_id)?
-                        .ok_or_else(|| Error::not_found("comment"))?;
-                    let idea = store::ideas::by_id(c, cm.idea_id)?
-                        .ok_or_else(|| Error::not_found("idea"))?;
-                    let room = store::actors::by_id(c, idea.room_id)?;
-                    if cm.deleted {
-                        return Ok((room, StatusCode::GONE, vocab::tombstone(&cm.ap_id, "Note")));
-                    }
-                    let author = store::actors::by_id(c, cm.author_id)?;
-                    let idea_author = store::actors::by_id(c, idea.author_id)?;
-                    let doc = vocab::comment_json(&cm, &author.ap_id, &room, &idea_author.ap_id);
-                    Ok((room, StatusCode::OK, doc))
-                })
-                .await?;
-            check_read(&ctx, &room, &req).await?;
-            Ok((status, doc))
-        }
-        .await,
-    )
+    let (ctx, ap_id) = (&ctx, &ctx.urls.comment(&id));
+    let doc = as_reader(ctx, &req, |signer| async move {
+        documents::comment_document(ctx, ap_id, signer.as_ref()).await
+    })
+    .await;
+    serve_document(doc)
 }
 
+/// An activity as it was sent (its own `@context`).
 async fn activity(
     State(ctx): State<Ctx>,
     Path(id): Path<String>,
@@ -352,34 +278,14 @@ async fn activity(
         uri,
         headers,
     };
-    let ap_id = ctx.urls.activity(&id);
-    let result = async {
-        let a = ctx
-            .db
-            .read(move |c| store::activities::by_ap_id(c, &ap_id))
-            .await?
-            .ok_or_else(|| Error::not_found("activity"))?;
-        let doc: Value =
-            serde_json::from_str(&a.body).map_err(|e| Error::Internal(e.to_string()))?;
-        if !a.public {
-            // Non-public activities belong to a room: its audience, or the room itself.
-            let room_id = vocab::id_of(&doc["audience"])
-                .unwrap_or(doc["actor"].as_str().unwrap_or_default())
-                .to_string();
-            let room = ctx
-                .db
-                .read(move |c| store::actors::by_ap_id(c, &room_id))
-                .await?
-                .filter(|r| r.is_room() && r.local)
-                .ok_or_else(|| Error::not_found("activity"))?;
-            check_read(&ctx, &room, &req).await?;
-        }
-        Ok(doc)
-    }
+    let (ctx, ap_id) = (&ctx, &ctx.urls.activity(&id));
+    let doc = as_reader(ctx, &req, |signer| async move {
+        documents::activity_document(ctx, ap_id, signer.as_ref()).await
+    })
     .await;
-    match result {
+    match doc {
         Ok(doc) => ap_json(StatusCode::OK, &doc),
-        Err(e) => Error::into_response(e),
+        Err(e) => e.into_response(),
     }
 }
 
@@ -390,26 +296,10 @@ struct WebfingerQuery {
 
 async fn webfinger(State(ctx): State<Ctx>, Query(q): Query<WebfingerQuery>) -> Response {
     let result = async {
-        let resource = q.resource.ok_or_else(|| Error::bad_request("resource parameter is required"))?;
-        let r = resource.clone();
-        let domain = ctx.settings.domain.clone();
-        let actor = ctx
-            .db
-            .read(move |c| {
-                if r.starts_with("http://") || r.starts_with("https://") {
-                    return store::actors::by_ap_id(c, &r).map(|a| a.filter(|a| a.local));
-                }
-                let h = crate::domain::Handle::parse(&r).map_err(Error::BadRequest)?;
-                if h.host != domain {
-                    return Ok(None);
-                }
-                if h.name == domain {
-                    return store::actors::local_of_kind(c, ActorKind::Application);
-                }
-                store::actors::local_by_name(c, &h.name)
-            })
-            .await?
-            .ok_or_else(|| Error::not_found(&resource))?;
+        let resource = q
+            .resource
+            .ok_or_else(|| Error::bad_request("resource parameter is required"))?;
+        let actor = documents::webfinger(&ctx, &resource).await?;
         Ok(json!({
             "subject": format!("acct:{}@{}", actor.name, ctx.settings.domain),
             "aliases": [actor.ap_id],
@@ -442,16 +332,9 @@ async fn nodeinfo_links(State(ctx): State<Ctx>) -> Response {
 }
 
 async fn nodeinfo(State(ctx): State<Ctx>) -> Response {
-    let counts = ctx
-        .db
-        .read(|c| {
-            let users = store::actors::count_local_people(c)?;
-            let posts = store::ideas::count_local(c)?;
-            Ok((users, posts))
-        })
-        .await;
+    let counts = documents::nodeinfo_counts(&ctx).await;
     match counts {
-        Ok((users, posts)) => {
+        Ok(counts) => {
             let doc = json!({
                 "version": "2.1",
                 "software": {
@@ -462,7 +345,7 @@ async fn nodeinfo(State(ctx): State<Ctx>) -> Response {
                 "protocols": ["activitypub"],
                 "services": {"inbound": [], "outbound": []},
                 "openRegistrations": false,
-                "usage": {"users": {"total": users}, "localPosts": posts},
+                "usage": {"users": {"total": counts.users}, "localPosts": counts.local_posts},
                 "metadata": {"nodeName": ctx.settings.org_display_name},
             });
             (

@@ -10,6 +10,7 @@
 pub mod accounts;
 pub mod comments;
 pub mod deliveries;
+pub mod documents;
 pub mod follows;
 pub mod handoffs;
 pub mod ideas;

@@ -1,10 +1,10 @@
-//! Minimal pages for people who open an actor or idea URL in a browser.
+//! Minimal pages for people who open an actor or idea URL in a browser. Pages only render what
+//! the services hand them; what a reader may see is decided there.
 
 use axum::response::{Html, IntoResponse, Response};
 
-use crate::service::ideas;
+use crate::service::ideas::{self, IdeaDetail};
 use crate::state::Ctx;
-use crate::store;
 use crate::store::models::Actor;
 
 fn escape(s: &str) -> String {
@@ -48,36 +48,24 @@ pub async fn actor_page(ctx: &Ctx, actor: &Actor) -> Response {
     page(&actor.display_name, &body)
 }
 
-pub async fn idea_page(ctx: &Ctx, id: i32) -> Response {
-    let detail = ctx
-        .db
-        .read(move |c| {
-            let idea = store::ideas::by_id(c, id)?
-                .ok_or_else(|| crate::error::Error::not_found("idea"))?;
-            ideas::detail(c, &idea)
-        })
-        .await;
-    match detail {
-        Ok(d) => {
-            let mut body = format!(
-                "<h1>{}</h1><p>Stage: {}{}</p><p>{} supports · in <a href=\"{}\">{}</a></p><div>{}</div><h2>Comments</h2>",
-                escape(&d.title),
-                escape(&d.stage),
-                d.stage_answer.as_deref().map(|a| format!(" — {}", escape(a))).unwrap_or_default(),
-                d.support_count,
-                escape(&d.room.ap_id),
-                escape(&d.room.title),
-                d.content
-            );
-            for c in d.comments.iter().filter(|c| !c.deleted) {
-                body.push_str(&format!(
-                    "<div><p><small>{}</small></p>{}</div>",
-                    escape(&c.author),
-                    c.content
-                ));
-            }
-            page(&d.title, &body)
-        }
-        Err(e) => e.into_response(),
+/// The page of an idea the reader may see, with its comments.
+pub fn idea_page(d: &IdeaDetail) -> Response {
+    let mut body = format!(
+        "<h1>{}</h1><p>Stage: {}{}</p><p>{} supports · in <a href=\"{}\">{}</a></p><div>{}</div><h2>Comments</h2>",
+        escape(&d.title),
+        escape(&d.stage),
+        d.stage_answer.as_deref().map(|a| format!(" — {}", escape(a))).unwrap_or_default(),
+        d.support_count,
+        escape(&d.room.ap_id),
+        escape(&d.room.title),
+        d.content
+    );
+    for c in d.comments.iter().filter(|c| !c.deleted) {
+        body.push_str(&format!(
+            "<div><p><small>{}</small></p>{}</div>",
+            escape(&c.author),
+            c.content
+        ));
     }
+    page(&d.title, &body)
 }
