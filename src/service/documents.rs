@@ -21,6 +21,7 @@ use crate::error::{Error, Result};
 use crate::service::ideas::{self, IdeaDetail};
 use crate::service::policy;
 use crate::state::{Ctx, Urls};
+use crate::store::activities::Listing;
 use crate::store::models::{Actor, Idea};
 use crate::store::{self, DbConnection};
 use crate::vocab;
@@ -87,9 +88,14 @@ pub async fn outbox(ctx: &Ctx, path: &str, signer: Option<&Actor>) -> Result<Out
         .read(move |c| {
             let owner = collection_owner(c, &urls, &path)?;
             require_readable(c, &owner, signer.as_ref())?;
-            let everything = !policy::is_public(&owner);
-            let stored = store::activities::of_actor(c, owner.id, OUTBOX_PAGE, everything)?;
-            let total = store::activities::count_of_actor(c, owner.id, everything)?;
+            // The outbox of a non-public room is served to its readers only, so it lists all.
+            let listing = if policy::is_public(&owner) {
+                Listing::Public
+            } else {
+                Listing::All
+            };
+            let stored = store::activities::of_actor(c, owner.id, OUTBOX_PAGE, listing)?;
+            let total = store::activities::count_of_actor(c, owner.id, listing)?;
             Ok((owner, stored, total))
         })
         .await?;

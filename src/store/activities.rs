@@ -35,28 +35,36 @@ pub fn by_ap_id(conn: &mut DbConnection, ap_id: &str) -> Result<Option<StoredAct
         .optional()?)
 }
 
-/// The newest activities of an actor, newest first: public ones only, or all of them (for the
-/// members of a non-public room).
+/// Which of an actor's activities a listing covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing {
+    /// Those addressed to the public.
+    Public,
+    /// All of them (for the members of a non-public room).
+    All,
+}
+
+/// The newest activities of an actor, newest first.
 pub fn of_actor(
     conn: &mut DbConnection,
     actor: i32,
     limit: i64,
-    everything: bool,
+    listing: Listing,
 ) -> Result<Vec<StoredActivity>> {
     let mut q = activities::table
         .filter(activities::actor_id.eq(actor))
         .into_boxed();
-    if !everything {
+    if listing == Listing::Public {
         q = q.filter(activities::public.eq(true));
     }
     Ok(q.order(activities::id.desc()).limit(limit).load(conn)?)
 }
 
-pub fn count_of_actor(conn: &mut DbConnection, actor: i32, everything: bool) -> Result<i64> {
+pub fn count_of_actor(conn: &mut DbConnection, actor: i32, listing: Listing) -> Result<i64> {
     let mut q = activities::table
         .filter(activities::actor_id.eq(actor))
         .into_boxed();
-    if !everything {
+    if listing == Listing::Public {
         q = q.filter(activities::public.eq(true));
     }
     Ok(q.count().get_result(conn)?)
