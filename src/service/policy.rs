@@ -238,31 +238,10 @@ pub fn may_move_stage(actor: &Actor, room: &Actor, from: Stage, to: Stage) -> bo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::models::Actor;
+    use crate::store::models::{test_actor, Actor};
 
     fn actor(ap_id: &str, local: bool, staff: bool) -> Actor {
-        let now = crate::store::now();
-        Actor {
-            id: 1,
-            ap_id: ap_id.into(),
-            kind: ActorKind::Person,
-            local,
-            name: "x".into(),
-            display_name: "x".into(),
-            summary: String::new(),
-            inbox: format!("{ap_id}/inbox"),
-            shared_inbox: None,
-            outbox: None,
-            followers: None,
-            public_key_pem: String::new(),
-            key_id: String::new(),
-            private_key_pem: None,
-            visibility: None,
-            staff,
-            host: vocab::host_of(ap_id).unwrap_or_default(),
-            fetched_at: now,
-            created_at: now,
-        }
+        test_actor(ap_id, ActorKind::Person, local, staff)
     }
 
     fn room(ap_id: &str, local: bool, visibility: Option<&str>) -> Actor {

@@ -284,3 +284,30 @@ pub struct Delivery {
     pub last_error: Option<String>,
     pub created_at: NaiveDateTime,
 }
+
+/// An actor row for unit tests of rules that read actors.
+#[cfg(test)]
+pub(crate) fn test_actor(ap_id: &str, kind: ActorKind, local: bool, staff: bool) -> Actor {
+    let now = super::now();
+    Actor {
+        id: 1,
+        ap_id: ap_id.into(),
+        kind,
+        local,
+        name: "x".into(),
+        display_name: "x".into(),
+        summary: String::new(),
+        inbox: format!("{ap_id}/inbox"),
+        shared_inbox: None,
+        outbox: None,
+        followers: None,
+        public_key_pem: String::new(),
+        key_id: String::new(),
+        private_key_pem: None,
+        visibility: None,
+        staff,
+        host: crate::vocab::host_of(ap_id).unwrap_or_default(),
+        fetched_at: now,
+        created_at: now,
+    }
+}

@@ -374,29 +374,8 @@ impl Reason {
 }
 
 #[cfg(test)]
-pub(crate) fn test_actor(kind: crate::domain::kinds::ActorKind) -> Actor {
-    let now = crate::store::now();
-    Actor {
-        id: 1,
-        ap_id: "https://a.example/u/a".into(),
-        kind,
-        local: false,
-        name: "a".into(),
-        display_name: "a".into(),
-        summary: String::new(),
-        inbox: "https://a.example/u/a/inbox".into(),
-        shared_inbox: None,
-        outbox: None,
-        followers: None,
-        public_key_pem: String::new(),
-        key_id: String::new(),
-        private_key_pem: None,
-        visibility: None,
-        staff: false,
-        host: "a.example".into(),
-        fetched_at: now,
-        created_at: now,
-    }
+fn test_actor(kind: crate::domain::kinds::ActorKind) -> Actor {
+    crate::store::models::test_actor("https://a.example/u/a", kind, false, false)
 }
 
 #[cfg(test)]
