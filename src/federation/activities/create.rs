@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::post::{self, Addressing, Change, Post};
+use super::post::{self, addresses, Addressing, Change, Post};
 use crate::error::Result;
 use crate::service::inbound::{Applied, Inbound};
 use crate::state::Ctx;
@@ -15,8 +15,12 @@ pub struct Create {
     /// The post, embedded or by id (then fetched from its origin).
     #[serde(default)]
     pub object: Value,
-    #[serde(flatten)]
-    pub addressing: Addressing,
+    #[serde(default, deserialize_with = "addresses")]
+    pub to: Vec<String>,
+    #[serde(default, deserialize_with = "addresses")]
+    pub cc: Vec<String>,
+    #[serde(default, deserialize_with = "addresses")]
+    pub audience: Vec<String>,
 }
 
 impl Create {
@@ -27,6 +31,12 @@ impl Create {
         via: Option<&Actor>,
     ) -> Result<Applied> {
         let post = Post::of(ctx, &self.object).await?;
-        post::receive(ctx, inbound, Change::Create, &self.addressing, post, via).await
+        let addressing = Addressing {
+            to: self.to,
+            cc: self.cc,
+            audience: self.audience,
+            ..Addressing::default()
+        };
+        post::receive(ctx, inbound, Change::Create, &addressing, post, via).await
     }
 }

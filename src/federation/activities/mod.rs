@@ -178,8 +178,7 @@ fn kind_of(activity: &Value) -> Result<ActivityKind> {
 /// Reads an activity into its struct; a missing or unusable field is a 400 naming it.
 fn parse<T: DeserializeOwned>(activity: &Value) -> Result<T> {
     let kind = vocab::type_of(activity).unwrap_or("activity");
-    serde_json::from_value(activity.clone())
-        .map_err(|e| Error::bad_request(format!("{kind} is not usable: {e}")))
+    T::deserialize(activity).map_err(|e| Error::bad_request(format!("{kind} is not usable: {e}")))
 }
 
 /// The verified sender and receipt of an activity, before its content is typed.

@@ -51,8 +51,16 @@ pub struct Post {
     pub source: Option<Source>,
     #[serde(default, deserialize_with = "lenient_list")]
     pub tag: Vec<Tag>,
-    #[serde(flatten)]
-    pub addressing: Addressing,
+    #[serde(default, deserialize_with = "addresses")]
+    pub to: Vec<String>,
+    #[serde(default, deserialize_with = "addresses")]
+    pub cc: Vec<String>,
+    #[serde(default, deserialize_with = "addresses")]
+    pub audience: Vec<String>,
+    #[serde(default, deserialize_with = "addresses")]
+    pub bto: Vec<String>,
+    #[serde(default, deserialize_with = "addresses")]
+    pub bcc: Vec<String>,
     #[serde(default, deserialize_with = "optional_id")]
     pub context: Option<String>,
     #[serde(default, deserialize_with = "optional_id")]
@@ -113,7 +121,9 @@ pub struct Credit {
     pub role: Option<String>,
 }
 
-/// `to`, `cc`, `audience`, `bto` and `bcc`: each a string or a list.
+/// `to`, `cc`, `audience`, `bto` and `bcc` of an activity or post: each a string or a list.
+/// (Its fields are declared in the structs that carry them rather than flattened into them:
+/// serde's `flatten` buffers the whole document, which costs the inbox measurably.)
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Addressing {
     #[serde(default, deserialize_with = "addresses")]
@@ -154,20 +164,30 @@ pub enum Change {
 impl Post {
     /// The object of a Create or Update: embedded, or fetched from its origin.
     pub async fn of(ctx: &Ctx, object: &Value) -> Result<Post> {
-        let doc = match object {
-            Value::Object(_) => object.clone(),
-            Value::String(url) => remote::fetch_json(ctx, url).await?,
-            _ => return Err(Error::bad_request("activity has no object")),
+        let read = |doc: &Value| {
+            Post::deserialize(doc).map_err(|e| Error::bad_request(format!("unusable object: {e}")))
         };
-        serde_json::from_value(doc).map_err(|e| Error::bad_request(format!("unusable object: {e}")))
+        match object {
+            Value::Object(_) => read(object),
+            Value::String(url) => read(&remote::fetch_json(ctx, url).await?),
+            _ => Err(Error::bad_request("activity has no object")),
+        }
+    }
+
+    /// The post's own addressees.
+    pub fn addressing(&self) -> Addressing {
+        Addressing {
+            to: self.to.clone(),
+            cc: self.cc.clone(),
+            audience: self.audience.clone(),
+            bto: self.bto.clone(),
+            bcc: self.bcc.clone(),
+        }
     }
 
     fn addressees(&self, activity: &Addressing) -> Vec<String> {
-        let mut out: Vec<String> = activity
-            .all()
-            .chain(self.addressing.all())
-            .cloned()
-            .collect();
+        let own = self.addressing();
+        let mut out: Vec<String> = activity.all().chain(own.all()).cloned().collect();
         out.extend(self.context.iter().chain(&self.target).cloned());
         out.extend(
             self.tag
@@ -218,7 +238,7 @@ pub async fn receive(
     }
     // Whether a non-public post may count depends on its room (members of a partners room
     // address the room's followers); the services decide once the room is known.
-    let public = activity.is_public() || post.addressing.is_public();
+    let public = activity.is_public() || post.addressing().is_public();
     if let Some(author) = post.attributed_to.as_deref().filter(|_| !moderated) {
         if author != actor.ap_id && !same_host(author, &actor.ap_id) {
             return Err(Error::Forbidden(format!(
@@ -355,7 +375,9 @@ fn optional_time<'de, D: Deserializer<'de>>(
 }
 
 /// Addressees: a string, or the strings of a list.
-fn addresses<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<String>, D::Error> {
+pub(super) fn addresses<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Vec<String>, D::Error> {
     let v = Option::<Value>::deserialize(d)?;
     Ok(match v {
         Some(Value::String(s)) => vec![s],
@@ -425,8 +447,8 @@ mod tests {
         assert_eq!(post.kind.as_deref(), Some("Note"));
         assert_eq!(post.content, None);
         assert_eq!(post.published, None);
-        assert!(post.addressing.is_public());
-        assert_eq!(post.addressing.cc, vec!["https://a.example/followers"]);
+        assert!(post.addressing().is_public());
+        assert_eq!(post.cc, vec!["https://a.example/followers"]);
         assert_eq!(post.tag.len(), 1);
         assert!(post.source.is_none());
         assert_eq!(post.contributors.len(), 1);
