@@ -55,8 +55,9 @@ async fn send_request(
         &[&target.ap_id],
         &[],
     );
-    if let Some(m) = message {
-        follow["content"] = Value::String(text::sanitize_html(&m));
+    let message = message.map(|m| text::sanitize_html(&m));
+    if let Some(m) = &message {
+        follow["content"] = Value::String(m.clone());
     }
     let target2 = target.clone();
     let state = commit(ctx, move |c| {
@@ -67,12 +68,20 @@ async fn send_request(
             }
         }
         if target.local && target.is_room() && !policy::is_public(&target) {
-            let receipt = Receipt {
-                id: follow_id,
-                actor: user.ap_id.clone(),
-                kind: kind.to_string(),
+            let request = Inbound {
+                receipt: Receipt {
+                    id: follow_id,
+                    actor: user.ap_id.clone(),
+                    kind: kind.to_string(),
+                },
+                actor: user.clone(),
+                content: FollowRequest {
+                    target: target.ap_id.clone(),
+                    message,
+                },
+                original: follow,
             };
-            members::receive_request(c, &target, &user, &follow, &receipt)?;
+            members::receive_request(c, &target, &request)?;
             return Ok(store::follows::between(c, user.id, target.id)?
                 .map(|f| f.state)
                 .unwrap_or(FollowState::Rejected));
@@ -129,6 +138,8 @@ pub async fn unfollow(ctx: &Ctx, user: Actor, handle: &str) -> Result<()> {
 pub struct FollowRequest {
     /// The actor to follow.
     pub target: String,
+    /// What the requester says to a room's stewards (a `Join`'s `content` or `summary`).
+    pub message: Option<String>,
 }
 
 /// Someone follows a local actor: public rooms, people and the organisation accept at once,
@@ -136,23 +147,23 @@ pub struct FollowRequest {
 /// a request (see [`members::receive_request`]).
 pub async fn receive_follow(ctx: &Ctx, follow: Inbound<FollowRequest>) -> Result<Applied> {
     commit(ctx, move |c| {
-        let Inbound {
-            actor: follower,
-            receipt,
-            content,
-            original,
-        } = follow;
-        let target = store::actors::by_ap_id(c, &content.target)?
+        let target = store::actors::by_ap_id(c, &follow.content.target)?
             .filter(|a| a.local)
-            .ok_or_else(|| Error::not_found(format!("local actor {}", content.target)))?;
+            .ok_or_else(|| Error::not_found(format!("local actor {}", follow.content.target)))?;
         if target.kind == ActorKind::Application {
             return Err(Error::Unsupported(
                 "the instance actor cannot be followed".into(),
             ));
         }
         if target.is_room() && !policy::is_public(&target) {
-            return members::receive_request(c, &target, &follower, &original, &receipt);
+            return members::receive_request(c, &target, &follow);
         }
+        let Inbound {
+            actor: follower,
+            receipt,
+            original,
+            ..
+        } = follow;
         if !receipt.record(c)? {
             return Ok(Applied::Duplicate);
         }

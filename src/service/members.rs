@@ -12,7 +12,8 @@ use crate::domain::membership::{PartnerKind, Role};
 use crate::domain::Visibility;
 use crate::error::{Error, Result};
 use crate::remote;
-use crate::service::inbound::{Applied, Inbound, Receipt};
+use crate::service::follows::FollowRequest;
+use crate::service::inbound::{Applied, Inbound};
 use crate::service::{commit, policy, Tx};
 use crate::state::Ctx;
 use crate::store::models::Actor;
@@ -69,10 +70,14 @@ pub fn parse_role(role: &str, kind: Option<&str>) -> Result<(Role, Option<Partne
 pub fn receive_request(
     c: &mut Tx<'_>,
     room: &Actor,
-    actor: &Actor,
-    activity: &Value,
-    receipt: &Receipt,
+    request: &Inbound<FollowRequest>,
 ) -> Result<Applied> {
+    let Inbound {
+        actor,
+        receipt,
+        content,
+        original: activity,
+    } = request;
     if !receipt.record(c)? {
         return Ok(Applied::Duplicate);
     }
@@ -87,11 +92,8 @@ pub fn receive_request(
             refuse(c, room, actor, activity, reason)
         }
         _ => {
-            let message = activity["content"]
-                .as_str()
-                .or(activity["summary"].as_str())
-                .map(String::from);
-            store::requests::replace(c, room.id, actor.id, activity, message.as_deref())?;
+            let message = content.message.as_deref();
+            store::requests::replace(c, room.id, actor.id, activity, message)?;
             store::follows::put(c, actor.id, room.id, FollowState::Pending, &receipt.id)?;
             Ok(Applied::Done)
         }

@@ -6,7 +6,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{optional_id, typed, ActivityRef, Answered, Reason};
+use super::{optional_id, optional_text, typed, ActivityRef, Answered};
 use crate::error::{Error, Result};
 use crate::federation::backfill;
 use crate::service::follows::{self, FollowAnswer};
@@ -22,8 +22,10 @@ pub struct Accept {
     /// The receiver's copy of a handed-off idea.
     #[serde(default, deserialize_with = "optional_id")]
     pub result: Option<String>,
-    #[serde(flatten)]
-    pub reason: Reason,
+    #[serde(default, deserialize_with = "optional_text")]
+    pub summary: Option<String>,
+    #[serde(default, deserialize_with = "optional_text")]
+    pub content: Option<String>,
 }
 
 impl Accept {

@@ -357,21 +357,6 @@ impl ActivityRef {
     }
 }
 
-/// A reason given with a `Reject` (its `summary`, or its `content`).
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct Reason {
-    #[serde(default, deserialize_with = "optional_text")]
-    summary: Option<String>,
-    #[serde(default, deserialize_with = "optional_text")]
-    content: Option<String>,
-}
-
-impl Reason {
-    pub fn text(&self) -> Option<String> {
-        self.summary.clone().or_else(|| self.content.clone())
-    }
-}
-
 #[cfg(test)]
 fn test_actor(kind: crate::domain::kinds::ActorKind) -> Actor {
     crate::store::models::test_actor("https://a.example/u/a", kind, false, false)

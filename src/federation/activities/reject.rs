@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{typed, ActivityRef, Answered, Reason};
+use super::{optional_text, typed, ActivityRef, Answered};
 use crate::error::Result;
 use crate::service::follows::{self, FollowAnswer};
 use crate::service::handoffs::{self, OfferAnswer};
@@ -18,13 +18,16 @@ use crate::state::Ctx;
 pub struct Reject {
     #[serde(default)]
     pub object: ActivityRef,
-    #[serde(flatten)]
-    pub reason: Reason,
+    #[serde(default, deserialize_with = "optional_text")]
+    pub summary: Option<String>,
+    #[serde(default, deserialize_with = "optional_text")]
+    pub content: Option<String>,
 }
 
 impl Reject {
     pub async fn receive(self, ctx: &Ctx, inbound: Inbound<Value>) -> Result<Applied> {
-        let reason = self.reason.text();
+        // The reason: its `summary`, or else its `content`.
+        let reason = self.summary.or(self.content);
         match self.object.answered(ctx).await? {
             Some(Answered::Offer) => {
                 let answer = OfferAnswer {
