@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::error::Result;
 use crate::state::Ctx;
-use crate::store::models::Actor;
+use crate::store::models::{Actor, Idea};
 use crate::store::{self, DbConnection};
 use crate::vocab::ActivityKind;
 
@@ -95,4 +95,80 @@ pub async fn holds_idea(ctx: &Ctx, id: &str) -> Result<bool> {
         .read(move |c| store::ideas::by_ap_id(c, &id))
         .await?
         .is_some())
+}
+
+/// What this node holds under an object id that an activity names.
+#[derive(Debug, Clone)]
+pub enum Held {
+    Comment,
+    Idea(Box<Idea>),
+    Nothing,
+}
+
+/// What this node holds under `id`: a comment, an idea, or nothing.
+pub async fn held(ctx: &Ctx, id: &str) -> Result<Held> {
+    let id = id.to_string();
+    ctx.db
+        .read(move |c| {
+            if store::comments::by_ap_id(c, &id)?.is_some() {
+                return Ok(Held::Comment);
+            }
+            Ok(match store::ideas::by_ap_id(c, &id)? {
+                Some(idea) => Held::Idea(Box::new(idea)),
+                None => Held::Nothing,
+            })
+        })
+        .await
+}
+
+/// Whether this node holds a comment with this id.
+pub async fn holds_comment(ctx: &Ctx, id: &str) -> Result<bool> {
+    let id = id.to_string();
+    Ok(ctx
+        .db
+        .read(move |c| store::comments::by_ap_id(c, &id))
+        .await?
+        .is_some())
+}
+
+/// Whether the idea `id` is one of `room`'s (as this node holds it).
+pub async fn idea_in_room(ctx: &Ctx, id: &str, room: &Actor) -> Result<bool> {
+    let (id, room_id) = (id.to_string(), room.id);
+    Ok(ctx
+        .db
+        .read(move |c| store::ideas::by_ap_id(c, &id))
+        .await?
+        .is_some_and(|i| i.room_id == room_id))
+}
+
+/// The type of the activity this node published under `id`, if it did.
+pub async fn published_kind(ctx: &Ctx, id: &str) -> Result<Option<String>> {
+    let id = id.to_string();
+    Ok(ctx
+        .db
+        .read(move |c| store::activities::by_ap_id(c, &id))
+        .await?
+        .map(|a| a.kind))
+}
+
+/// The first of `candidates` that is a room a post may be addressed to: a local room, or the
+/// followed remote room (`via`) that relayed it.
+pub async fn addressed_room(
+    ctx: &Ctx,
+    candidates: Vec<String>,
+    via: Option<&Actor>,
+) -> Result<Option<Actor>> {
+    let via_id = via.map(|r| r.id);
+    ctx.db
+        .read(move |c| {
+            for id in &candidates {
+                if let Some(a) = store::actors::by_ap_id(c, id)? {
+                    if a.is_room() && (a.local || Some(a.id) == via_id) {
+                        return Ok(Some(a));
+                    }
+                }
+            }
+            Ok(None)
+        })
+        .await
 }

@@ -6,10 +6,9 @@ use serde_json::Value;
 
 use super::{typed, ObjectId};
 use crate::error::Result;
-use crate::service::inbound::{Applied, Inbound};
+use crate::service::inbound::{self, Applied, Held, Inbound};
 use crate::service::{accounts, comments, ideas};
 use crate::state::Ctx;
-use crate::store;
 
 #[derive(Debug, Deserialize)]
 pub struct Delete {
@@ -23,23 +22,11 @@ impl Delete {
         if target == inbound.actor.ap_id {
             return accounts::receive_account_deletion(ctx, typed(inbound, ())).await;
         }
-        let t = target.clone();
-        let (comment, idea) = ctx
-            .db
-            .read(move |c| {
-                Ok((
-                    store::comments::by_ap_id(c, &t)?,
-                    store::ideas::by_ap_id(c, &t)?,
-                ))
-            })
-            .await?;
-        if comment.is_some() {
-            return comments::receive_delete(ctx, typed(inbound, target)).await;
+        match inbound::held(ctx, &target).await? {
+            Held::Comment => comments::receive_delete(ctx, typed(inbound, target)).await,
+            Held::Idea(idea) => ideas::receive_delete(ctx, typed(inbound, *idea)).await,
+            // Deleting what this node never held leaves it as it is: nothing to do, nothing lost.
+            Held::Nothing => Ok(Applied::Done),
         }
-        if let Some(idea) = idea {
-            return ideas::receive_delete(ctx, typed(inbound, idea)).await;
-        }
-        // Deleting what this node never held leaves it as it is: nothing to do, nothing lost.
-        Ok(Applied::Done)
     }
 }

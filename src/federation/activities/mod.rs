@@ -332,13 +332,7 @@ impl ActivityRef {
     pub async fn answered(&self, ctx: &Ctx) -> Result<Option<Answered>> {
         let kind = match (&self.kind, &self.id) {
             (Some(k), _) => Some(k.clone()),
-            (None, Some(id)) => {
-                let id = id.clone();
-                ctx.db
-                    .read(move |c| crate::store::activities::by_ap_id(c, &id))
-                    .await?
-                    .map(|a| a.kind)
-            }
+            (None, Some(id)) => crate::service::inbound::published_kind(ctx, id).await?,
             (None, None) => None,
         };
         Ok(kind.map(|k| match ActivityKind::parse(&k) {

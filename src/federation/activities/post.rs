@@ -17,11 +17,11 @@ use crate::error::{Error, Result};
 use crate::remote;
 use crate::service::comments::{self, CommentEdit, IncomingComment};
 use crate::service::ideas::{self, IncomingIdea, MAX_TITLE};
-use crate::service::inbound::{Applied, Inbound};
+use crate::service::inbound::{self, Applied, Inbound};
 use crate::service::policy;
 use crate::state::Ctx;
 use crate::store::models::Actor;
-use crate::store::{self, now};
+use crate::store::now;
 use crate::vocab::{self, same_host};
 
 /// The object types that may become ideas or comments.
@@ -222,11 +222,7 @@ pub async fn receive(
         && !same_host(&object_id, &actor.ap_id)
         && match via {
             Some(room) if policy::moderates(actor, room) => {
-                let (oid, room_id) = (object_id.clone(), room.id);
-                ctx.db
-                    .read(move |c| store::ideas::by_ap_id(c, &oid))
-                    .await?
-                    .is_some_and(|i| i.room_id == room_id)
+                inbound::idea_in_room(ctx, &object_id, room).await?
             }
             _ => false,
         };
@@ -256,12 +252,7 @@ pub async fn receive(
     let published = post.published.unwrap_or_else(now);
 
     // Replies: comments on an idea.
-    let oid = object_id.clone();
-    let existing_comment = ctx
-        .db
-        .read(move |c| store::comments::by_ap_id(c, &oid))
-        .await?;
-    if existing_comment.is_some() && change == Change::Update {
+    if change == Change::Update && inbound::holds_comment(ctx, &object_id).await? {
         let edit = CommentEdit {
             ap_id: object_id,
             content,
@@ -282,19 +273,7 @@ pub async fn receive(
 
     // Ideas: a Page (or a plain post) addressed to a room.
     let candidates = post.addressees(activity);
-    let via_id = via.map(|r| r.id);
-    let room = ctx
-        .db
-        .read(move |c| {
-            for id in &candidates {
-                if let Some(a) = store::actors::by_ap_id(c, id)? {
-                    if a.is_room() && (a.local || Some(a.id) == via_id) {
-                        return Ok(Some(a));
-                    }
-                }
-            }
-            Ok(None)
-        })
+    let room = inbound::addressed_room(ctx, candidates, via)
         .await?
         .ok_or_else(|| {
             Error::Unsupported(format!(
