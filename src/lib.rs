@@ -107,12 +107,14 @@ pub fn router(ctx: Ctx) -> Router {
     Router::new()
         .merge(federation::routes::router())
         .merge(api::router())
+        .merge(web::router())
         .layer(DefaultBodyLimit::max(limit))
         // A bug must cost one request, never the process or a silent connection reset.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,
         ))
         .layer(axum::middleware::map_response(json_errors))
+        .layer(axum::middleware::from_fn(web::error_pages))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(ctx)
 }

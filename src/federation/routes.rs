@@ -81,7 +81,7 @@ async fn serve_actor(ctx: &Ctx, headers: &HeaderMap, actor: Result<Actor>) -> Re
         Ok(a) if wants_activitypub(headers) => {
             ap_json(StatusCode::OK, &vocab::actor_json(&a, &ctx.urls))
         }
-        Ok(a) => crate::web::actor_page(ctx, &a).await,
+        Ok(a) => crate::web::actor_page(ctx, headers, &a).await,
         Err(e) => e.into_response(),
     }
 }
@@ -239,7 +239,7 @@ async fn idea(
     })
     .await;
     match detail {
-        Ok(Document::Live(d)) => crate::web::idea_page(&d),
+        Ok(Document::Live(d)) => crate::web::idea_page(&req.headers, &d),
         Ok(Document::Gone(tombstone)) => serve_document(Ok(Document::Gone(tombstone))),
         Err(e) => e.into_response(),
     }

@@ -61,6 +61,58 @@ pub async fn create(ctx: &Ctx, creator: &Actor, room: NewRoom) -> Result<Actor> 
         .await
 }
 
+/// A room as the home page lists it.
+#[derive(Debug, Clone)]
+pub struct RoomCard {
+    pub name: String,
+    pub handle: String,
+    pub url: String,
+    pub title: String,
+    /// Sanitised HTML.
+    pub summary: String,
+    pub visibility: crate::domain::Visibility,
+    /// The current phase's name.
+    pub phase: String,
+    /// Ideas anyone may see (0 for rooms whose ideas are for members).
+    pub ideas: i64,
+}
+
+/// The local rooms with their current phase, for the home page.
+pub async fn overview(ctx: &Ctx) -> Result<Vec<RoomCard>> {
+    ctx.db
+        .read(|c| {
+            let rooms = store::actors::local_rooms(c)?;
+            let mut cards = Vec::with_capacity(rooms.len());
+            for room in rooms {
+                let phase = policy::current_phase(c, &room)?.name;
+                let ideas = if policy::is_public(&room) {
+                    store::ideas::count_in_room(c, room.id)?
+                } else {
+                    0
+                };
+                cards.push(RoomCard {
+                    handle: room.handle(),
+                    url: room.ap_id.clone(),
+                    title: room.display_name.clone(),
+                    summary: room.summary.clone(),
+                    visibility: policy::visibility(&room),
+                    name: room.name,
+                    phase,
+                    ideas,
+                });
+            }
+            Ok(cards)
+        })
+        .await
+}
+
+/// Rooms of other nodes that people of this node follow.
+pub async fn followed_remote(ctx: &Ctx) -> Result<Vec<Actor>> {
+    ctx.db
+        .read(store::follows::remote_rooms_followed_locally)
+        .await
+}
+
 pub async fn list_local(ctx: &Ctx) -> Result<Vec<Actor>> {
     ctx.db.read(store::actors::local_rooms).await
 }

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use super::models::*;
 use super::schema::*;
 use super::{now, DbConnection};
-use crate::domain::kinds::FollowState;
+use crate::domain::kinds::{ActorKind, FollowState};
 use crate::error::{Error, Result};
 
 pub fn between(conn: &mut DbConnection, follower: i32, target: i32) -> Result<Option<Follow>> {
@@ -112,4 +112,20 @@ pub fn followed_locally(conn: &mut DbConnection, target: i32) -> Result<bool> {
 
 pub fn delete_all_of(conn: &mut DbConnection, actor: i32) -> Result<usize> {
     Ok(diesel::delete(follows::table.filter(follows::follower_id.eq(actor))).execute(conn)?)
+}
+
+/// Remote rooms that some local actor follows (accepted), by title.
+pub fn remote_rooms_followed_locally(conn: &mut DbConnection) -> Result<Vec<Actor>> {
+    let (followers, targets) = diesel::alias!(actors as followers, actors as targets);
+    Ok(follows::table
+        .inner_join(followers.on(followers.field(actors::id).eq(follows::follower_id)))
+        .inner_join(targets.on(targets.field(actors::id).eq(follows::target_id)))
+        .filter(follows::state.eq(FollowState::Accepted.as_str()))
+        .filter(followers.field(actors::local).eq(true))
+        .filter(targets.field(actors::local).eq(false))
+        .filter(targets.field(actors::kind).eq(ActorKind::Group.as_str()))
+        .select(targets.fields(actors::all_columns))
+        .distinct()
+        .order(targets.field(actors::display_name).asc())
+        .load(conn)?)
 }

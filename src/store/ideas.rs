@@ -154,3 +154,12 @@ pub fn count_local(conn: &mut DbConnection) -> Result<i64> {
         .count()
         .get_result(conn)?)
 }
+
+/// How many live ideas a room has.
+pub fn count_in_room(conn: &mut DbConnection, room_id: i32) -> Result<i64> {
+    Ok(ideas::table
+        .filter(ideas::room_id.eq(room_id))
+        .filter(ideas::deleted.eq(false))
+        .count()
+        .get_result(conn)?)
+}

@@ -1,0 +1,121 @@
+//! The pages' message catalogue (Fluent files under `locales/`, embedded in the binary) and
+//! the language of a request, chosen from `Accept-Language` among the languages shipped
+//! (English and German; English when nothing matches).
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use axum::http::HeaderMap;
+use fluent_templates::fluent_bundle::FluentValue;
+use fluent_templates::{static_loader, LanguageIdentifier, Loader};
+
+static_loader! {
+    static LOCALES = {
+        locales: "./locales",
+        fallback_language: "en-US",
+        customise: |bundle| bundle.set_use_isolating(false),
+    };
+}
+
+/// The languages pages are written in, in the order of preference when a request names none.
+const SHIPPED: [&str; 2] = ["en-US", "de"];
+
+/// Text in one language, for one page.
+#[derive(Debug, Clone)]
+pub struct Tr {
+    lang: LanguageIdentifier,
+}
+
+impl Tr {
+    /// The language a browser asks for in `Accept-Language` (weights honoured), among those
+    /// shipped.
+    pub fn from_headers(headers: &HeaderMap) -> Tr {
+        let header = headers
+            .get(axum::http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        Tr::negotiate(header)
+    }
+
+    /// Chooses from an `Accept-Language` value.
+    pub fn negotiate(accept_language: &str) -> Tr {
+        let mut wanted: Vec<(f32, String)> = accept_language
+            .split(',')
+            .filter_map(|part| {
+                let mut it = part.trim().split(';');
+                let tag = it.next()?.trim().to_ascii_lowercase();
+                let q = it
+                    .find_map(|p| p.trim().strip_prefix("q="))
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .unwrap_or(1.0);
+                (!tag.is_empty() && q > 0.0).then_some((q, tag))
+            })
+            .collect();
+        wanted.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal));
+        let chosen = wanted
+            .iter()
+            .find_map(|(_, tag)| {
+                let primary = tag.split('-').next().unwrap_or_default();
+                SHIPPED
+                    .iter()
+                    .find(|s| s.to_ascii_lowercase().split('-').next() == Some(primary))
+            })
+            .unwrap_or(&SHIPPED[0]);
+        Tr {
+            lang: chosen.parse().unwrap_or_default(),
+        }
+    }
+
+    /// The text of `key`.
+    pub fn t(&self, key: &str) -> String {
+        LOCALES.lookup(&self.lang, key)
+    }
+
+    /// The text of `key` with one argument.
+    pub fn t1(&self, key: &str, name: &'static str, value: &str) -> String {
+        let mut args: HashMap<Cow<'static, str>, FluentValue> = HashMap::new();
+        args.insert(Cow::Borrowed(name), FluentValue::from(value.to_string()));
+        LOCALES.lookup_with_args(&self.lang, key, &args)
+    }
+
+    /// The language's primary tag, for `<html lang>`.
+    pub fn lang(&self) -> &str {
+        self.lang.language.as_str()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_picks_a_shipped_language_by_weight() {
+        assert_eq!(Tr::negotiate("de-DE,de;q=0.9,en;q=0.8").lang(), "de");
+        assert_eq!(Tr::negotiate("fr-FR,en;q=0.5,de;q=0.7").lang(), "de");
+        assert_eq!(Tr::negotiate("fr").lang(), "en");
+        assert_eq!(Tr::negotiate("").lang(), "en");
+        assert_eq!(Tr::negotiate("de;q=0").lang(), "en");
+    }
+
+    #[test]
+    fn every_key_reads_in_both_languages() {
+        let en = Tr::negotiate("en");
+        let de = Tr::negotiate("de");
+        assert_eq!(en.t("field-username"), "Username");
+        assert_eq!(de.t("field-username"), "Benutzername");
+        assert_eq!(en.t1("home-title", "org", "ACME"), "Rooms of ACME");
+        // Every key of the English file exists in the German one.
+        let english = include_str!("../../locales/en-US/main.ftl");
+        let german = include_str!("../../locales/de/main.ftl");
+        for line in english
+            .lines()
+            .filter(|l| !l.starts_with('#') && l.contains(" = "))
+        {
+            let key = line.split(" = ").next().unwrap();
+            assert!(
+                german.lines().any(|l| l.starts_with(&format!("{key} = "))),
+                "{key} is missing from locales/de/main.ftl"
+            );
+        }
+    }
+}
