@@ -11,8 +11,8 @@ use std::time::Duration;
 /// The configuration flags shared by every command (`serve`, `user add`, ...).
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct ConfigArgs {
-    /// TOML file with any of: domain, listen, database, dev, org_name, org_display_name,
-    /// retry_base_secs, max_body_bytes.
+    /// TOML file with any of: domain, listen, database, dev, signup, org_name,
+    /// org_display_name, retry_base_secs, max_body_bytes.
     #[arg(long, env = "COCREATE_CONFIG", global = true)]
     pub config: Option<PathBuf>,
     /// Public host[:port] of this node, as other servers reach it.
@@ -27,6 +27,9 @@ pub struct ConfigArgs {
     /// Development mode: plain http:// and loopback peers (only with a localhost domain).
     #[arg(long, env = "COCREATE_DEV", global = true, action = clap::ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
     pub dev: bool,
+    /// Whether anyone may create an account on the web: open or closed (the default).
+    #[arg(long, env = "COCREATE_SIGNUP", global = true)]
+    pub signup: Option<String>,
 }
 
 /// The TOML file's shape; every key is optional.
@@ -37,6 +40,7 @@ struct FileConfig {
     listen: Option<String>,
     database: Option<String>,
     dev: Option<bool>,
+    signup: Option<String>,
     org_name: Option<String>,
     org_display_name: Option<String>,
     retry_base_secs: Option<f64>,
@@ -51,6 +55,8 @@ pub struct Settings {
     pub listen: SocketAddr,
     pub database_url: String,
     pub dev: bool,
+    /// Whether people may create their own accounts on the web.
+    pub signup: Signup,
     /// The WebFinger name of the node's Organization actor.
     pub org_name: String,
     pub org_display_name: String,
@@ -58,6 +64,24 @@ pub struct Settings {
     pub retry_base: Duration,
     /// Largest accepted request body (inbox and API).
     pub max_body_bytes: usize,
+}
+
+/// Whether web sign-up is open to anyone or closed (accounts are made by staff or the CLI).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Signup {
+    Open,
+    #[default]
+    Closed,
+}
+
+impl Signup {
+    pub fn parse(s: &str) -> Option<Signup> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "open" => Some(Signup::Open),
+            "closed" => Some(Signup::Closed),
+            _ => None,
+        }
+    }
 }
 
 pub const DEFAULT_DATABASE: &str = "sqlite://cocreate.db";
@@ -104,6 +128,12 @@ impl Settings {
             .or(file.database)
             .unwrap_or_else(|| DEFAULT_DATABASE.to_string());
         let dev = args.dev || file.dev.unwrap_or(false);
+        let signup = match args.signup.clone().or(file.signup) {
+            None => Signup::default(),
+            Some(s) => Signup::parse(&s).ok_or_else(|| {
+                format!("signup (--signup / COCREATE_SIGNUP): '{s}' is not open or closed")
+            })?,
+        };
         let org_name = file.org_name.unwrap_or_else(|| "org".to_string());
         let retry_base_secs = file.retry_base_secs.unwrap_or(30.0);
         let settings = Settings {
@@ -120,6 +150,7 @@ impl Settings {
                 database_url
             },
             dev,
+            signup,
             org_name,
             retry_base: if retry_base_secs.is_finite() && retry_base_secs > 0.0 {
                 Duration::from_secs_f64(retry_base_secs)
@@ -192,6 +223,7 @@ mod tests {
         assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(s.database_url, DEFAULT_DATABASE);
         assert!(!s.dev);
+        assert_eq!(s.signup, Signup::Closed);
         assert_eq!(s.base_url(), "https://localhost:8080");
     }
 
@@ -218,6 +250,39 @@ mod tests {
         })
         .unwrap_err();
         assert!(err.starts_with("database"), "{err}");
+        let err = Settings::load(&ConfigArgs {
+            signup: Some("maybe".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(err.starts_with("signup (--signup"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+
+    #[test]
+    fn signup_is_read_from_the_flag_or_the_file() {
+        let open = Settings::load(&ConfigArgs {
+            signup: Some("open".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(open.signup, Signup::Open);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "signup = \"open\"\n").unwrap();
+        let s = Settings::load(&ConfigArgs {
+            config: Some(path.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(s.signup, Signup::Open);
+        let s = Settings::load(&ConfigArgs {
+            config: Some(path),
+            signup: Some("closed".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(s.signup, Signup::Closed);
     }
 
     #[test]

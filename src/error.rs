@@ -21,6 +21,9 @@ pub enum Error {
     /// Understood but not acted on: an activity type or object this node does not handle.
     #[error("{0}")]
     Unsupported(String),
+    /// Refused for now: too many attempts (failed sign-ins); the message says when to retry.
+    #[error("{0}")]
+    TooManyRequests(String),
     #[error("request body too large: {0}")]
     TooLarge(String),
     #[error("unsupported media type: {0}")]
@@ -54,6 +57,7 @@ impl Error {
             Error::Forbidden(_) => S::FORBIDDEN,
             Error::Conflict(_) => S::CONFLICT,
             Error::Unsupported(_) => S::UNPROCESSABLE_ENTITY,
+            Error::TooManyRequests(_) => S::TOO_MANY_REQUESTS,
             Error::TooLarge(_) => S::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType(_) => S::UNSUPPORTED_MEDIA_TYPE,
             Error::Unavailable(_) => S::SERVICE_UNAVAILABLE,

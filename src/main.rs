@@ -134,6 +134,9 @@ enum UserCommand {
         /// Staff can create rooms and change idea stages.
         #[arg(long)]
         staff: bool,
+        /// Read a web sign-in password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
     },
 }
 
@@ -196,17 +199,34 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User {
-            command: UserCommand::Add { name, staff },
+            command:
+                UserCommand::Add {
+                    name,
+                    staff,
+                    password_stdin,
+                },
         } => {
+            // Read and checked before anything is created.
+            let password = password_stdin.then(read_password_line).transpose()?;
             let ctx = cocreate::build_state(settings).await?;
-            let (actor, token) = cocreate::service::accounts::create_user(
-                &ctx.db,
-                &ctx.urls,
-                &ctx.settings.domain,
-                &name,
-                staff,
-            )
-            .await?;
+            let (actor, token) = match password {
+                Some(password) => {
+                    cocreate::service::sessions::create_user_with_password(
+                        &ctx, &name, staff, &password,
+                    )
+                    .await?
+                }
+                None => {
+                    cocreate::service::accounts::create_user(
+                        &ctx.db,
+                        &ctx.urls,
+                        &ctx.settings.domain,
+                        &name,
+                        staff,
+                    )
+                    .await?
+                }
+            };
             println!(
                 "created {} ({}){}",
                 actor.handle(),
@@ -217,6 +237,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The password for `--password-stdin`: the first line of standard input without its line end,
+/// checked against the password rules.
+fn read_password_line() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| anyhow::anyhow!("--password-stdin: cannot read standard input: {e}"))?;
+    let password = line
+        .strip_suffix('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .unwrap_or(&line);
+    cocreate::service::sessions::check_password_rules(password)
+        .map_err(|e| anyhow::anyhow!("--password-stdin: {e}"))?;
+    Ok(password.to_string())
 }
 
 /// The local person a command acts as (`--as NAME`).

@@ -67,6 +67,7 @@ fn actor(kind: ActorKind) -> Actor {
         host: "remote.example".into(),
         fetched_at: now,
         created_at: now,
+        password_hash: Default::default(),
     }
 }
 

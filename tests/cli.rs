@@ -81,6 +81,70 @@ fn user_add_prints_the_token_last_and_ids_stay_consistent() {
     );
 }
 
+/// `user add --password-stdin` sets a web sign-in password from the first line of standard
+/// input (the token is still the last line); a password that is too short is refused in one
+/// line, and no account is created.
+#[tokio::test]
+async fn user_add_takes_a_password_on_standard_input() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("node.db").display());
+    let add = |name: &str, stdin: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cocreate"))
+            .args(["user", "add", name, "--password-stdin"])
+            .env("COCREATE_DATABASE_URL", &db)
+            .env("COCREATE_DOMAIN", "localhost:9998")
+            .env("COCREATE_DEV", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, out, err) = add("bob", "a long password\n");
+    assert!(ok, "{err}");
+    let token = out.lines().last().unwrap();
+    assert!(
+        token.len() >= 40 && !token.contains(' '),
+        "token line: {out}"
+    );
+    for (name, short) in [("carol", "short\n"), ("dave", "\n"), ("erin", "")] {
+        let (ok, out, err) = add(name, short);
+        assert!(!ok, "{short:?} must be refused: {out}");
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+        assert!(err.contains("--password-stdin: password"), "{err}");
+    }
+
+    let ctx = cocreate::build_state(common::internals::dev_settings("localhost:9998", &db))
+        .await
+        .unwrap();
+    let signed_in = common::internals::sign_in(&ctx, "bob", "a long password")
+        .await
+        .unwrap();
+    assert_eq!(signed_in.name, "bob");
+    let wrong = common::internals::sign_in(&ctx, "bob", "a long password\n")
+        .await
+        .unwrap_err();
+    assert_eq!(wrong.0, 401, "the line end is not part of the password");
+    let refused = common::internals::sign_in(&ctx, "carol", "short")
+        .await
+        .unwrap_err();
+    assert_eq!(refused.0, 401, "no account for a refused password");
+}
+
 mod common;
 
 /// Stewards can run a room from the command line while the node runs: what they do federates

@@ -143,6 +143,7 @@ async fn the_router_serves_every_route_of_the_table() {
         listen: "127.0.0.1:18099".parse().unwrap(),
         database_url: format!("sqlite://{}", dir.path().join("node.db").display()),
         dev: true,
+        signup: cocreate::config::Signup::Closed,
         org_name: "org".into(),
         org_display_name: "Test organisation".into(),
         retry_base: Duration::from_secs(1),

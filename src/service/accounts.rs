@@ -126,9 +126,19 @@ pub async fn ensure_node_actors(
     Ok((instance, org))
 }
 
-fn hash_token(token: &str) -> String {
+/// The SHA-256 (hex) of a secret token: what is stored of API and session tokens.
+pub(crate) fn hash_token(token: &str) -> String {
     let digest = Sha256::digest(token.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A new secret token, 32 random bytes in base64url, and its hash (see [`hash_token`]).
+pub(crate) fn new_token() -> (String, String) {
+    let mut raw = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut raw);
+    let token = B64URL.encode(raw);
+    let hash = hash_token(&token);
+    (token, hash)
 }
 
 /// Creates a local person and an API token for it; returns the actor and the token (shown once;
@@ -140,12 +150,21 @@ pub async fn create_user(
     name: &str,
     staff: bool,
 ) -> Result<(Actor, String)> {
+    create_person(db, urls, domain, name, staff, None).await
+}
+
+/// [`create_user`], with the hash of a web sign-in password stored in the same transaction.
+pub(crate) async fn create_person(
+    db: &Db,
+    urls: &Urls,
+    domain: &str,
+    name: &str,
+    staff: bool,
+    password_hash: Option<String>,
+) -> Result<(Actor, String)> {
     validate_local_name(name).map_err(Error::BadRequest)?;
     let new = new_local_actor(urls, domain, name, name, "", LocalKind::Person { staff }).await?;
-    let mut raw = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut raw);
-    let token = B64URL.encode(raw);
-    let hash = hash_token(&token);
+    let (token, hash) = new_token();
     let name = name.to_string();
     let actor = db
         .write(move |c| {
@@ -154,8 +173,12 @@ pub async fn create_user(
                     "the name '{name}' is taken (people and rooms share names)"
                 )));
             }
-            let actor = store::actors::insert(c, &new)?;
+            let mut actor = store::actors::insert(c, &new)?;
             store::tokens::insert(c, &hash, actor.id)?;
+            if let Some(password_hash) = password_hash {
+                store::actors::set_password_hash(c, actor.id, Some(&password_hash))?;
+                actor.password_hash = Some(password_hash).into();
+            }
             Ok(actor)
         })
         .await?;

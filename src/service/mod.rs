@@ -19,6 +19,7 @@ pub mod invitations;
 pub mod members;
 pub mod policy;
 pub mod rooms;
+pub mod sessions;
 pub mod supports;
 
 use std::collections::BTreeSet;

@@ -112,3 +112,11 @@ pub fn ids_on_host(conn: &mut DbConnection, host: &str) -> Result<Vec<i32>> {
 pub fn all_local(conn: &mut DbConnection) -> Result<Vec<Actor>> {
     Ok(actors::table.filter(actors::local.eq(true)).load(conn)?)
 }
+
+/// Sets (or, with `None`, removes) the web sign-in password hash of an actor.
+pub fn set_password_hash(conn: &mut DbConnection, id: i32, hash: Option<&str>) -> Result<()> {
+    diesel::update(actors::table.find(id))
+        .set(actors::password_hash.eq(hash))
+        .execute(conn)?;
+    Ok(())
+}

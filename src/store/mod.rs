@@ -19,6 +19,8 @@ pub mod receipts;
 pub mod requests;
 pub mod rooms;
 pub mod schema;
+pub mod sessions;
+pub mod sign_in_attempts;
 pub mod supports;
 pub mod tokens;
 

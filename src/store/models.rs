@@ -37,6 +37,35 @@ pub struct Actor {
     pub host: String,
     pub fetched_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
+    /// The web sign-in password of a local person, as an Argon2id PHC string; never shown.
+    #[diesel(deserialize_as = Option<String>)]
+    pub password_hash: PasswordHash,
+}
+
+/// A stored password hash; its `Debug` form hides it, so that logging an actor leaks nothing.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct PasswordHash(pub Option<String>);
+
+impl PasswordHash {
+    pub fn as_deref(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}
+
+impl From<Option<String>> for PasswordHash {
+    fn from(hash: Option<String>) -> PasswordHash {
+        PasswordHash(hash)
+    }
+}
+
+impl std::fmt::Debug for PasswordHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Some(<hidden>)"
+        } else {
+            "None"
+        })
+    }
 }
 
 impl Actor {
@@ -285,6 +314,18 @@ pub struct Delivery {
     pub created_at: NaiveDateTime,
 }
 
+/// A signed-in browser: `id` is the hash of the token in its cookie.
+#[derive(Debug, Clone, Queryable)]
+#[diesel(table_name = sessions)]
+pub struct Session {
+    pub id: String,
+    pub actor_id: i32,
+    /// Sent back with every form the session submits.
+    pub csrf_token: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+}
+
 /// An actor row for unit tests of rules that read actors.
 #[cfg(test)]
 pub(crate) fn test_actor(ap_id: &str, kind: ActorKind, local: bool, staff: bool) -> Actor {
@@ -309,5 +350,6 @@ pub(crate) fn test_actor(ap_id: &str, kind: ActorKind, local: bool, staff: bool)
         host: crate::vocab::host_of(ap_id).unwrap_or_default(),
         fetched_at: now,
         created_at: now,
+        password_hash: Default::default(),
     }
 }

@@ -23,6 +23,7 @@ diesel::table! {
         host -> Text,
         fetched_at -> Timestamp,
         created_at -> Timestamp,
+        password_hash -> Nullable<Text>,
     }
 }
 
@@ -31,6 +32,24 @@ diesel::table! {
         token_hash -> Text,
         actor_id -> Integer,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        actor_id -> Integer,
+        csrf_token -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sign_in_attempts (id) {
+        id -> Integer,
+        name -> Text,
+        attempted_at -> Timestamp,
     }
 }
 
@@ -210,6 +229,7 @@ diesel::table! {
 }
 
 diesel::joinable!(api_tokens -> actors (actor_id));
+diesel::joinable!(sessions -> actors (actor_id));
 diesel::joinable!(comments -> ideas (idea_id));
 diesel::joinable!(supports -> ideas (idea_id));
 diesel::joinable!(idea_contributors -> ideas (idea_id));
@@ -217,6 +237,8 @@ diesel::joinable!(idea_contributors -> ideas (idea_id));
 diesel::allow_tables_to_appear_in_same_query!(
     actors,
     api_tokens,
+    sessions,
+    sign_in_attempts,
     follows,
     room_members,
     room_requests,

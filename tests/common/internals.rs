@@ -198,3 +198,118 @@ impl OutboxProbe {
             .unwrap()
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Web accounts and sessions (tests/rules/sessions.rs, tests/cli.rs): the services the pages
+// will call, with errors as `(status, message)`.
+
+/// An error as an HTTP edge would answer it: its status and message.
+pub type Refusal = (u16, String);
+
+fn refusal(e: cocreate::error::Error) -> Refusal {
+    (e.status().as_u16(), e.to_string())
+}
+
+/// A successful sign-in: the cookie's token, the session's CSRF token, who signed in.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub token: String,
+    pub csrf_token: String,
+    pub name: String,
+}
+
+/// The same node with web sign-up open (the settings of `ctx` otherwise).
+pub fn with_signup_open(ctx: &cocreate::state::Ctx) -> cocreate::state::Ctx {
+    let mut settings = ctx.settings.clone();
+    settings.signup = cocreate::config::Signup::Open;
+    std::sync::Arc::new(cocreate::state::AppState {
+        settings,
+        db: ctx.db.clone(),
+        urls: ctx.urls.clone(),
+        fed: ctx.fed.clone(),
+        http: ctx.http.clone(),
+        delivery_wake: ctx.delivery_wake.clone(),
+    })
+}
+
+pub async fn set_password(
+    ctx: &cocreate::state::Ctx,
+    name: &str,
+    password: &str,
+) -> Result<(), Refusal> {
+    cocreate::service::sessions::set_password(ctx, name, password)
+        .await
+        .map_err(refusal)
+}
+
+/// Signs up on the web; the new person's name and whether they are staff.
+pub async fn sign_up(
+    ctx: &cocreate::state::Ctx,
+    name: &str,
+    password: &str,
+) -> Result<(String, bool), Refusal> {
+    cocreate::service::sessions::sign_up(ctx, name, password)
+        .await
+        .map(|actor| (actor.name, actor.staff))
+        .map_err(refusal)
+}
+
+pub async fn sign_in(
+    ctx: &cocreate::state::Ctx,
+    name: &str,
+    password: &str,
+) -> Result<SignedIn, Refusal> {
+    cocreate::service::sessions::sign_in(ctx, name, password)
+        .await
+        .map(|s| SignedIn {
+            token: s.token,
+            csrf_token: s.csrf_token,
+            name: s.actor.name,
+        })
+        .map_err(refusal)
+}
+
+/// The name of the person signed in with the session token, if the session is live.
+pub async fn session_user(ctx: &cocreate::state::Ctx, token: &str) -> Option<String> {
+    cocreate::service::sessions::session_user(ctx, token)
+        .await
+        .unwrap()
+        .map(|(actor, _)| actor.name)
+}
+
+pub async fn sign_out(ctx: &cocreate::state::Ctx, token: &str) {
+    cocreate::service::sessions::sign_out(ctx, token)
+        .await
+        .unwrap()
+}
+
+/// Checks a submitted CSRF token against the live session of `token`.
+pub async fn check_csrf(
+    ctx: &cocreate::state::Ctx,
+    token: &str,
+    submitted: &str,
+) -> Result<(), Refusal> {
+    let (_, session) = cocreate::service::sessions::session_user(ctx, token)
+        .await
+        .unwrap()
+        .expect("a live session");
+    cocreate::service::sessions::check_csrf(&session, submitted).map_err(refusal)
+}
+
+/// Makes the live session of `token` expire a second ago.
+pub async fn expire_session(ctx: &cocreate::state::Ctx, token: &str) {
+    let (_, session) = cocreate::service::sessions::session_user(ctx, token)
+        .await
+        .unwrap()
+        .expect("a live session");
+    ctx.db
+        .write(move |c| {
+            cocreate::store::sessions::set_expires_at(
+                c,
+                &session.id,
+                cocreate::store::now() - chrono::Duration::seconds(1),
+            )
+        })
+        .await
+        .unwrap()
+}

@@ -3,7 +3,8 @@
 //! no socket, no delivery worker (what the node would send stays queued).
 //!
 //! The only internal call is the creation of the first staff user (`internals::create_user`);
-//! everything else goes through the REST API, as a client would.
+//! everything else goes through the REST API, as a client would, or, for what has no API yet
+//! (web sessions), through the node's [`Ctx`] ([`Fixture::ctx`]) and `internals`.
 //!
 //! Setup is memoised. Every local actor (the node's own two, each user, each room) gets a fresh
 //! RSA key, about a quarter of a second each; so the setup steps a test takes before its first
@@ -26,6 +27,7 @@ use tower::ServiceExt;
 
 use crate::common::internals;
 pub use crate::common::{encode, idea_path};
+use cocreate::state::Ctx;
 
 /// The node's domain; nothing listens there, and nothing needs to.
 pub const DOMAIN: &str = "localhost:8999";
@@ -39,8 +41,8 @@ pub struct Fixture {
 }
 
 struct Live {
-    /// The node, once open.
-    app: Option<Router>,
+    /// The node, once open: its router and its shared state.
+    node: Option<(Router, Ctx)>,
     /// A memoised database to open (in place of the node) before the next request.
     pending: Option<Arc<Snapshot>>,
     /// The setup steps taken so far, while the test has made no request of its own.
@@ -104,7 +106,7 @@ impl Fixture {
                         .await
                         .expect("build the in-process node");
                 let token = internals::create_user(&ctx, "alice", true).await;
-                built = Some(cocreate::router(ctx));
+                built = Some((cocreate::router(ctx.clone()), ctx));
                 Arc::new(Snapshot {
                     db: snapshot(&path, &dir.path().join("snapshot.db")),
                     output: json!(token),
@@ -117,7 +119,7 @@ impl Fixture {
             staff: base.output.as_str().unwrap().to_string(),
             live: Mutex::new(Live {
                 pending: built.is_none().then_some(base),
-                app: built,
+                node: built,
                 recipe: Some("base".into()),
                 files,
             }),
@@ -127,10 +129,21 @@ impl Fixture {
 
     /// The node, opened first on the pending memoised database if there is one.
     async fn app(&self) -> Router {
+        self.node().await.0
+    }
+
+    /// The node's shared state, for calling services that have no API yet. Like a request,
+    /// this is the test's own doing: setup steps after it are no longer memoised.
+    pub async fn ctx(&self) -> Ctx {
+        self.live.lock().unwrap().recipe = None;
+        self.node().await.1
+    }
+
+    async fn node(&self) -> (Router, Ctx) {
         let (snap, n) = {
             let mut live = self.live.lock().unwrap();
-            if let Some(app) = &live.app {
-                return app.clone();
+            if let Some(node) = &live.node {
+                return node.clone();
             }
             (
                 live.pending.take().expect("a node or a database"),
@@ -142,11 +155,11 @@ impl Fixture {
         let ctx = cocreate::build_state(internals::dev_settings(DOMAIN, &database_url(&path)))
             .await
             .expect("open the in-process node");
-        let app = cocreate::router(ctx);
+        let node = (cocreate::router(ctx.clone()), ctx);
         let mut live = self.live.lock().unwrap();
-        live.app = Some(app.clone());
+        live.node = Some(node.clone());
         live.files = n + 1;
-        app
+        node
     }
 
     /// Runs a setup step: from the memo when the same steps ran before, else for real.
@@ -174,7 +187,7 @@ impl Fixture {
             .clone();
         let mut live = self.live.lock().unwrap();
         if !ran {
-            live.app = None;
+            live.node = None;
             live.pending = Some(snap.clone());
         }
         live.recipe = Some(key);

@@ -15,6 +15,7 @@ mod ideas;
 mod membership;
 mod phases;
 mod rooms;
+mod sessions;
 mod stages;
 mod support;
 mod visibility;
