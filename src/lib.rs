@@ -128,7 +128,8 @@ async fn json_errors(resp: axum::response::Response) -> axum::response::Response
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.contains("json"));
+        // Pages carry their own error text for people (see `web::error_pages`).
+        .is_some_and(|ct| ct.contains("json") || ct.starts_with("text/html"));
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return resp;
     }

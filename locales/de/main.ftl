@@ -45,3 +45,5 @@ error-title-other = Etwas ist schiefgegangen
 error-text-404 = Unter dieser Adresse gibt es nichts, oder es wird Ihnen nicht angezeigt.
 error-text-500 = Der Knoten konnte diese Anfrage nicht beantworten. Nichts wurde geändert; bitte versuchen Sie es später noch einmal.
 error-back-home = Zurück zur Startseite
+button-sign-out = Abmelden
+follow-done = Sie folgen { $room } jetzt, oder Ihre Anfrage wartet auf die Verantwortlichen.

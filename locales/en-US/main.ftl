@@ -46,3 +46,5 @@ error-title-other = Something went wrong
 error-text-404 = There is nothing at this address, or it is not shown to you.
 error-text-500 = The node could not answer this request. Nothing was changed; please try again later.
 error-back-home = Back to the home page
+button-sign-out = Sign out
+follow-done = You follow { $room } now, or your request waits for its stewards.

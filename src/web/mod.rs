@@ -9,27 +9,52 @@
 //! page a person understands ([`error_pages`]), while API clients keep their JSON errors.
 
 pub mod i18n;
+pub mod session;
 
 use askama::Template;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
-use axum::Router;
+use axum::{Form, Router};
+use serde::Deserialize;
 
+use crate::error::Error;
 use crate::service::ideas::{self, CommentView, IdeaDetail};
-use crate::service::{accounts, rooms};
+use crate::service::{accounts, follows, rooms, sessions};
 use crate::state::Ctx;
 use crate::store::models::Actor;
 use i18n::Tr;
+use session::{Visitor, FORM_COOKIE, SESSION_COOKIE};
 
 /// The page routes.
 pub fn router() -> Router<Ctx> {
     Router::new()
         .route("/", get(home))
-        .route("/login", get(login))
+        .route("/login", get(login).post(sign_in))
+        .route("/logout", axum::routing::post(sign_out))
+        .route("/follow", axum::routing::post(follow))
         .route("/static/{file}", get(asset))
+}
+
+/// The signed-in person as the page layout shows them, with the token their forms carry.
+struct Me {
+    name: String,
+    csrf: String,
+}
+
+fn me_of(visitor: &Visitor) -> Option<Me> {
+    visitor.me.as_ref().map(|(actor, session)| Me {
+        name: actor.name.clone(),
+        csrf: session.csrf_token.clone(),
+    })
+}
+
+/// A form that changed nothing because its token was missing or wrong, or because the visitor
+/// is not signed in: the error page says why.
+fn refused(tr: &Tr, e: Error) -> Response {
+    error_page(tr, e.status(), Some(&e.to_string()))
 }
 
 // ---- pages ----
@@ -56,12 +81,13 @@ struct RemoteRoomItem {
 #[template(path = "home.html")]
 struct HomePage {
     tr: Tr,
+    me: Option<Me>,
     title: String,
     rooms: Vec<RoomItem>,
     followed: Vec<RemoteRoomItem>,
 }
 
-async fn home(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
+async fn home(State(ctx): State<Ctx>, headers: HeaderMap, visitor: Visitor) -> Response {
     let tr = Tr::from_headers(&headers);
     let page = async {
         let org = accounts::organization(&ctx).await?;
@@ -94,6 +120,7 @@ async fn home(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
                 })
                 .collect(),
             tr: tr.clone(),
+            me: me_of(&visitor),
         })
     }
     .await;
@@ -107,22 +134,165 @@ async fn home(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
 #[template(path = "login.html")]
 struct LoginPage {
     tr: Tr,
+    me: Option<Me>,
     username: String,
     error: Option<String>,
+    form_token: String,
 }
 
-async fn login(headers: HeaderMap) -> Response {
-    render(&LoginPage {
-        tr: Tr::from_headers(&headers),
-        username: String::new(),
-        error: None,
-    })
+/// The sign-in page; its form carries a fresh token, also set as a short-lived cookie.
+async fn login(State(ctx): State<Ctx>, headers: HeaderMap, visitor: Visitor) -> Response {
+    login_page(
+        &ctx,
+        Tr::from_headers(&headers),
+        &visitor,
+        String::new(),
+        None,
+    )
+}
+
+fn login_page(
+    ctx: &Ctx,
+    tr: Tr,
+    visitor: &Visitor,
+    username: String,
+    error: Option<(StatusCode, String)>,
+) -> Response {
+    let (form_token, _) = accounts::new_token();
+    let status = error.as_ref().map(|(s, _)| *s).unwrap_or(StatusCode::OK);
+    let mut resp = render(&LoginPage {
+        tr,
+        me: me_of(visitor),
+        username,
+        error: error.map(|(_, m)| m),
+        form_token: form_token.clone(),
+    });
+    *resp.status_mut() = status;
+    set_cookie(
+        &mut resp,
+        &session::set_cookie(ctx, FORM_COOKIE, &form_token, 3600),
+    );
+    resp
+}
+
+#[derive(Deserialize)]
+struct SignInForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// Signs in: a session cookie and back home; a wrong password or too many attempts give the
+/// form again, the name kept and the reason said.
+async fn sign_in(
+    State(ctx): State<Ctx>,
+    headers: HeaderMap,
+    visitor: Visitor,
+    Form(form): Form<SignInForm>,
+) -> Response {
+    let tr = Tr::from_headers(&headers);
+    let token_ok = visitor
+        .form_token
+        .as_deref()
+        .is_some_and(|t| !form.csrf.is_empty() && t == form.csrf);
+    if !token_ok {
+        let e = Error::Forbidden(
+            "the sign-in form has expired or did not come from this node: open it again".into(),
+        );
+        return refused(&tr, e);
+    }
+    match sessions::sign_in(&ctx, &form.username, &form.password).await {
+        Ok(session) => {
+            let max_age = (session.expires_at - crate::store::now()).num_seconds();
+            let mut resp = Redirect::to("/").into_response();
+            set_cookie(
+                &mut resp,
+                &session::set_cookie(&ctx, SESSION_COOKIE, &session.token, max_age),
+            );
+            set_cookie(&mut resp, &session::set_cookie(&ctx, FORM_COOKIE, "", 0));
+            resp
+        }
+        Err(e @ (Error::Unauthorized(_) | Error::TooManyRequests(_) | Error::BadRequest(_))) => {
+            let status = e.status();
+            login_page(
+                &ctx,
+                tr,
+                &visitor,
+                form.username,
+                Some((status, e.to_string())),
+            )
+        }
+        Err(e) => refused(&tr, e),
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// Signs out (a form with the session's token): the session ends and its cookie is cleared.
+async fn sign_out(
+    State(ctx): State<Ctx>,
+    headers: HeaderMap,
+    visitor: Visitor,
+    Form(form): Form<TokenForm>,
+) -> Response {
+    let tr = Tr::from_headers(&headers);
+    if let Err(e) = visitor.check_form(&form.csrf) {
+        return refused(&tr, e);
+    }
+    if let Some(token) = &visitor.session_token {
+        if let Err(e) = sessions::sign_out(&ctx, token).await {
+            return refused(&tr, e);
+        }
+    }
+    let mut resp = Redirect::to("/").into_response();
+    set_cookie(&mut resp, &session::set_cookie(&ctx, SESSION_COOKIE, "", 0));
+    resp
+}
+
+#[derive(Deserialize)]
+struct FollowForm {
+    #[serde(default)]
+    handle: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// Follows a room of another node by handle, for the signed-in person.
+async fn follow(
+    State(ctx): State<Ctx>,
+    headers: HeaderMap,
+    visitor: Visitor,
+    Form(form): Form<FollowForm>,
+) -> Response {
+    let tr = Tr::from_headers(&headers);
+    let user = match visitor.check_form(&form.csrf) {
+        Ok((actor, _)) => actor.clone(),
+        Err(e) => return refused(&tr, e),
+    };
+    match follows::follow(&ctx, user, form.handle.trim()).await {
+        Ok(_) => Redirect::to("/").into_response(),
+        Err(e) => refused(&tr, e),
+    }
+}
+
+fn set_cookie(resp: &mut Response, cookie: &str) {
+    if let Ok(v) = HeaderValue::from_str(cookie) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
 }
 
 #[derive(Template)]
 #[template(path = "actor.html")]
 struct ActorPage<'a> {
     tr: Tr,
+    me: Option<Me>,
     actor: &'a Actor,
     handle: String,
     is_room: bool,
@@ -139,6 +309,7 @@ pub async fn actor_page(ctx: &Ctx, headers: &HeaderMap, actor: &Actor) -> Respon
     };
     render(&ActorPage {
         tr: Tr::from_headers(headers),
+        me: None,
         actor,
         handle: actor.handle(),
         is_room: actor.is_room(),
@@ -150,6 +321,7 @@ pub async fn actor_page(ctx: &Ctx, headers: &HeaderMap, actor: &Actor) -> Respon
 #[template(path = "idea.html")]
 struct IdeaPage<'a> {
     tr: Tr,
+    me: Option<Me>,
     idea: &'a IdeaDetail,
     comments: Vec<&'a CommentView>,
 }
@@ -158,6 +330,7 @@ struct IdeaPage<'a> {
 pub fn idea_page(headers: &HeaderMap, idea: &IdeaDetail) -> Response {
     render(&IdeaPage {
         tr: Tr::from_headers(headers),
+        me: None,
         idea,
         comments: idea.comments.iter().filter(|c| !c.deleted).collect(),
     })
@@ -167,6 +340,7 @@ pub fn idea_page(headers: &HeaderMap, idea: &IdeaDetail) -> Response {
 #[template(path = "error.html")]
 struct ErrorPage {
     tr: Tr,
+    me: Option<Me>,
     title: String,
     text: String,
 }
@@ -187,6 +361,7 @@ fn error_page(tr: &Tr, status: StatusCode, reason: Option<&str>) -> Response {
     };
     let mut resp = render(&ErrorPage {
         tr: tr.clone(),
+        me: None,
         title,
         text,
     });

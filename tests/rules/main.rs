@@ -13,6 +13,7 @@ mod curation;
 mod handoffs;
 mod ideas;
 mod membership;
+mod pages;
 mod phases;
 mod rooms;
 mod sessions;
