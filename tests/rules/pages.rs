@@ -47,27 +47,31 @@ fn hidden_csrf(page: &str) -> String {
     page[at..].split('"').next().unwrap().to_string()
 }
 
+/// Opens the sign-in form: its cookie and the token in its hidden field.
+async fn open_login(fx: &Fixture) -> (String, String) {
+    let resp = fx
+        .respond(browser("GET", "/login").body(Body::empty()).unwrap())
+        .await;
+    let (_, headers, page) = html(resp).await;
+    let form_cookie = cookie_value(&cookies(&headers), "cocreate_form").unwrap();
+    (form_cookie, hidden_csrf(&page))
+}
+
+/// Posts the sign-in form as a browser: with the form's cookie when given, and `body`.
+async fn post_login(fx: &Fixture, form_cookie: Option<&str>, body: String) -> Response {
+    let mut request =
+        browser("POST", "/login").header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(c) = form_cookie {
+        request = request.header(header::COOKIE, format!("cocreate_form={c}"));
+    }
+    fx.respond(request.body(Body::from(body)).unwrap()).await
+}
+
 /// Signs in through the form as `name`; the session cookie.
 async fn sign_in(fx: &Fixture, name: &str) -> String {
-    let (_, headers, page) = html(
-        fx.respond(browser("GET", "/login").body(Body::empty()).unwrap())
-            .await,
-    )
-    .await;
-    let form_cookie = cookie_value(&cookies(&headers), "cocreate_form").unwrap();
-    let body = format!(
-        "username={name}&password=correct+horse+battery&csrf={}",
-        hidden_csrf(&page)
-    );
-    let resp = fx
-        .respond(
-            browser("POST", "/login")
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .header(header::COOKIE, format!("cocreate_form={form_cookie}"))
-                .body(Body::from(body))
-                .unwrap(),
-        )
-        .await;
+    let (form_cookie, token) = open_login(fx).await;
+    let body = format!("username={name}&password=correct+horse+battery&csrf={token}");
+    let resp = post_login(fx, Some(&form_cookie), body).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     cookie_value(&cookies(resp.headers()), "cocreate_session").expect("a session cookie")
 }
@@ -172,24 +176,9 @@ async fn signing_in_sets_a_session_cookie_with_the_right_flags() {
     internals::set_password(&fx.ctx().await, "alice", PASSWORD)
         .await
         .unwrap();
-    let (_, headers, page) = html(
-        fx.respond(browser("GET", "/login").body(Body::empty()).unwrap())
-            .await,
-    )
-    .await;
-    let form_cookie = cookie_value(&cookies(&headers), "cocreate_form").unwrap();
-    let resp = fx
-        .respond(
-            browser("POST", "/login")
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .header(header::COOKIE, format!("cocreate_form={form_cookie}"))
-                .body(Body::from(format!(
-                    "username=alice&password=correct+horse+battery&csrf={}",
-                    hidden_csrf(&page)
-                )))
-                .unwrap(),
-        )
-        .await;
+    let (form_cookie, token) = open_login(&fx).await;
+    let body = format!("username=alice&password=correct+horse+battery&csrf={token}");
+    let resp = post_login(&fx, Some(&form_cookie), body).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     let set = cookies(resp.headers());
     let session = set
@@ -225,14 +214,8 @@ async fn a_sign_in_without_its_token_is_refused() {
     internals::set_password(&fx.ctx().await, "alice", PASSWORD)
         .await
         .unwrap();
-    let resp = fx
-        .respond(
-            browser("POST", "/login")
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Body::from("username=alice&password=correct+horse+battery"))
-                .unwrap(),
-        )
-        .await;
+    let body = "username=alice&password=correct+horse+battery".to_string();
+    let resp = post_login(&fx, None, body).await;
     let (status, headers, page) = html(resp).await;
     assert_eq!(status, 403);
     assert!(page.contains("open it again"), "{page}");
@@ -247,24 +230,9 @@ async fn a_wrong_password_gives_the_form_again_with_the_name_kept_and_the_reason
     internals::set_password(&fx.ctx().await, "alice", PASSWORD)
         .await
         .unwrap();
-    let (_, headers, page) = html(
-        fx.respond(browser("GET", "/login").body(Body::empty()).unwrap())
-            .await,
-    )
-    .await;
-    let form_cookie = cookie_value(&cookies(&headers), "cocreate_form").unwrap();
-    let resp = fx
-        .respond(
-            browser("POST", "/login")
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .header(header::COOKIE, format!("cocreate_form={form_cookie}"))
-                .body(Body::from(format!(
-                    "username=alice&password=nope-nope&csrf={}",
-                    hidden_csrf(&page)
-                )))
-                .unwrap(),
-        )
-        .await;
+    let (form_cookie, token) = open_login(&fx).await;
+    let body = format!("username=alice&password=nope-nope&csrf={token}");
+    let resp = post_login(&fx, Some(&form_cookie), body).await;
     let (status, _, page) = html(resp).await;
     assert_eq!(status, 401);
     assert!(page.contains("value=\"alice\""), "the name is kept");
