@@ -58,6 +58,23 @@ pub fn strip_leading_mentions(text: &str) -> String {
 }
 
 /// A title for an idea suggested by a plain post: its first line, at most 120 characters.
+/// A short plain-text pitch of an HTML text for link previews: its first paragraph, at most
+/// `max` characters (cut at a word, with an ellipsis).
+pub fn pitch(html: &str, max: usize) -> String {
+    let text = html_to_text(html);
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    if first.chars().count() <= max {
+        return first.to_string();
+    }
+    let cut: String = first.chars().take(max).collect();
+    let cut = cut.rsplit_once(' ').map(|(head, _)| head).unwrap_or(&cut);
+    format!("{}…", cut.trim_end())
+}
+
 pub fn title_from_text(text: &str) -> String {
     let first = text.lines().next().unwrap_or("").trim();
     let mut title: String = first.chars().take(120).collect();
@@ -74,6 +91,14 @@ pub fn title_from_text(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pitch_is_the_first_paragraph_cut_at_a_word() {
+        let html = "<p>Use <b>recycled</b> aluminium for the casing.</p><p>Second.</p>";
+        assert_eq!(pitch(html, 200), "Use recycled aluminium for the casing.");
+        assert_eq!(pitch(html, 20), "Use recycled…");
+        assert_eq!(pitch("", 20), "");
+    }
 
     #[test]
     fn markdown_renders_and_scripts_are_removed() {

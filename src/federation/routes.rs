@@ -239,7 +239,9 @@ async fn idea(
     })
     .await;
     match detail {
-        Ok(Document::Live(d)) => crate::web::idea_page(&req.headers, &d),
+        Ok(Document::Live(d)) => {
+            crate::web::idea_page(&req.headers, &ctx.settings.org_display_name, &d)
+        }
         Ok(Document::Gone(tombstone)) => serve_document(Ok(Document::Gone(tombstone))),
         Err(e) => e.into_response(),
     }

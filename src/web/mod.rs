@@ -288,11 +288,30 @@ fn set_cookie(resp: &mut Response, cookie: &str) {
     }
 }
 
+/// What a link preview (OpenGraph, `twitter:` and `fediverse:creator` tags) shows of a page,
+/// so that a Mastodon link card presents a room or an idea properly.
+struct Preview {
+    kind: &'static str,
+    title: String,
+    /// A plain-text pitch.
+    description: String,
+    /// The page's one canonical URL (its ActivityPub id).
+    url: String,
+    /// The organisation.
+    site: String,
+    /// `@name@host` of the author, when it is known here.
+    creator: Option<String>,
+}
+
+/// Pitches in previews stay short, as Mastodon cards cut them anyway.
+const PITCH_CHARS: usize = 200;
+
 #[derive(Template)]
 #[template(path = "actor.html")]
 struct ActorPage<'a> {
     tr: Tr,
     me: Option<Me>,
+    preview: Preview,
     actor: &'a Actor,
     handle: String,
     is_room: bool,
@@ -310,6 +329,15 @@ pub async fn actor_page(ctx: &Ctx, headers: &HeaderMap, actor: &Actor) -> Respon
     render(&ActorPage {
         tr: Tr::from_headers(headers),
         me: None,
+        preview: Preview {
+            kind: "profile",
+            title: actor.display_name.clone(),
+            description: crate::domain::text::pitch(&actor.summary, PITCH_CHARS),
+            url: actor.ap_id.clone(),
+            site: ctx.settings.org_display_name.clone(),
+            creator: (actor.kind == crate::domain::kinds::ActorKind::Person)
+                .then(|| format!("@{}", actor.handle())),
+        },
         actor,
         handle: actor.handle(),
         is_room: actor.is_room(),
@@ -322,15 +350,26 @@ pub async fn actor_page(ctx: &Ctx, headers: &HeaderMap, actor: &Actor) -> Respon
 struct IdeaPage<'a> {
     tr: Tr,
     me: Option<Me>,
+    preview: Preview,
     idea: &'a IdeaDetail,
     comments: Vec<&'a CommentView>,
 }
 
-/// The page of an idea the reader may see, with its comments.
-pub fn idea_page(headers: &HeaderMap, idea: &IdeaDetail) -> Response {
+/// The page of an idea the reader may see, with its comments; `site` is the organisation
+/// hosting it, named in its link preview.
+pub fn idea_page(headers: &HeaderMap, site: &str, idea: &IdeaDetail) -> Response {
+    let room = &idea.room.title;
     render(&IdeaPage {
         tr: Tr::from_headers(headers),
         me: None,
+        preview: Preview {
+            kind: "article",
+            title: format!("{} · {room}", idea.title),
+            description: crate::domain::text::pitch(&idea.content, PITCH_CHARS),
+            url: idea.ap_id.clone(),
+            site: site.to_string(),
+            creator: None,
+        },
         idea,
         comments: idea.comments.iter().filter(|c| !c.deleted).collect(),
     })

@@ -305,3 +305,52 @@ async fn following_from_the_home_page_needs_a_session_and_its_token() {
     assert_eq!(status, 401);
     assert!(page.contains("sign in to do this"), "{page}");
 }
+
+#[tokio::test]
+async fn room_and_idea_pages_carry_link_previews_and_one_canonical_url() {
+    let fx = Fixture::new().await;
+    let room = fx.public_room("widgets").await;
+    let idea = fx.idea("widgets", "Lighter casing").await;
+    let room_url = room["ap_id"].as_str().unwrap().to_string();
+    let path = |url: &str| {
+        url.split_once("localhost")
+            .unwrap()
+            .1
+            .split_once('/')
+            .map(|(_, p)| format!("/{p}"))
+            .unwrap()
+    };
+    let (status, _, page) = html(
+        fx.respond(
+            browser("GET", &path(&room_url))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(&format!("<link rel=\"canonical\" href=\"{room_url}\">")),
+        "{page}"
+    );
+    assert!(page.contains("property=\"og:title\""));
+    assert!(page.contains("name=\"twitter:card\" content=\"summary\""));
+    let idea_url = idea["ap_id"].as_str().unwrap().to_string();
+    let (status, _, page) = html(
+        fx.respond(
+            browser("GET", &path(&idea_url))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(page.contains(&format!("<link rel=\"canonical\" href=\"{idea_url}\">")));
+    assert!(
+        page.contains("property=\"og:title\" content=\"Lighter casing · "),
+        "{page}"
+    );
+    assert!(page.contains("property=\"og:type\" content=\"article\""));
+}
