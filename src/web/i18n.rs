@@ -78,6 +78,11 @@ impl Tr {
         LOCALES.lookup_with_args(&self.lang, key, &args)
     }
 
+    /// The name of an idea stage (`under_review`, ...) in this language.
+    pub fn stage(&self, stage: &str) -> String {
+        self.t(&format!("stage-{stage}"))
+    }
+
     /// The language's primary tag, for `<html lang>`.
     pub fn lang(&self) -> &str {
         self.lang.language.as_str()
@@ -104,6 +109,13 @@ mod tests {
         assert_eq!(en.t("field-username"), "Username");
         assert_eq!(de.t("field-username"), "Benutzername");
         assert_eq!(en.t1("home-title", "org", "ACME"), "Rooms of ACME");
+        for stage in crate::domain::lifecycle::Stage::ALL {
+            assert_ne!(
+                de.stage(stage.as_str()),
+                format!("stage-{stage}"),
+                "{stage}"
+            );
+        }
         // Every key of the English file exists in the German one.
         let english = include_str!("../../locales/en-US/main.ftl");
         let german = include_str!("../../locales/de/main.ftl");
