@@ -155,9 +155,14 @@ pub fn may_see(c: &mut DbConnection, room: &Actor, user: &Actor) -> Result<bool>
 
 // ---- staff and the room's node ----
 
+/// Whether `user` is staff of this node.
+pub fn is_staff(user: &Actor) -> bool {
+    user.local && user.staff
+}
+
 /// Refuses unless `user` is staff of this node; `what` completes "only staff can {what}".
 pub fn require_staff(user: &Actor, what: &str) -> Result<()> {
-    if user.local && user.staff {
+    if is_staff(user) {
         Ok(())
     } else {
         Err(Error::Forbidden(format!("only staff can {what}")))

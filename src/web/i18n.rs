@@ -116,18 +116,32 @@ mod tests {
                 "{stage}"
             );
         }
-        // Every key of the English file exists in the German one.
-        let english = include_str!("../../locales/en-US/main.ftl");
-        let german = include_str!("../../locales/de/main.ftl");
-        for line in english
-            .lines()
-            .filter(|l| !l.starts_with('#') && l.contains(" = "))
-        {
-            let key = line.split(" = ").next().unwrap();
-            assert!(
-                german.lines().any(|l| l.starts_with(&format!("{key} = "))),
-                "{key} is missing from locales/de/main.ftl"
-            );
+        // Every key of the English files exists in the German ones (each part of the pages may
+        // keep its own file, e.g. `locales/en-US/room.ftl`).
+        let keys = |lang: &str| -> Vec<String> {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("locales")
+                .join(lang);
+            let mut keys = Vec::new();
+            for file in std::fs::read_dir(dir).unwrap() {
+                let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
+                keys.extend(
+                    text.lines()
+                        .filter(|l| !l.starts_with('#') && !l.starts_with(' ') && l.contains(" ="))
+                        .map(|l| l.split(" =").next().unwrap().trim().to_string()),
+                );
+            }
+            keys
+        };
+        let (english, german) = (keys("en-US"), keys("de"));
+        assert!(english.len() > 50);
+        for key in &english {
+            assert!(german.contains(key), "{key} is missing from locales/de");
+            assert_ne!(de.t(key), format!("Unknown localization {key}"), "{key}");
         }
+        let mut unique = english.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), english.len(), "a key is defined twice");
     }
 }

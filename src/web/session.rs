@@ -48,11 +48,11 @@ impl Visitor {
     }
 }
 
-impl FromRequestParts<Ctx> for Visitor {
-    type Rejection = Error;
-
-    async fn from_request_parts(parts: &mut Parts, ctx: &Ctx) -> Result<Visitor> {
-        let session_token = cookie(&parts.headers, SESSION_COOKIE);
+impl Visitor {
+    /// The visitor of a request with these headers (for pages served outside an extractor,
+    /// such as rooms and ideas at their ActivityPub ids).
+    pub async fn from_headers(ctx: &Ctx, headers: &HeaderMap) -> Result<Visitor> {
+        let session_token = cookie(headers, SESSION_COOKIE);
         let me = match &session_token {
             Some(token) => sessions::session_user(ctx, token).await?,
             None => None,
@@ -60,8 +60,21 @@ impl FromRequestParts<Ctx> for Visitor {
         Ok(Visitor {
             session_token: session_token.filter(|_| me.is_some()),
             me,
-            form_token: cookie(&parts.headers, FORM_COOKIE),
+            form_token: cookie(headers, FORM_COOKIE),
         })
+    }
+
+    /// The signed-in actor, if any.
+    pub fn actor(&self) -> Option<&Actor> {
+        self.me.as_ref().map(|(a, _)| a)
+    }
+}
+
+impl FromRequestParts<Ctx> for Visitor {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, ctx: &Ctx) -> Result<Visitor> {
+        Visitor::from_headers(ctx, &parts.headers).await
     }
 }
 
