@@ -56,3 +56,5 @@ stage-launched = eingeführt
 stage-declined = abgelehnt
 stage-merged = zusammengeführt
 stage-handed_off = übergeben
+home-origin = auf seinem eigenen Knoten
+error-text-410 = Dies wurde von seiner Autorin, seinem Autor oder den Verantwortlichen des Raums gelöscht.

@@ -102,6 +102,13 @@ pub struct Phase {
     /// refused. Empty means every stage.
     #[serde(default)]
     pub stages: Vec<Stage>,
+    /// What input the room wants in this phase, in the stewards' words (the room page's
+    /// banner shows it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The last day of the phase, when the stewards set one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<chrono::NaiveDate>,
 }
 
 impl Phase {
@@ -114,6 +121,8 @@ impl Phase {
             support: Role::ALL.to_vec(),
             see: Role::ALL.to_vec(),
             stages: Vec::new(),
+            description: None,
+            until: None,
         }
     }
 }
@@ -187,6 +196,8 @@ mod tests {
             comment: vec![Role::Partner, Role::Observer],
             support: vec![Role::Partner],
             see: vec![Role::Partner, Role::Observer],
+            description: None,
+            until: None,
             stages: vec![Stage::InDesign],
         }
     }

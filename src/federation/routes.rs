@@ -76,24 +76,34 @@ fn with_context(mut doc: Value) -> Value {
     doc
 }
 
-async fn serve_actor(ctx: &Ctx, headers: &HeaderMap, actor: Result<Actor>) -> Response {
+async fn serve_actor(
+    ctx: &Ctx,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    actor: Result<Actor>,
+) -> Response {
     match actor {
         Ok(a) if wants_activitypub(headers) => {
             ap_json(StatusCode::OK, &vocab::actor_json(&a, &ctx.urls))
         }
-        Ok(a) => crate::web::actor_page(ctx, headers, &a).await,
+        Ok(a) => crate::web::actor_page(ctx, headers, query, &a).await,
         Err(e) => e.into_response(),
     }
 }
 
 async fn person(State(ctx): State<Ctx>, Path(name): Path<String>, headers: HeaderMap) -> Response {
     let a = documents::local_actor(&ctx, &name, ActorKind::Person).await;
-    serve_actor(&ctx, &headers, a).await
+    serve_actor(&ctx, &headers, None, a).await
 }
 
-async fn room(State(ctx): State<Ctx>, Path(name): Path<String>, headers: HeaderMap) -> Response {
+async fn room(
+    State(ctx): State<Ctx>,
+    Path(name): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
     let a = documents::local_actor(&ctx, &name, ActorKind::Group).await;
-    serve_actor(&ctx, &headers, a).await
+    serve_actor(&ctx, &headers, uri.query(), a).await
 }
 
 async fn organization(
@@ -102,12 +112,12 @@ async fn organization(
     headers: HeaderMap,
 ) -> Response {
     let a = documents::local_actor(&ctx, &name, ActorKind::Organization).await;
-    serve_actor(&ctx, &headers, a).await
+    serve_actor(&ctx, &headers, None, a).await
 }
 
 async fn instance_actor(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
     let a = documents::instance_actor(&ctx).await;
-    serve_actor(&ctx, &headers, a).await
+    serve_actor(&ctx, &headers, None, a).await
 }
 
 /// What a GET handler needs to check a signature.
@@ -234,17 +244,7 @@ async fn idea(
         .await;
         return serve_document(doc);
     }
-    let detail = as_reader(ctx, &req, |signer| async move {
-        documents::idea_detail(ctx, ap_id, signer.as_ref()).await
-    })
-    .await;
-    match detail {
-        Ok(Document::Live(d)) => {
-            crate::web::idea_page(&req.headers, &ctx.settings.org_display_name, &d)
-        }
-        Ok(Document::Gone(tombstone)) => serve_document(Ok(Document::Gone(tombstone))),
-        Err(e) => e.into_response(),
-    }
+    crate::web::idea_page(ctx, &req.headers, req.uri.query(), ap_id).await
 }
 
 async fn comment(

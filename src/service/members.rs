@@ -229,19 +229,23 @@ pub async fn list_members(ctx: &Ctx, user: &Actor, room_name: &str) -> Result<Ve
             if policy::role_in(c, &room, &user)?.is_none() {
                 return Err(Error::Forbidden("only members see the member list".into()));
             }
-            let rows = store::members::of_room(c, room.id)?;
-            Ok(rows
-                .into_iter()
-                .map(|(m, a)| MemberView {
-                    actor: a.ap_id.clone(),
-                    handle: a.handle(),
-                    kind: a.kind.to_string(),
-                    role: m.role.to_string(),
-                    partner_kind: m.partner_kind,
-                })
-                .collect())
+            member_views(c, &room)
         })
         .await
+}
+
+/// The members of a room as clients show them.
+pub fn member_views(c: &mut DbConnection, room: &Actor) -> Result<Vec<MemberView>> {
+    Ok(store::members::of_room(c, room.id)?
+        .into_iter()
+        .map(|(m, a)| MemberView {
+            actor: a.ap_id.clone(),
+            handle: a.handle(),
+            kind: a.kind.to_string(),
+            role: m.role.to_string(),
+            partner_kind: m.partner_kind,
+        })
+        .collect())
 }
 
 /// A steward removes a member: its access ends at once, and it and the other members get a

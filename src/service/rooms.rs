@@ -130,6 +130,24 @@ pub async fn local_by_name(ctx: &Ctx, name: &str) -> Result<Actor> {
     }
 }
 
+/// A room of another node that this node already knows, by handle (`room@host`); nothing is
+/// fetched.
+pub async fn known_remote(ctx: &Ctx, handle: &str) -> Result<Actor> {
+    let h = handle.trim_start_matches('@').to_string();
+    let (name, host) = h
+        .split_once('@')
+        .ok_or_else(|| Error::not_found(format!("room {handle}")))?;
+    let (name, host) = (name.to_string(), host.to_string());
+    match ctx
+        .db
+        .read(move |c| store::actors::by_handle(c, &name, &host))
+        .await?
+    {
+        Some(a) if a.is_room() && !a.local => Ok(a),
+        _ => Err(Error::not_found(format!("room {handle}"))),
+    }
+}
+
 /// A room's phases as stewards configure them, and which one is current.
 #[derive(Debug, serde::Serialize)]
 pub struct PhasesView {
@@ -244,4 +262,100 @@ pub async fn set_terms(
         store::rooms::set_terms(c, room.id, terms)
     })
     .await
+}
+
+/// A room's contribution terms as its page shows them.
+#[derive(Debug, Clone)]
+pub struct TermsView {
+    pub spdx: Option<String>,
+    /// Sanitised HTML of the terms text.
+    pub text: Option<String>,
+    pub version: String,
+}
+
+/// What a room's page shows besides its ideas, for one viewer (`None`: not signed in).
+#[derive(Debug)]
+pub struct RoomView {
+    /// The current phase; `None` for rooms of other nodes, whose phases are theirs to tell.
+    pub phase: Option<Phase>,
+    /// The current phase's number (from 1) and how many phases the room has.
+    pub phase_number: usize,
+    pub phase_count: usize,
+    pub terms: Option<TermsView>,
+    /// The members, for members (and staff); `None` for everyone else.
+    pub members: Option<Vec<crate::service::members::MemberView>>,
+    /// Whether the viewer may submit an idea now, or why not.
+    pub may_submit: std::result::Result<(), String>,
+    /// Whether the viewer stewards the room.
+    pub stewards: bool,
+}
+
+/// The page view of a room the viewer may see (others get a 404).
+pub async fn view(ctx: &Ctx, viewer: Option<&Actor>, room: &Actor) -> Result<RoomView> {
+    let (room, viewer) = (room.clone(), viewer.cloned());
+    ctx.db
+        .read(move |c| {
+            let visible = match &viewer {
+                Some(v) => policy::may_see(c, &room, v)?,
+                None => policy::is_public(&room),
+            };
+            if !visible {
+                return Err(Error::not_found(format!("room {}", room.handle())));
+            }
+            let settings = if room.local {
+                store::rooms::settings(c, room.id)?
+            } else {
+                None
+            };
+            let (phase, phase_number, phase_count) = match (&settings, room.local) {
+                (_, false) => (None, 0, 0),
+                (Some(s), true) if !s.phases.0.is_empty() => {
+                    let current = (s.current_phase.max(0) as usize).min(s.phases.0.len() - 1);
+                    (
+                        Some(s.phases.0[current].clone()),
+                        current + 1,
+                        s.phases.0.len(),
+                    )
+                }
+                _ => (Some(Phase::open()), 1, 1),
+            };
+            let terms = settings.as_ref().and_then(|s| {
+                let version = s.terms_version.clone()?;
+                Some(TermsView {
+                    spdx: s.terms_spdx.clone(),
+                    text: s
+                        .terms_text
+                        .as_deref()
+                        .map(crate::domain::text::markdown_to_html),
+                    version,
+                })
+            });
+            let (members, may_submit, stewards) = match &viewer {
+                None => (None, Err("sign in to take part".to_string()), false),
+                Some(v) => {
+                    let member = policy::role_in(c, &room, v)?.is_some();
+                    let members = if member || policy::is_staff(v) {
+                        Some(crate::service::members::member_views(c, &room)?)
+                    } else {
+                        None
+                    };
+                    let may_submit = if room.local {
+                        policy::authorize(c, &room, v, crate::domain::membership::Action::Submit)?
+                    } else {
+                        Ok(())
+                    };
+                    (members, may_submit, policy::is_steward(c, &room, v)?)
+                }
+            };
+            Ok(RoomView {
+                phase,
+                phase_number,
+                phase_count,
+                terms,
+                members,
+                may_submit,
+                stewards,
+            })
+        })
+        .await
 }

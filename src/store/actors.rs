@@ -19,6 +19,24 @@ pub fn by_ap_id(conn: &mut DbConnection, ap_id: &str) -> Result<Option<Actor>> {
         .optional()?)
 }
 
+/// The known actors among `ap_ids` (unknown ones are left out), in one query.
+pub fn by_ap_ids(conn: &mut DbConnection, ap_ids: &[String]) -> Result<Vec<Actor>> {
+    if ap_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(actors::table
+        .filter(actors::ap_id.eq_any(ap_ids))
+        .load(conn)?)
+}
+
+/// The actors among `ids`, in one query.
+pub fn by_ids(conn: &mut DbConnection, ids: &[i32]) -> Result<Vec<Actor>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(actors::table.filter(actors::id.eq_any(ids)).load(conn)?)
+}
+
 pub fn by_key_id(conn: &mut DbConnection, key_id: &str) -> Result<Option<Actor>> {
     Ok(actors::table
         .filter(actors::key_id.eq(key_id))

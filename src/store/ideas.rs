@@ -24,7 +24,17 @@ pub fn insert(conn: &mut DbConnection, new: &NewIdea) -> Result<Idea> {
     diesel::insert_into(ideas::table)
         .values(new.clone())
         .execute(conn)?;
-    by_ap_id(conn, &new.ap_id)?.ok_or_else(|| Error::Internal("inserted idea vanished".into()))
+    let idea = by_ap_id(conn, &new.ap_id)?
+        .ok_or_else(|| Error::Internal("inserted idea vanished".into()))?;
+    diesel::insert_into(idea_stages::table)
+        .values((
+            idea_stages::idea_id.eq(idea.id),
+            idea_stages::stage.eq(idea.stage.as_str()),
+            idea_stages::answer.eq(idea.stage_answer.as_deref()),
+            idea_stages::changed_at.eq(idea.published),
+        ))
+        .execute(conn)?;
+    Ok(idea)
 }
 
 pub fn in_room(conn: &mut DbConnection, room_id: i32) -> Result<Vec<Idea>> {
@@ -68,7 +78,71 @@ pub fn update_stage(
             ideas::updated.eq(updated),
         ))
         .execute(conn)?;
+    diesel::insert_into(idea_stages::table)
+        .values((
+            idea_stages::idea_id.eq(id),
+            idea_stages::stage.eq(stage.as_str()),
+            idea_stages::answer.eq(answer),
+            idea_stages::changed_at.eq(updated),
+        ))
+        .execute(conn)?;
     Ok(())
+}
+
+/// One step of an idea's life cycle: the stage it moved to, the answer given, and when.
+#[derive(Debug, Clone, Queryable)]
+pub struct StageStep {
+    #[diesel(deserialize_as = String)]
+    pub stage: Stage,
+    pub answer: Option<String>,
+    pub changed_at: NaiveDateTime,
+}
+
+/// Every stage an idea has been in, oldest first (the stage it was submitted in included).
+pub fn stage_history(conn: &mut DbConnection, idea: i32) -> Result<Vec<StageStep>> {
+    Ok(idea_stages::table
+        .filter(idea_stages::idea_id.eq(idea))
+        .order((idea_stages::changed_at.asc(), idea_stages::id.asc()))
+        .select((
+            idea_stages::stage,
+            idea_stages::answer,
+            idea_stages::changed_at,
+        ))
+        .load(conn)?)
+}
+
+/// The ideas of a room with what a board shows of them, in three queries whatever their
+/// number: the live ideas (newest first), then the counts of supports and live comments per
+/// idea.
+pub fn board_of_room(conn: &mut DbConnection, room_id: i32) -> Result<Vec<(Idea, i64, i64)>> {
+    let list = in_room(conn, room_id)?;
+    let supports: std::collections::HashMap<i32, i64> = supports::table
+        .inner_join(ideas::table)
+        .filter(ideas::room_id.eq(room_id))
+        .group_by(supports::idea_id)
+        .select((supports::idea_id, diesel::dsl::count_star()))
+        .load::<(i32, i64)>(conn)?
+        .into_iter()
+        .collect();
+    let comments: std::collections::HashMap<i32, i64> = comments::table
+        .inner_join(ideas::table)
+        .filter(ideas::room_id.eq(room_id))
+        .filter(comments::deleted.eq(false))
+        .group_by(comments::idea_id)
+        .select((comments::idea_id, diesel::dsl::count_star()))
+        .load::<(i32, i64)>(conn)?
+        .into_iter()
+        .collect();
+    Ok(list
+        .into_iter()
+        .map(|i| {
+            let (s, c) = (
+                supports.get(&i.id).copied().unwrap_or(0),
+                comments.get(&i.id).copied().unwrap_or(0),
+            );
+            (i, s, c)
+        })
+        .collect())
 }
 
 pub fn set_refused(conn: &mut DbConnection, id: i32, reason: &str) -> Result<()> {

@@ -157,6 +157,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    idea_stages (id) {
+        id -> Integer,
+        idea_id -> Integer,
+        stage -> Text,
+        answer -> Nullable<Text>,
+        changed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     idea_contributors (idea_id, actor_id, role) {
         idea_id -> Integer,
         actor_id -> Integer,
@@ -233,6 +243,7 @@ diesel::joinable!(sessions -> actors (actor_id));
 diesel::joinable!(comments -> ideas (idea_id));
 diesel::joinable!(supports -> ideas (idea_id));
 diesel::joinable!(idea_contributors -> ideas (idea_id));
+diesel::joinable!(idea_stages -> ideas (idea_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     actors,
@@ -247,6 +258,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     handoffs,
     ideas,
     idea_contributors,
+    idea_stages,
     comments,
     supports,
     activities,

@@ -6,8 +6,9 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 
 use super::i18n::Tr;
-use super::{render, Me, Preview, PITCH_CHARS};
-use crate::service::ideas::{self, IdeaDetail};
+use super::session::Visitor;
+use super::{me_of, refused, render, Me, Preview, PITCH_CHARS};
+use crate::domain::kinds::ActorKind;
 use crate::state::Ctx;
 use crate::store::models::Actor;
 
@@ -19,33 +20,36 @@ struct ActorPage<'a> {
     preview: Preview,
     actor: &'a Actor,
     handle: String,
-    is_room: bool,
-    ideas: Vec<IdeaDetail>,
 }
 
 /// The page of a local actor (a person, a room with its ideas, the organisation), for
-/// browsers that open its ActivityPub id.
-pub async fn actor_page(ctx: &Ctx, headers: &HeaderMap, actor: &Actor) -> Response {
-    let ideas = if actor.is_room() {
-        ideas::list_room(ctx, None, actor).await.unwrap_or_default()
-    } else {
-        Vec::new()
+/// browsers that open its ActivityPub id; `query` is the URL's query string.
+pub async fn actor_page(
+    ctx: &Ctx,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    actor: &Actor,
+) -> Response {
+    if actor.is_room() {
+        return super::room::room_page(ctx, headers, query, actor).await;
+    }
+    let tr = Tr::from_headers(headers);
+    let visitor = match Visitor::from_headers(ctx, headers).await {
+        Ok(v) => v,
+        Err(e) => return refused(&tr, e),
     };
     render(&ActorPage {
-        tr: Tr::from_headers(headers),
-        me: None,
+        me: me_of(&visitor),
         preview: Preview {
             kind: "profile",
             title: actor.display_name.clone(),
             description: crate::domain::text::pitch(&actor.summary, PITCH_CHARS),
             url: actor.ap_id.clone(),
             site: ctx.settings.org_display_name.clone(),
-            creator: (actor.kind == crate::domain::kinds::ActorKind::Person)
-                .then(|| format!("@{}", actor.handle())),
+            creator: (actor.kind == ActorKind::Person).then(|| format!("@{}", actor.handle())),
         },
         actor,
         handle: actor.handle(),
-        is_room: actor.is_room(),
-        ideas,
+        tr,
     })
 }

@@ -110,11 +110,12 @@ struct ErrorPage {
 pub fn error_page(tr: &Tr, status: StatusCode, reason: Option<&str>) -> Response {
     let code = status.as_u16();
     let title = match code {
-        400 | 401 | 403 | 404 | 409 | 413 | 429 => tr.t(&format!("error-title-{code}")),
+        400 | 401 | 403 | 404 | 409 | 410 | 413 | 429 => tr.t(&format!("error-title-{code}")),
         _ => tr.t("error-title-other"),
     };
     let text = match (code, reason) {
         (404, _) => tr.t("error-text-404"),
+        (410, _) => tr.t("error-text-410"),
         (500.., _) => tr.t("error-text-500"),
         (_, Some(reason)) => reason.to_string(),
         (_, None) => status.canonical_reason().unwrap_or_default().to_string(),

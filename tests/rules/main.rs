@@ -8,6 +8,7 @@ mod common;
 mod fixture;
 
 mod auth;
+mod board_pages;
 mod comments;
 mod curation;
 mod handoffs;

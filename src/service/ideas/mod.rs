@@ -2,6 +2,7 @@
 //! delete, list, read). What stewards and staff do with ideas is in [`curation`]; ideas and
 //! changes from other nodes in [`received`].
 
+pub mod board;
 mod curation;
 mod received;
 
@@ -392,6 +393,24 @@ pub async fn get(ctx: &Ctx, viewer: &Actor, key: &str) -> Result<IdeaDetail> {
             check_visible(c, &room, Some(&viewer))
                 .map_err(|_| Error::not_found(format!("idea {key}")))?;
             detail(c, &i)
+        })
+        .await
+}
+
+/// An idea with its thread for its page, as `viewer` (a local user, or `None` when not signed
+/// in) may see it; `None` when it was deleted.
+pub async fn read(ctx: &Ctx, viewer: Option<&Actor>, key: &str) -> Result<Option<IdeaDetail>> {
+    let (key, viewer) = (key.to_string(), viewer.cloned());
+    ctx.db
+        .read(move |c| {
+            let i = find(c, &key)?;
+            let room = store::actors::by_id(c, i.room_id)?;
+            check_visible(c, &room, viewer.as_ref())
+                .map_err(|_| Error::not_found(format!("idea {key}")))?;
+            if i.deleted {
+                return Ok(None);
+            }
+            detail(c, &i).map(Some)
         })
         .await
 }

@@ -1,0 +1,37 @@
+# Idea pages. Contract labels (Support, Withdraw support, Comment, Post comment, Stage, Answer,
+# Change stage) keep their English wording.
+idea-by = by
+idea-origin = This idea lives on
+idea-official-answer = Official answer
+idea-refused = The room's node refused this idea:
+idea-merged-into = Merged into
+idea-support-title = Support
+button-support = Support
+button-withdraw-support = Withdraw support
+idea-cannot-support = You cannot support this idea now:
+idea-act-from-server = from your own fediverse account
+idea-change-stage-title = Move this idea on
+field-stage = Stage
+field-answer = Answer
+button-change-stage = Change stage
+idea-steward-tools = Steward tools: credit, merge, offer
+idea-timeline = Timeline
+idea-contributors = Contributors
+credit-author = author
+credit-co-author = co-author
+credit-improver = improver
+credit-tester = tester
+idea-terms-text = the room's terms
+idea-path = Path between organisations
+idea-path-to = handed to
+idea-handed-on = Handed on to
+comment-deleted = This comment was deleted.
+comment-reply = Reply
+comment-replying = Replying to
+field-comment = Comment
+button-post-comment = Post comment
+idea-cannot-comment = You cannot comment now:
+button-reply-remote = Reply
+problem-comment-required = Write something first.
+problem-answer-required = Say why: the answer is shown on top of the idea.
+error-title-410 = Deleted
