@@ -349,7 +349,10 @@ impl Browser {
                 return;
             }
             if Instant::now() > deadline {
-                self.fail(&format!("{what}: no new page loaded")).await;
+                self.fail(&format!(
+                    "{what}: no new page loaded (is a required field empty or invalid?)"
+                ))
+                .await;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
