@@ -104,13 +104,23 @@ pub struct Node {
 
 impl Node {
     pub async fn start(name: &str, backend: Backend) -> Node {
+        Node::start_with_config(name, backend, "").await
+    }
+
+    /// [`Node::start`] with more lines for its TOML configuration file, e.g.
+    /// `org_display_name = "Acme"`.
+    pub async fn start_with_config(name: &str, backend: Backend, config: &str) -> Node {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let database_url = match backend {
             Backend::Sqlite => format!("sqlite://{}", dir.path().join("node.db").display()),
             Backend::Postgres => fresh_postgres_db(),
         };
-        std::fs::write(dir.path().join("cocreate.toml"), "retry_base_secs = 0.3\n").unwrap();
+        std::fs::write(
+            dir.path().join("cocreate.toml"),
+            format!("retry_base_secs = 0.3\n{config}\n"),
+        )
+        .unwrap();
         let mut node = Node {
             name: name.to_string(),
             port,
@@ -225,6 +235,39 @@ impl Node {
         assert!(
             out.status.success(),
             "user add failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap()
+            .trim()
+            .to_string()
+    }
+
+    /// Runs `cocreate user add NAME --password-stdin`: the person can also sign in on the web
+    /// with `password`; returns the API token.
+    pub fn add_user_with_password(&self, name: &str, staff: bool, password: &str) -> String {
+        use std::io::Write;
+        let mut cmd = self.command();
+        cmd.args(["user", "add", name, "--password-stdin"]);
+        if staff {
+            cmd.arg("--staff");
+        }
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run cocreate user add");
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(format!("{password}\n").as_bytes()).unwrap();
+        drop(stdin);
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "user add --password-stdin failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8(out.stdout)
