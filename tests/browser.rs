@@ -537,16 +537,22 @@ async fn an_idea_from_another_node() {
         .await;
     b.check_accessibility("home, following a room").await;
 
-    b.step("the followed room leads to its page on B, with B's idea");
+    b.step("the followed room has its page here, with B's idea and a link to B");
     b.click_link("Widgets 2027").await;
-    assert_eq!(b.url().await, format!("{}/r/widgets", remote.base));
-    b.expect_text("Lighter casing").await;
+    let here = format!("{base}/remote/rooms/{}", remote.handle("widgets"));
+    assert_eq!(b.url().await, here);
+    b.expect_text_eventually(&here, "Lighter casing", 20).await;
+    b.expect_link_to(&format!("{}/r/widgets", remote.base))
+        .await;
+    b.check_accessibility("a followed room of another node")
+        .await;
 
     b.step("the idea renders with its remote author and a link to its origin");
     b.click_link("Lighter casing").await;
-    assert_eq!(b.url().await, idea["ap_id"].as_str().unwrap());
+    assert!(b.url().await.starts_with(&format!("{base}/remote/ideas/")));
     b.expect_text(&remote.handle("bob")).await;
-    b.expect_link_to(&remote.base).await;
+    b.expect_link_to(idea["ap_id"].as_str().unwrap()).await;
+    b.check_accessibility("an idea of another node").await;
     b.quit().await;
 }
 

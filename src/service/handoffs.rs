@@ -251,10 +251,9 @@ pub async fn accept(ctx: &Ctx, user: Actor, id: i32, room_name: &str) -> Result<
     staff_only(&user)?;
     let room = crate::service::rooms::local_by_name(ctx, room_name).await?;
     // Know every credited contributor before the transaction (fetching is network work).
-    let offer_json = {
+    let (from_org, offer_json) = {
         let (h, offer) = ctx.db.read(move |c| pending_incoming(c, id)).await?;
-        let _ = h;
-        offer
+        (h.from_org, offer)
     };
     let offerer = remote::actor(ctx, id_of(&offer_json["actor"]).unwrap_or_default()).await?;
     for credit in offer_json["object"]["contributors"]
@@ -266,6 +265,23 @@ pub async fn accept(ctx: &Ctx, user: Actor, id: i32, room_name: &str) -> Result<
             if let Err(e) = remote::actor(ctx, actor).await {
                 tracing::info!(contributor = actor, error = %e, "a credited contributor is unreachable; credit kept where known");
             }
+        }
+    }
+    // And the organisations of its path, which the idea's page names.
+    let mut orgs: Vec<String> = offer_json["object"]["provenance"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|step| [id_of(&step["from"]), id_of(&step["to"])])
+        .flatten()
+        .map(String::from)
+        .collect();
+    orgs.push(from_org);
+    orgs.sort();
+    orgs.dedup();
+    for org in orgs {
+        if let Err(e) = remote::actor(ctx, &org).await {
+            tracing::info!(organisation = %org, error = %e, "an organisation of the idea's path is unreachable; shown by its address");
         }
     }
     commit(ctx, move |c| {

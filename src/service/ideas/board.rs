@@ -60,8 +60,11 @@ impl Person {
 
     /// Someone this node has never fetched: shown by the address they are known by.
     fn unknown(ap_id: &str) -> Person {
+        let host = url::Url::parse(ap_id)
+            .ok()
+            .and_then(|u| u.host_str().map(String::from));
         Person {
-            name: ap_id.to_string(),
+            name: host.unwrap_or_else(|| ap_id.to_string()),
             handle: String::new(),
             url: ap_id.to_string(),
             local: false,
