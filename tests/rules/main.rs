@@ -12,6 +12,7 @@ mod comments;
 mod curation;
 mod handoffs;
 mod ideas;
+mod intents;
 mod membership;
 mod pages;
 mod phases;
