@@ -274,14 +274,14 @@ pub fn links(urls: &Urls) -> Vec<Value> {
 pub enum Target {
     /// An actor (a room, usually), with the state of the person's follow of it, if any.
     Actor {
-        actor: Actor,
+        actor: Box<Actor>,
         follow: Option<FollowState>,
         /// False for the person themself and for a server's own actor.
         followable: bool,
     },
     /// An idea to support or answer; `reply_to` is the comment on it being answered, if any.
     Idea {
-        idea: IdeaDetail,
+        idea: Box<IdeaDetail>,
         reply_to: Option<String>,
     },
 }
@@ -306,7 +306,7 @@ pub async fn open(ctx: &Ctx, user: &Actor, reference: &str) -> Result<Target> {
         .db
         .read(move |c| {
             if let Some(a) = store::actors::by_ap_id(c, &r)? {
-                return Ok(Known::Actor(a));
+                return Ok(Known::Actor(Box::new(a)));
             }
             if let Some(i) = store::ideas::by_ap_id(c, &r)? {
                 return Ok(Known::Idea(i.ap_id, None));
@@ -320,9 +320,9 @@ pub async fn open(ctx: &Ctx, user: &Actor, reference: &str) -> Result<Target> {
         })
         .await?;
     match known {
-        Known::Actor(actor) => actor_target(ctx, user, actor).await,
+        Known::Actor(actor) => actor_target(ctx, user, *actor).await,
         Known::Idea(idea, reply_to) => Ok(Target::Idea {
-            idea: ideas::get(ctx, user, &idea).await?,
+            idea: Box::new(ideas::get(ctx, user, &idea).await?),
             reply_to,
         }),
         Known::Nothing if ctx.urls.is_local(reference) => Err(Error::not_found(reference)),
@@ -335,7 +335,7 @@ pub async fn open(ctx: &Ctx, user: &Actor, reference: &str) -> Result<Target> {
             }
             let idea = fetch_idea(ctx, doc).await?;
             Ok(Target::Idea {
-                idea: ideas::get(ctx, user, &idea).await?,
+                idea: Box::new(ideas::get(ctx, user, &idea).await?),
                 reply_to: None,
             })
         }
@@ -344,7 +344,7 @@ pub async fn open(ctx: &Ctx, user: &Actor, reference: &str) -> Result<Target> {
 
 /// What this node already holds under a URL.
 enum Known {
-    Actor(Actor),
+    Actor(Box<Actor>),
     /// An idea's id, and the comment on it that the URL names, if it names one.
     Idea(String, Option<String>),
     Nothing,
@@ -358,7 +358,7 @@ async fn actor_target(ctx: &Ctx, user: &Actor, actor: Actor) -> Result<Target> {
         .map(|(_, f)| f.state);
     let followable = actor.id != user.id && actor.kind != ActorKind::Application;
     Ok(Target::Actor {
-        actor,
+        actor: Box::new(actor),
         follow,
         followable,
     })
@@ -371,7 +371,7 @@ pub async fn follow(ctx: &Ctx, user: Actor, reference: &str) -> Result<(Actor, F
             actor,
             followable: true,
             ..
-        } => follows::follow_actor(ctx, user, actor).await,
+        } => follows::follow_actor(ctx, user, *actor).await,
         Target::Actor { actor, .. } => Err(Error::bad_request(format!(
             "{} cannot be followed",
             actor.handle()
