@@ -215,12 +215,31 @@ pub async fn resolve_handle(ctx: &Ctx, handle: &str) -> Result<Actor> {
             .await?
             .ok_or_else(|| Error::not_found(handle));
     }
+    let jrd = webfinger(ctx, &h).await?;
+    let href = jrd["links"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|l| {
+            l["rel"] == "self"
+                && l["type"].as_str().is_some_and(|t| {
+                    t == "application/activity+json" || t.starts_with("application/ld+json")
+                })
+        })
+        .and_then(|l| l["href"].as_str())
+        .ok_or_else(|| Error::Remote(format!("WebFinger for {handle} has no ActivityPub link")))?
+        .to_string();
+    refresh_actor(ctx, &href).await
+}
+
+/// The WebFinger document (JRD) of the account `name@host` on another server: `NotFound` when
+/// the server does not know it, `Remote` when the server cannot be reached or answers nonsense.
+pub async fn webfinger(ctx: &Ctx, h: &Handle) -> Result<Value> {
+    let handle = format!("{}@{}", h.name, h.host);
     let url = format!(
-        "{}://{}/.well-known/webfinger?resource=acct:{}@{}",
+        "{}://{}/.well-known/webfinger?resource=acct:{handle}",
         ctx.settings.scheme(),
         h.host,
-        h.name,
-        h.host
     );
     let parsed =
         Url::parse(&url).map_err(|e| Error::bad_request(format!("bad handle {handle}: {e}")))?;
@@ -241,22 +260,7 @@ pub async fn resolve_handle(ctx: &Ctx, handle: &str) -> Result<Actor> {
             resp.status()
         )));
     }
-    let jrd: Value = resp
-        .json()
+    resp.json()
         .await
-        .map_err(|e| Error::Remote(format!("WebFinger for {handle} is not JSON: {e}")))?;
-    let href = jrd["links"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|l| {
-            l["rel"] == "self"
-                && l["type"].as_str().is_some_and(|t| {
-                    t == "application/activity+json" || t.starts_with("application/ld+json")
-                })
-        })
-        .and_then(|l| l["href"].as_str())
-        .ok_or_else(|| Error::Remote(format!("WebFinger for {handle} has no ActivityPub link")))?
-        .to_string();
-    refresh_actor(ctx, &href).await
+        .map_err(|e| Error::Remote(format!("WebFinger for {handle} is not JSON: {e}")))
 }

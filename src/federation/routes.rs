@@ -302,13 +302,19 @@ async fn webfinger(State(ctx): State<Ctx>, Query(q): Query<WebfingerQuery>) -> R
             .resource
             .ok_or_else(|| Error::bad_request("resource parameter is required"))?;
         let actor = documents::webfinger(&ctx, &resource).await?;
+        let mut links = vec![
+            json!({"rel": "self", "type": AP_CONTENT_TYPE, "href": actor.ap_id}),
+            json!({"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": actor.ap_id}),
+        ];
+        // People act from here on what other servers show them (FEP-3b86, Mastodon's remote
+        // interaction); rooms and the organisation do not.
+        if actor.kind == ActorKind::Person {
+            links.extend(crate::service::intents::links(&ctx.urls));
+        }
         Ok(json!({
             "subject": format!("acct:{}@{}", actor.name, ctx.settings.domain),
             "aliases": [actor.ap_id],
-            "links": [
-                {"rel": "self", "type": AP_CONTENT_TYPE, "href": actor.ap_id},
-                {"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": actor.ap_id},
-            ],
+            "links": links,
         }))
     }
     .await;

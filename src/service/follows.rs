@@ -22,6 +22,12 @@ pub async fn follow(ctx: &Ctx, user: Actor, handle: &str) -> Result<(Actor, Foll
     send_request(ctx, user, target, ActivityKind::Follow, None).await
 }
 
+/// A local user follows an actor already known by its id (from [`remote::actor`], say), as
+/// [`follow`] does by handle.
+pub async fn follow_actor(ctx: &Ctx, user: Actor, target: Actor) -> Result<(Actor, FollowState)> {
+    send_request(ctx, user, target, ActivityKind::Follow, None).await
+}
+
 /// A local user asks to join a room by handle, with a message for its stewards (a `Join`).
 pub async fn join(
     ctx: &Ctx,

@@ -15,6 +15,7 @@ pub mod follows;
 pub mod handoffs;
 pub mod ideas;
 pub mod inbound;
+pub mod intents;
 pub mod invitations;
 pub mod members;
 pub mod policy;

@@ -1,7 +1,8 @@
-//! Signing in and out: the sign-in form with its double-submit token, the session cookie.
+//! Signing in and out: the sign-in form with its double-submit token, the session cookie, and
+//! the page to return to after signing in (`next`: a path on this node, nothing else).
 
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -29,17 +30,43 @@ struct LoginPage {
     username: String,
     error: Option<String>,
     form_token: String,
+    /// Where to go once signed in (a path on this node), or empty.
+    next: String,
 }
 
-/// The sign-in page; its form carries a fresh token, also set as a short-lived cookie.
-async fn login(State(ctx): State<Ctx>, headers: HeaderMap, visitor: Visitor) -> Response {
+#[derive(Deserialize)]
+struct LoginQuery {
+    #[serde(default)]
+    next: String,
+}
+
+/// The sign-in page; its form carries a fresh token, also set as a short-lived cookie, and the
+/// page to return to (`?next=`) when it is a path on this node.
+async fn login(
+    State(ctx): State<Ctx>,
+    headers: HeaderMap,
+    visitor: Visitor,
+    Query(q): Query<LoginQuery>,
+) -> Response {
     login_page(
         &ctx,
         Tr::from_headers(&headers),
         &visitor,
         String::new(),
+        &q.next,
         None,
     )
+}
+
+/// Where to go after signing in: `next` when it is a path on this node (`/...`), never another
+/// server (`//host`, `/\host` and `https://host` are what browsers read as one).
+pub fn safe_next(next: &str) -> Option<&str> {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && !next.chars().any(char::is_control)
+        && next.len() <= 2048;
+    ok.then_some(next)
 }
 
 fn login_page(
@@ -47,6 +74,7 @@ fn login_page(
     tr: Tr,
     visitor: &Visitor,
     username: String,
+    next: &str,
     error: Option<(StatusCode, String)>,
 ) -> Response {
     let (form_token, _) = accounts::new_token();
@@ -57,6 +85,7 @@ fn login_page(
         username,
         error: error.map(|(_, m)| m),
         form_token: form_token.clone(),
+        next: safe_next(next).unwrap_or_default().to_string(),
     });
     *resp.status_mut() = status;
     set_cookie(
@@ -74,9 +103,11 @@ struct SignInForm {
     password: String,
     #[serde(default)]
     csrf: String,
+    #[serde(default)]
+    next: String,
 }
 
-/// Signs in: a session cookie and back home; a wrong password or too many attempts give the
+/// Signs in: a session cookie and back home (or to `next`, a path on this node); a wrong password or too many attempts give the
 /// form again, the name kept and the reason said.
 async fn sign_in(
     State(ctx): State<Ctx>,
@@ -98,7 +129,7 @@ async fn sign_in(
     match sessions::sign_in(&ctx, &form.username, &form.password).await {
         Ok(session) => {
             let max_age = (session.expires_at - crate::store::now()).num_seconds();
-            let mut resp = Redirect::to("/").into_response();
+            let mut resp = Redirect::to(safe_next(&form.next).unwrap_or("/")).into_response();
             set_cookie(
                 &mut resp,
                 &session::set_cookie(&ctx, SESSION_COOKIE, &session.token, max_age),
@@ -113,6 +144,7 @@ async fn sign_in(
                 tr,
                 &visitor,
                 form.username,
+                &form.next,
                 Some((status, e.to_string())),
             )
         }
@@ -145,4 +177,30 @@ async fn sign_out(
     let mut resp = Redirect::to("/").into_response();
     set_cookie(&mut resp, &session::set_cookie(&ctx, SESSION_COOKIE, "", 0));
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_paths_on_this_node_are_returned_to() {
+        for ok in [
+            "/",
+            "/intents/like?object=https%3A%2F%2Fa.example%2Fideas%2F1",
+        ] {
+            assert_eq!(safe_next(ok), Some(ok));
+        }
+        for bad in [
+            "",
+            "//evil.example/",
+            "/\\evil.example",
+            "https://evil.example/",
+            "evil.example",
+            "/a\nb",
+            "javascript:alert(1)",
+        ] {
+            assert_eq!(safe_next(bad), None, "{bad}");
+        }
+    }
 }

@@ -13,6 +13,7 @@ mod comments;
 mod curation;
 mod handoffs;
 mod ideas;
+mod intents;
 mod membership;
 mod pages;
 mod phases;
