@@ -25,7 +25,6 @@ intent-in-room = Im Raum { $room }
 intent-follow-accepted = Sie folgen bereits.
 intent-follow-pending = Ihre Folgeanfrage wartet auf Antwort.
 intent-follow-rejected = Ihre Folgeanfrage wurde abgelehnt; Sie können erneut anfragen.
-button-support = Unterstützen
 field-reply = Ihre Antwort
 button-reply = Antworten
 intent-done-follow = Erledigt: Sie folgen jetzt, oder Ihre Anfrage wartet auf Antwort.

@@ -25,7 +25,6 @@ intent-in-room = In the room { $room }
 intent-follow-accepted = You follow this.
 intent-follow-pending = Your follow waits for an answer.
 intent-follow-rejected = Your follow was declined; you can ask again.
-button-support = Support
 field-reply = Your reply
 button-reply = Reply
 intent-done-follow = Done: you follow it now, or your request waits for an answer.
