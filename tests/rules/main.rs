@@ -6,6 +6,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod fixture;
+mod web;
 
 mod auth;
 mod comments;
