@@ -21,6 +21,7 @@ pub mod headers;
 pub mod home;
 pub mod i18n;
 pub mod idea;
+pub mod manage;
 pub mod room;
 pub mod session;
 
@@ -48,6 +49,7 @@ pub fn router() -> Router<Ctx> {
         .merge(account::routes())
         .merge(room::routes())
         .merge(idea::routes())
+        .merge(manage::routes())
         .route("/static/{file}", get(asset))
 }
 

@@ -13,6 +13,7 @@ mod comments;
 mod curation;
 mod handoffs;
 mod ideas;
+mod manage_pages;
 mod membership;
 mod pages;
 mod phases;
