@@ -650,6 +650,7 @@ macro_rules! signed_form {
         }
     };
 }
+pub(crate) use signed_form;
 
 // ---- phases ----
 

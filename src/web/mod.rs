@@ -22,6 +22,7 @@ pub mod home;
 pub mod i18n;
 pub mod idea;
 pub mod manage;
+pub mod me;
 pub mod room;
 pub mod session;
 
@@ -50,6 +51,7 @@ pub fn router() -> Router<Ctx> {
         .merge(room::routes())
         .merge(idea::routes())
         .merge(manage::routes())
+        .merge(me::routes())
         .route("/static/{file}", get(asset))
 }
 

@@ -26,6 +26,13 @@ fn labelled(page: &str, text: &str) -> String {
         .to_string()
 }
 
+fn location(resp: &Response) -> String {
+    resp.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
 /// Posts `fields` with the session's CSRF token (read from `page`).
 async fn submit(
     fx: &Fixture,
@@ -337,15 +344,20 @@ async fn forms_without_the_sessions_token_are_refused_and_change_nothing() {
     fx.public_room("widgets").await;
     let alice = session_of(&fx, "alice").await;
     let posts = [
-        "/r/widgets/manage/terms",
-        "/r/widgets/manage/phases",
-        "/r/widgets/manage/phases/json",
-        "/r/widgets/manage/phases/next",
-        "/r/widgets/manage/members/role",
-        "/r/widgets/manage/members/remove",
-        "/r/widgets/manage/requests/1/approve",
-        "/r/widgets/manage/requests/1/refuse",
-        "/r/widgets/manage/invitations",
+        "/r/widgets/manage/terms".to_string(),
+        "/r/widgets/manage/phases".into(),
+        "/r/widgets/manage/phases/json".into(),
+        "/r/widgets/manage/phases/next".into(),
+        "/r/widgets/manage/members/role".into(),
+        "/r/widgets/manage/members/remove".into(),
+        "/r/widgets/manage/requests/1/approve".into(),
+        "/r/widgets/manage/requests/1/refuse".into(),
+        "/r/widgets/manage/invitations".into(),
+        "/me/invitations/1/accept".into(),
+        "/me/invitations/1/decline".into(),
+        "/me/handoffs/1/accept".into(),
+        "/me/handoffs/1/reject".into(),
+        "/me/handoffs/1/withdraw".into(),
     ];
     for path in &posts {
         for body in ["spdx=MIT&version=1", "spdx=MIT&version=1&csrf=forged"] {
@@ -542,4 +554,106 @@ async fn a_steward_invites_and_sees_the_invitations_sent() {
     assert!(page.contains("<td>waiting for an answer</td>"), "{page}");
     assert!(page.contains("<td>agency</td>"));
     assert_accessible_forms(&page);
+}
+
+#[tokio::test]
+async fn the_personal_page_shows_invitations_and_accepting_one_makes_a_member() {
+    let fx = Fixture::new().await;
+    fx.room("lab", "partners").await;
+    fx.public_room("widgets").await;
+    fx.user("carol").await;
+    let carol = Fixture::handle("carol");
+    let lab_invitation = fx.invite("lab", &carol, json!({"role": "observer"})).await["id"].clone();
+    let declined = fx
+        .invite(
+            "widgets",
+            &carol,
+            json!({"role": "partner", "partner_kind": "agency"}),
+        )
+        .await;
+    // Signed out, the page sends to the sign-in form.
+    let resp = fx
+        .respond(browser("GET", "/me").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&resp), "/login");
+
+    let session = session_of(&fx, "carol").await;
+    let (status, _, page) = open(&fx, &session, "/me").await;
+    assert_eq!(status, 200);
+    assert_accessible_forms(&page);
+    assert!(page.contains(">Invitations waiting for you</h2>"));
+    assert!(
+        page.contains(&format!(">{}</a></h3>", Fixture::handle("lab"))),
+        "{page}"
+    );
+    assert!(page.contains("Role: observer"));
+    assert!(page.contains("Ideas offered between organisations are answered by the staff"));
+    let path = format!("/me/invitations/{lab_invitation}/accept");
+    done(&fx, &session, &page, &path, &[], "/me").await;
+    let path = format!("/me/invitations/{}/decline", declined["id"]);
+    done(
+        &fx,
+        &session,
+        &page,
+        &path,
+        &[("reason", "too busy")],
+        "/me",
+    )
+    .await;
+    let (_, members) = fx.get("/api/v1/rooms/lab/members", &fx.staff).await;
+    assert!(
+        members
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["handle"] == carol && m["role"] == "observer"),
+        "{members}"
+    );
+    let (_, sent) = fx.get("/api/v1/rooms/widgets/invitations", &fx.staff).await;
+    assert_eq!(sent[0]["state"], "rejected");
+    assert_eq!(sent[0]["reason"], "too busy");
+
+    let (_, _, page) = open(&fx, &session, "/me").await;
+    assert!(
+        page.contains("No invitations are waiting for you."),
+        "{page}"
+    );
+    assert!(page.contains("<caption>Invitations you answered</caption>"));
+    assert!(page.contains("<td>accepted</td>") && page.contains("<td>too busy</td>"));
+    // Answering again: the refusal says why.
+    let path = format!("/me/invitations/{lab_invitation}/accept");
+    let resp = submit(&fx, &session, &page, &path, &[]).await;
+    let (status, _, page) = html(resp).await;
+    assert_eq!(status, 409);
+    assert!(page.contains("was already answered"), "{page}");
+}
+
+#[tokio::test]
+async fn staff_see_the_rooms_they_steward_and_the_handoffs_on_their_page() {
+    let fx = Fixture::new().await;
+    fx.public_room("widgets").await;
+    let alice = session_of(&fx, "alice").await;
+    let (status, _, page) = open(&fx, &alice, "/me").await;
+    assert_eq!(status, 200);
+    assert_accessible_forms(&page);
+    assert!(
+        page.contains("<a href=\"/r/widgets/manage\">Manage"),
+        "{page}"
+    );
+    assert!(page.contains(">Ideas offered to your organisation</h2>"));
+    assert!(page.contains("No offers are waiting for an answer."));
+    assert!(page.contains(">Ideas your organisation offered</h2>"));
+    // An offer that does not exist: the reason in words.
+    let resp = submit(
+        &fx,
+        &alice,
+        &page,
+        "/me/handoffs/999/reject",
+        &[("reason", "no")],
+    )
+    .await;
+    let (status, _, page) = html(resp).await;
+    assert_eq!(status, 404);
+    assert!(page.contains("handoff 999 not found"), "{page}");
 }
