@@ -25,6 +25,7 @@ pub mod manage;
 pub mod me;
 pub mod room;
 pub mod session;
+pub mod steward;
 
 use askama::Template;
 use axum::extract::Path;
@@ -52,6 +53,7 @@ pub fn router() -> Router<Ctx> {
         .merge(idea::routes())
         .merge(manage::routes())
         .merge(me::routes())
+        .merge(steward::routes())
         .route("/static/{file}", get(asset))
 }
 

@@ -310,6 +310,7 @@ async fn someone_who_is_not_a_steward_is_told_why() {
     let fx = Fixture::new().await;
     fx.public_room("widgets").await;
     fx.user("bob").await;
+    let idea = fx.idea("widgets", "Cup holder").await;
     let bob = session_of(&fx, "bob").await;
     let (status, _, page) = open(&fx, &bob, "/r/widgets/manage").await;
     assert_eq!(status, 403);
@@ -318,6 +319,9 @@ async fn someone_who_is_not_a_steward_is_told_why() {
         "{page}"
     );
     assert!(!page.contains("Save terms"));
+    let (status, _, page) = open(&fx, &bob, &format!("/steward/ideas/{}", idea["id"])).await;
+    assert_eq!(status, 403, "{page}");
+    assert!(page.contains("only stewards of"), "{page}");
     // A post with his own valid token changes nothing and says why.
     let (_, _, home) = open(&fx, &bob, "/").await;
     let fields = [("spdx", "MIT"), ("version", "1")];
@@ -342,6 +346,7 @@ async fn someone_who_is_not_a_steward_is_told_why() {
 async fn forms_without_the_sessions_token_are_refused_and_change_nothing() {
     let fx = Fixture::new().await;
     fx.public_room("widgets").await;
+    let idea = fx.idea("widgets", "Cup holder").await;
     let alice = session_of(&fx, "alice").await;
     let posts = [
         "/r/widgets/manage/terms".to_string(),
@@ -358,6 +363,9 @@ async fn forms_without_the_sessions_token_are_refused_and_change_nothing() {
         "/me/handoffs/1/accept".into(),
         "/me/handoffs/1/reject".into(),
         "/me/handoffs/1/withdraw".into(),
+        format!("/steward/ideas/{}/credit", idea["id"]),
+        format!("/steward/ideas/{}/merge", idea["id"]),
+        format!("/steward/ideas/{}/offer", idea["id"]),
     ];
     for path in &posts {
         for body in ["spdx=MIT&version=1", "spdx=MIT&version=1&csrf=forged"] {
@@ -656,4 +664,148 @@ async fn staff_see_the_rooms_they_steward_and_the_handoffs_on_their_page() {
     let (status, _, page) = html(resp).await;
     assert_eq!(status, 404);
     assert!(page.contains("handoff 999 not found"), "{page}");
+}
+
+#[tokio::test]
+async fn a_steward_credits_merges_and_offers_from_the_ideas_steward_page() {
+    let fx = Fixture::new().await;
+    fx.public_room("widgets").await;
+    let bob = fx.user("bob").await;
+    let dup = fx.idea_by(&bob, "widgets", "Cup holder").await;
+    let keep = fx.idea("widgets", "Holder for cups").await;
+    let alice = session_of(&fx, "alice").await;
+    let path = format!("/steward/ideas/{}", dup["id"]);
+    let (status, _, page) = open(&fx, &alice, &path).await;
+    assert_eq!(status, 200, "{page}");
+    assert_accessible_forms(&page);
+    for text in [
+        ">Credit a contributor</h2>",
+        "<label for=\"merge-into\">Merge into</label>",
+        ">Merge</button>",
+        ">Offer</button>",
+        "<option value=\"improver\" selected>improver</option>",
+    ] {
+        assert!(page.contains(text), "{text} missing");
+    }
+    assert!(
+        page.contains(&format!("<option value=\"{}\"", keep["id"])),
+        "{page}"
+    );
+    assert!(
+        !page.contains(&format!("<option value=\"{}\"", dup["id"])),
+        "not into itself"
+    );
+    let dup_url = dup["ap_id"].as_str().unwrap();
+
+    // Credit.
+    let bob_handle = Fixture::handle("bob");
+    let fields = [("handle", bob_handle.as_str()), ("role", "tester")];
+    done(
+        &fx,
+        &alice,
+        &page,
+        &format!("{path}/credit"),
+        &fields,
+        dup_url,
+    )
+    .await;
+    let (_, idea) = fx.get(&idea_path(&dup["id"]), &fx.staff).await;
+    assert!(
+        idea["contributors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["role"] == "tester"),
+        "{idea}"
+    );
+
+    // An offer to someone who is not another node's organisation: refused at the field.
+    let fields = [("to", bob_handle.as_str()), ("message", "Yours?")];
+    let resp = submit(&fx, &alice, &page, &format!("{path}/offer"), &fields).await;
+    let (status, _, refused) = html(resp).await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(tag(&refused, "offer-to").contains("aria-invalid=\"true\""));
+    assert!(
+        unescaped(&refused).contains("is not another node's organisation"),
+        "{refused}"
+    );
+    assert!(
+        refused.contains(">Yours?</textarea>"),
+        "the message is kept"
+    );
+    assert_accessible_forms(&refused);
+
+    // Merge: to the idea merged into.
+    let keep_id = keep["id"].to_string();
+    let keep_url = keep["ap_id"].as_str().unwrap();
+    done(
+        &fx,
+        &alice,
+        &page,
+        &format!("{path}/merge"),
+        &[("into", &keep_id)],
+        keep_url,
+    )
+    .await;
+    let (_, idea) = fx.get(&idea_path(&dup["id"]), &fx.staff).await;
+    assert_eq!(idea["stage"], "merged");
+    assert_eq!(idea["merged_into"], keep["ap_id"]);
+    // Merging a merged idea: the reason in words.
+    let resp = submit(
+        &fx,
+        &alice,
+        &page,
+        &format!("{path}/merge"),
+        &[("into", &keep_id)],
+    )
+    .await;
+    let (status, _, page) = html(resp).await;
+    assert_eq!(status, 409);
+    assert!(page.contains("both ideas must be open to merge"), "{page}");
+    assert!(page.contains("This idea is no longer open"));
+}
+
+#[tokio::test]
+async fn the_management_pages_speak_german() {
+    let fx = Fixture::new().await;
+    let lab = fx.partners_room_with_member().await;
+    let idea = fx.idea("lab", "Leichteres Gehäuse").await;
+    let alice = session_of(&fx, "alice").await;
+    for (path, words) in [
+        (
+            "/r/lab/manage".to_string(),
+            vec![
+                "Phasen",
+                "Lizenz (SPDX-Kennung)",
+                "Nächste Phase",
+                "Zulieferer",
+                "Entfernen",
+            ],
+        ),
+        (
+            "/me".to_string(),
+            vec!["Ihre Seite", "Räume, für die Sie verantwortlich sind"],
+        ),
+        (
+            format!("/steward/ideas/{}", idea["id"]),
+            vec!["Einen Beitrag würdigen", "Zusammenführen", "Anbieten"],
+        ),
+    ] {
+        let resp = fx
+            .respond(
+                signed_in(&alice, "GET", &path)
+                    .header(header::ACCEPT_LANGUAGE, "de-DE,de;q=0.9")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        let (status, _, page) = html(resp).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(page.contains("lang=\"de\""));
+        for word in words {
+            assert!(page.contains(word), "{path}: {word} missing");
+        }
+        assert!(!page.contains("Unknown localization"), "{path}");
+    }
+    let _ = lab;
 }
