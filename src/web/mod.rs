@@ -22,8 +22,11 @@ pub mod home;
 pub mod i18n;
 pub mod idea;
 pub mod intents;
+pub mod manage;
+pub mod me;
 pub mod room;
 pub mod session;
+pub mod steward;
 
 use askama::Template;
 use axum::extract::Path;
@@ -50,6 +53,9 @@ pub fn router() -> Router<Ctx> {
         .merge(room::routes())
         .merge(idea::routes())
         .merge(intents::routes())
+        .merge(manage::routes())
+        .merge(me::routes())
+        .merge(steward::routes())
         .route("/static/{file}", get(asset))
 }
 

@@ -6,6 +6,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod fixture;
+mod web;
 
 mod auth;
 mod board_pages;
@@ -14,6 +15,7 @@ mod curation;
 mod handoffs;
 mod ideas;
 mod intents;
+mod manage_pages;
 mod membership;
 mod pages;
 mod phases;
