@@ -29,7 +29,10 @@ room-ideas = Ideen
 room-no-ideas = Noch keine Ideen.
 room-follow-hint = Folgen Sie diesem Raum von Mastodon oder einem anderen Fediverse-Server:
 idea-in-room = in
-idea-supports = Unterstützungen
+idea-supports = { $count ->
+    [one] Unterstützung
+   *[other] Unterstützungen
+}
 idea-stage = Phase
 idea-comments = Kommentare
 idea-no-comments = Noch keine Kommentare.

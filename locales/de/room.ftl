@@ -36,7 +36,10 @@ room-views = Ansichten der Ideen
 room-board = Tafel
 room-list = Liste
 room-found = { $count } Ideen gefunden
-idea-comment-count = Kommentare
+idea-comment-count = { $count ->
+    [one] Kommentar
+   *[other] Kommentare
+}
 room-pages = Weitere Ideen
 page-previous = Vorherige Seite
 page-next = Nächste Seite

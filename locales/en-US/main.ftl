@@ -30,7 +30,10 @@ room-ideas = Ideas
 room-no-ideas = No ideas yet.
 room-follow-hint = Follow this room from Mastodon or any fediverse server:
 idea-in-room = in
-idea-supports = supports
+idea-supports = { $count ->
+    [one] support
+   *[other] supports
+}
 idea-stage = Stage
 idea-comments = Comments
 idea-no-comments = No comments yet.

@@ -37,7 +37,10 @@ room-views = Views of the ideas
 room-board = Board
 room-list = List
 room-found = { $count } ideas found
-idea-comment-count = comments
+idea-comment-count = { $count ->
+    [one] comment
+   *[other] comments
+}
 room-pages = More ideas
 page-previous = Previous page
 page-next = Next page

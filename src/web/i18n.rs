@@ -78,6 +78,13 @@ impl Tr {
         LOCALES.lookup_with_args(&self.lang, key, &args)
     }
 
+    /// The text of `key` for a number (`$count`), in the plural form the language uses.
+    pub fn count(&self, key: &str, count: impl std::borrow::Borrow<i64>) -> String {
+        let mut args: HashMap<Cow<'static, str>, FluentValue> = HashMap::new();
+        args.insert(Cow::Borrowed("count"), FluentValue::from(*count.borrow()));
+        LOCALES.lookup_with_args(&self.lang, key, &args)
+    }
+
     /// The name of an idea stage (`under_review`, ...) in this language.
     pub fn stage(&self, stage: &str) -> String {
         self.t(&format!("stage-{stage}"))
@@ -109,6 +116,9 @@ mod tests {
         assert_eq!(en.t("field-username"), "Username");
         assert_eq!(de.t("field-username"), "Benutzername");
         assert_eq!(en.t1("home-title", "org", "ACME"), "Rooms of ACME");
+        assert_eq!(en.count("idea-supports", 1), "support");
+        assert_eq!(en.count("idea-supports", 2), "supports");
+        assert_eq!(de.count("idea-comment-count", 1), "Kommentar");
         for stage in crate::domain::lifecycle::Stage::ALL {
             assert_ne!(
                 de.stage(stage.as_str()),

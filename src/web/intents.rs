@@ -407,7 +407,7 @@ async fn open_page(
                     "{} · {} {}",
                     tr.t1("intent-in-room", "room", &idea.room.title),
                     idea.support_count,
-                    tr.t("idea-supports")
+                    tr.count("idea-supports", idea.support_count)
                 ),
                 can_follow: false,
                 follow_note: None,

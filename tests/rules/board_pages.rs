@@ -3,13 +3,12 @@
 //! threaded comments, stage changes with an answer, creating a room, and refusals in words.
 
 use axum::body::Body;
-use axum::http::{header, Request, StatusCode};
+use axum::http::{header, StatusCode};
 use serde_json::json;
 
-use crate::common::internals;
 use crate::fixture::Fixture;
+use crate::web;
 
-const PASSWORD: &str = "correct horse battery";
 const BASE: &str = "http://localhost:8999";
 
 /// A signed-in browser: its session cookie and the CSRF token its forms carry.
@@ -20,68 +19,25 @@ struct Browser {
 
 /// Signs `name` in through the form (giving them a password first).
 async fn sign_in(fx: &Fixture, name: &str) -> Browser {
-    internals::set_password(&fx.ctx().await, name, PASSWORD)
-        .await
-        .unwrap();
-    let (status, headers, page) = get_page(fx, None, "/login").await;
-    assert_eq!(status, 200);
-    let form = set_cookie(&headers, "cocreate_form").unwrap();
-    let token = hidden_csrf(&page);
-    let resp = fx
-        .respond(
-            Request::post("/login")
-                .header(header::ACCEPT, "text/html")
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .header(header::COOKIE, format!("cocreate_form={form}"))
-                .body(Body::from(format!(
-                    "username={name}&password=correct+horse+battery&csrf={token}"
-                )))
-                .unwrap(),
-        )
-        .await;
-    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    let session = set_cookie(resp.headers(), "cocreate_session").unwrap();
-    let (_, _, home) = get_page(fx, Some(&session), "/").await;
+    let session = web::session_of(fx, name).await;
+    let (_, _, home) = web::open(fx, &session, "/").await;
     Browser {
-        csrf: hidden_csrf(&home),
+        csrf: web::hidden_csrf(&home),
         session,
     }
 }
 
-fn set_cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|c| c.strip_prefix(&format!("{name}=")))
-        .map(|rest| rest.split(';').next().unwrap().to_string())
-}
-
-fn hidden_csrf(page: &str) -> String {
-    let at = page.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
-    page[at..].split('"').next().unwrap().to_string()
-}
-
-async fn get_page(
-    fx: &Fixture,
-    session: Option<&str>,
-    path: &str,
-) -> (StatusCode, axum::http::HeaderMap, String) {
-    let mut req = Request::get(path).header(header::ACCEPT, "text/html");
-    if let Some(s) = session {
-        req = req.header(header::COOKIE, format!("cocreate_session={s}"));
-    }
-    let resp = fx.respond(req.body(Body::empty()).unwrap()).await;
-    let (status, headers) = (resp.status(), resp.headers().clone());
-    let body = axum::body::to_bytes(resp.into_body(), 4 << 20)
-        .await
-        .unwrap();
-    (status, headers, String::from_utf8_lossy(&body).into_owned())
+/// Opens a page as a browser that is not signed in.
+async fn get_page(fx: &Fixture, path: &str) -> String {
+    let resp = fx
+        .respond(web::browser("GET", path).body(Body::empty()).unwrap())
+        .await;
+    web::html(resp).await.2
 }
 
 impl Browser {
     async fn get(&self, fx: &Fixture, path: &str) -> (StatusCode, String) {
-        let (s, _, p) = get_page(fx, Some(&self.session), path).await;
+        let (s, _, p) = web::open(fx, &self.session, path).await;
         (s, p)
     }
 
@@ -94,36 +50,17 @@ impl Browser {
         fields: &[(&str, &str)],
         with_token: bool,
     ) -> (StatusCode, Option<String>, String) {
-        let mut pairs = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in fields {
-            pairs.append_pair(k, v);
-        }
+        let mut fields = fields.to_vec();
         if with_token {
-            pairs.append_pair("csrf", &self.csrf);
+            fields.push(("csrf", &self.csrf));
         }
-        let resp = fx
-            .respond(
-                Request::post(path)
-                    .header(header::ACCEPT, "text/html")
-                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                    .header(header::COOKIE, format!("cocreate_session={}", self.session))
-                    .body(Body::from(pairs.finish()))
-                    .unwrap(),
-            )
-            .await;
-        let status = resp.status();
+        let resp = web::post_form(fx, &self.session, path, &web::form(&fields)).await;
         let location = resp
             .headers()
             .get(header::LOCATION)
             .map(|v| v.to_str().unwrap().to_string());
-        let body = axum::body::to_bytes(resp.into_body(), 4 << 20)
-            .await
-            .unwrap();
-        (
-            status,
-            location,
-            String::from_utf8_lossy(&body).into_owned(),
-        )
+        let (status, _, page) = web::html(resp).await;
+        (status, location, page)
     }
 }
 
@@ -178,7 +115,7 @@ async fn the_room_page_shows_the_phase_banner_board_terms_and_members() {
     }
     // A visitor who is not signed in is offered to follow from their own server, and sees no
     // members.
-    let (_, _, anon) = get_page(&fx, None, "/r/widgets").await;
+    let anon = get_page(&fx, "/r/widgets").await;
     assert!(
         anon.contains(
             "/interact?intent=follow&#38;object=http%3A%2F%2Flocalhost%3A8999%2Fr%2Fwidgets"
