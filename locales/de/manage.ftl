@@ -140,3 +140,5 @@ steward-offer-help = Die Organisation eines anderen Knotens, zum Beispiel acme@e
 steward-to-required = Geben Sie die Adresse der Organisation an, der Sie die Idee anbieten.
 steward-field-message = Nachricht
 steward-button-offer = Anbieten
+manage-field-phase-description = Welche Beiträge gewünscht sind (auf der Raumseite gezeigt)
+manage-field-phase-until = Letzter Tag (optional)

@@ -140,3 +140,5 @@ steward-offer-help = The organisation of another node, such as acme@example.com.
 steward-to-required = Give the handle of the organisation to offer the idea to.
 steward-field-message = Message
 steward-button-offer = Offer
+manage-field-phase-description = What input is wanted (shown on the room page)
+manage-field-phase-until = Last day (optional)

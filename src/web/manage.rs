@@ -159,6 +159,9 @@ struct PhaseBox {
     base: String,
     legend: String,
     name: String,
+    /// What input the phase wants, and its last day (`YYYY-MM-DD`), as the banner shows them.
+    description: String,
+    until: String,
     switches: Vec<Switch>,
     stages: Vec<Check>,
 }
@@ -572,6 +575,11 @@ fn phase_box(tr: &Tr, i: usize, phase: &Phase, new: bool) -> PhaseBox {
         } else {
             phase.name.clone()
         },
+        description: phase.description.clone().unwrap_or_default(),
+        until: phase
+            .until
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default(),
         switches,
         stages,
     }
@@ -580,7 +588,7 @@ fn phase_box(tr: &Tr, i: usize, phase: &Phase, new: bool) -> PhaseBox {
 /// The phases a posted phases form describes, in order: each group with a name, its switches
 /// as ticked (stewards kept where the phase had them), built on the phase the group showed
 /// (its `base`) so that what this form does not show is kept.
-fn posted_phases(pairs: &[(String, String)]) -> Vec<Phase> {
+fn posted_phases(pairs: &[(String, String)]) -> Result<Vec<Phase>, String> {
     let value = |key: &str| {
         pairs
             .iter()
@@ -630,10 +638,22 @@ fn posted_phases(pairs: &[(String, String)]) -> Vec<Phase> {
             .into_iter()
             .filter(|s| ticked.contains(&s.as_str()))
             .collect();
+        phase.description =
+            Some(value(&format!("p{i}-description")).trim().to_string()).filter(|d| !d.is_empty());
+        let until = value(&format!("p{i}-until")).trim();
+        phase.until = if until.is_empty() {
+            None
+        } else {
+            Some(
+                chrono::NaiveDate::parse_from_str(until, "%Y-%m-%d").map_err(|_| {
+                    format!("'{until}' (the last day of '{name}') is not a date such as 2027-01-31")
+                })?,
+            )
+        };
         phase.name = name;
         phases.push(phase);
     }
-    phases
+    Ok(phases)
 }
 
 fn back(name: &str) -> Response {
@@ -669,6 +689,17 @@ async fn save_phases(
         .unwrap_or_default();
     let user = signed_form!(visitor, csrf, tr);
     let phases = posted_phases(&pairs);
+    if let Err(why) = &phases {
+        let mut problems = Problems::default();
+        problems.general = Some(why.clone());
+        let r = Refusal {
+            at: "phases",
+            problems,
+            status: StatusCode::BAD_REQUEST,
+        };
+        return show(&ctx, tr, &visitor, &name, Kept::default(), Some(r)).await;
+    }
+    let phases = phases.unwrap_or_default();
     if phases.is_empty() {
         let mut problems = Problems::default();
         problems.general = Some(tr.t("manage-phases-empty"));

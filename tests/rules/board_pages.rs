@@ -441,3 +441,34 @@ async fn staff_create_a_room_through_the_form_and_others_are_told_why_not() {
     assert_eq!(s, 403);
     assert!(page.contains("only staff can create rooms"));
 }
+
+#[tokio::test]
+async fn stewards_say_what_a_phase_wants_and_until_when_and_the_banner_shows_it() {
+    let fx = Fixture::new().await;
+    fx.public_room("widgets").await;
+    let alice = sign_in(&fx, "alice").await;
+    let phase = [
+        ("count", "1"),
+        ("p0-name", "ideation"),
+        ("p0-description", "Tell us about noise."),
+        ("p0-until", "2027-02-28"),
+        ("p0-submit", "customer"),
+        ("p0-see", "customer"),
+    ];
+    let (s, to, _) = alice
+        .post(&fx, "/r/widgets/manage/phases", &phase, true)
+        .await;
+    assert_eq!(s, 303, "{to:?}");
+    let (_, room) = alice.get(&fx, "/r/widgets").await;
+    assert!(room.contains("Tell us about noise.") && room.contains("2027-02-28"));
+    // A date that is not one is refused in words, and the phases stay as they were.
+    let mut bad = phase.to_vec();
+    bad[3] = ("p0-until", "end of March");
+    let (s, _, page) = alice
+        .post(&fx, "/r/widgets/manage/phases", &bad, true)
+        .await;
+    assert_eq!(s, 400);
+    assert!(page.contains("is not a date such as 2027-01-31"), "{page}");
+    let (_, room) = alice.get(&fx, "/r/widgets").await;
+    assert!(room.contains("2027-02-28"));
+}
