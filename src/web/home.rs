@@ -108,10 +108,7 @@ async fn follow(
     Form(form): Form<FollowForm>,
 ) -> Response {
     let tr = Tr::from_headers(&headers);
-    let user = match visitor.check_form(&form.csrf) {
-        Ok((actor, _)) => actor.clone(),
-        Err(e) => return refused(&tr, e),
-    };
+    let user = super::signed_form!(visitor, &form.csrf, tr);
     match follows::follow(&ctx, user, form.handle.trim()).await {
         Ok(_) => Redirect::to("/").into_response(),
         Err(e) => refused(&tr, e),

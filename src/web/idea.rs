@@ -322,10 +322,7 @@ async fn support(
     Form(form): Form<TokenForm>,
 ) -> Response {
     let tr = Tr::from_headers(&headers);
-    let user = match visitor.check_form(&form.csrf) {
-        Ok((actor, _)) => actor.clone(),
-        Err(e) => return refused(&tr, e),
-    };
+    let user = super::signed_form!(visitor, &form.csrf, tr);
     let outcome = supports::give(&ctx, user, id.to_string()).await;
     let drafts = Drafts {
         form: "support",
@@ -343,10 +340,7 @@ async fn withdraw(
     Form(form): Form<TokenForm>,
 ) -> Response {
     let tr = Tr::from_headers(&headers);
-    let user = match visitor.check_form(&form.csrf) {
-        Ok((actor, _)) => actor.clone(),
-        Err(e) => return refused(&tr, e),
-    };
+    let user = super::signed_form!(visitor, &form.csrf, tr);
     let outcome = supports::withdraw(&ctx, user, id.to_string()).await;
     let drafts = Drafts {
         form: "support",
@@ -378,10 +372,7 @@ async fn comment(
     Form(form): Form<CommentForm>,
 ) -> Response {
     let tr = Tr::from_headers(&headers);
-    let user = match visitor.check_form(&form.csrf) {
-        Ok((actor, _)) => actor.clone(),
-        Err(e) => return refused(&tr, e),
-    };
+    let user = super::signed_form!(visitor, &form.csrf, tr);
     let mut drafts = Drafts {
         comment: form.body.clone(),
         reply_to: form.in_reply_to.clone(),
@@ -433,10 +424,7 @@ async fn change_stage(
     Form(form): Form<StageForm>,
 ) -> Response {
     let tr = Tr::from_headers(&headers);
-    let user = match visitor.check_form(&form.csrf) {
-        Ok((actor, _)) => actor.clone(),
-        Err(e) => return refused(&tr, e),
-    };
+    let user = super::signed_form!(visitor, &form.csrf, tr);
     let mut drafts = Drafts {
         stage: form.stage.clone(),
         answer: form.answer.clone(),

@@ -466,10 +466,7 @@ async fn follow(
     Form(form): Form<ActForm>,
 ) -> Response {
     let tr = Tr::from_headers(&headers);
-    let user = match visitor.check_form(&form.csrf) {
-        Ok((actor, _)) => actor.clone(),
-        Err(e) => return refused(&tr, e),
-    };
+    let user = super::signed_form!(visitor, &form.csrf, tr);
     match intents::follow(&ctx, user, &form.object).await {
         Ok((target, _)) => done(&target.ap_id, Intent::Follow),
         Err(e) => refused(&tr, e),
@@ -484,10 +481,7 @@ async fn like(
     Form(form): Form<ActForm>,
 ) -> Response {
     let tr = Tr::from_headers(&headers);
-    let user = match visitor.check_form(&form.csrf) {
-        Ok((actor, _)) => actor.clone(),
-        Err(e) => return refused(&tr, e),
-    };
+    let user = super::signed_form!(visitor, &form.csrf, tr);
     match intents::support(&ctx, user, &form.object).await {
         Ok(idea) => done(&idea.ap_id, Intent::Like),
         Err(e) => refused(&tr, e),
@@ -504,10 +498,7 @@ async fn create(
     Form(form): Form<ReplyForm>,
 ) -> Response {
     let tr = Tr::from_headers(&headers);
-    let user = match visitor.check_form(&form.csrf) {
-        Ok((actor, _)) => actor.clone(),
-        Err(e) => return refused(&tr, e),
-    };
+    let user = super::signed_form!(visitor, &form.csrf, tr);
     match intents::reply(&ctx, user, &form.in_reply_to, form.content.clone()).await {
         Ok(_) => done(&form.in_reply_to, Intent::Reply),
         Err(Error::BadRequest(reason)) => {

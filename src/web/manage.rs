@@ -21,6 +21,7 @@ use serde::Deserialize;
 use super::forms::Problems;
 use super::i18n::Tr;
 use super::session::Visitor;
+use super::signed_form;
 use super::{me_of, refused, render, Me};
 use crate::domain::lifecycle::Stage;
 use crate::domain::membership::{PartnerKind, Phase, Role};
@@ -659,18 +660,6 @@ fn posted_phases(pairs: &[(String, String)]) -> Result<Vec<Phase>, String> {
 fn back(name: &str) -> Response {
     Redirect::to(&format!("/r/{}/manage", name)).into_response()
 }
-
-/// Checks a post's token: the signed-in person, or (returned from the handler) the error page:
-/// 403 for a missing or wrong token, 401 when signed out.
-macro_rules! signed_form {
-    ($visitor:expr, $csrf:expr, $tr:expr) => {
-        match $visitor.check_form($csrf) {
-            Ok((actor, _)) => actor.clone(),
-            Err(e) => return $crate::web::refused(&$tr, e),
-        }
-    };
-}
-pub(crate) use signed_form;
 
 // ---- phases ----
 

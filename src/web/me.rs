@@ -19,8 +19,9 @@ use axum::{Form, Router};
 use serde::Deserialize;
 
 use super::i18n::Tr;
-use super::manage::{non_blank, refusal, shown_on_page, signed_form, state_label, with_status};
+use super::manage::{non_blank, refusal, shown_on_page, state_label, with_status};
 use super::session::Visitor;
+use super::signed_form;
 use super::{me_of, refused, render, Me};
 use crate::domain::kinds::HandoffState;
 use crate::error::Error;

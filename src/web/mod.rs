@@ -59,6 +59,18 @@ pub fn router() -> Router<Ctx> {
         .route("/static/{file}", get(asset))
 }
 
+/// Checks a post's token: the signed-in person, or (returned from the handler) the error page:
+/// 403 for a missing or wrong token, 401 when signed out.
+macro_rules! signed_form {
+    ($visitor:expr, $csrf:expr, $tr:expr) => {
+        match $visitor.check_form($csrf) {
+            Ok((actor, _)) => actor.clone(),
+            Err(e) => return $crate::web::refused(&$tr, e),
+        }
+    };
+}
+pub(crate) use signed_form;
+
 /// The signed-in person as the page layout shows them, with the token their forms carry.
 pub struct Me {
     pub name: String,

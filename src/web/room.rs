@@ -428,10 +428,7 @@ async fn submit(
     Form(form): Form<SubmitForm>,
 ) -> Response {
     let tr = Tr::from_headers(&headers);
-    let user = match visitor.check_form(&form.csrf) {
-        Ok((actor, _)) => actor.clone(),
-        Err(e) => return refused(&tr, e),
-    };
+    let user = super::signed_form!(visitor, &form.csrf, tr);
     let room = match documents::local_actor(&ctx, &name, ActorKind::Group).await {
         Ok(r) => r,
         Err(e) => return refused(&tr, e),
@@ -560,10 +557,7 @@ async fn create_room(
     Form(form): Form<NewRoomForm>,
 ) -> Response {
     let tr = Tr::from_headers(&headers);
-    let user = match visitor.check_form(&form.csrf) {
-        Ok((actor, _)) => actor.clone(),
-        Err(e) => return refused(&tr, e),
-    };
+    let user = super::signed_form!(visitor, &form.csrf, tr);
     let mut problems = Problems::default();
     if let Err(why) = crate::domain::validate_local_name(&form.name) {
         problems.field("name", why);

@@ -20,8 +20,9 @@ use serde::Deserialize;
 
 use super::forms::Problems;
 use super::i18n::Tr;
-use super::manage::{refusal, shown_on_page, signed_form, with_status, Choice};
+use super::manage::{refusal, shown_on_page, with_status, Choice};
 use super::session::Visitor;
+use super::signed_form;
 use super::{me_of, refused, render, Me};
 use crate::domain::lifecycle::Stage;
 use crate::error::Error;
