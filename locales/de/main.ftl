@@ -61,3 +61,4 @@ stage-merged = zusammengeführt
 stage-handed_off = übergeben
 home-origin = auf seinem eigenen Knoten
 error-text-410 = Dies wurde von seiner Autorin, seinem Autor oder den Verantwortlichen des Raums gelöscht.
+home-latest = zuletzt aktiv

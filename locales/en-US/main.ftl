@@ -62,3 +62,4 @@ stage-merged = merged
 stage-handed_off = handed off
 home-origin = on its own node
 error-text-410 = This was deleted by its author or by the stewards of its room.
+home-latest = latest activity

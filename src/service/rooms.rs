@@ -75,6 +75,9 @@ pub struct RoomCard {
     pub phase: String,
     /// Ideas anyone may see (0 for rooms whose ideas are for members).
     pub ideas: i64,
+    /// When its public ideas last changed (`None` for none, or for rooms whose ideas are for
+    /// members).
+    pub latest: Option<chrono::NaiveDateTime>,
 }
 
 /// The local rooms with their current phase, for the home page.
@@ -85,10 +88,13 @@ pub async fn overview(ctx: &Ctx) -> Result<Vec<RoomCard>> {
             let mut cards = Vec::with_capacity(rooms.len());
             for room in rooms {
                 let phase = policy::current_phase(c, &room)?.name;
-                let ideas = if policy::is_public(&room) {
-                    store::ideas::count_in_room(c, room.id)?
+                let (ideas, latest) = if policy::is_public(&room) {
+                    (
+                        store::ideas::count_in_room(c, room.id)?,
+                        store::ideas::latest_in_room(c, room.id)?,
+                    )
                 } else {
-                    0
+                    (0, None)
                 };
                 cards.push(RoomCard {
                     handle: room.handle(),
@@ -99,6 +105,7 @@ pub async fn overview(ctx: &Ctx) -> Result<Vec<RoomCard>> {
                     name: room.name,
                     phase,
                     ideas,
+                    latest,
                 });
             }
             Ok(cards)

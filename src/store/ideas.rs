@@ -230,6 +230,15 @@ pub fn count_local(conn: &mut DbConnection) -> Result<i64> {
 }
 
 /// How many live ideas a room has.
+/// When something last changed among a room's live ideas (submitted, edited, moved on).
+pub fn latest_in_room(conn: &mut DbConnection, room_id: i32) -> Result<Option<NaiveDateTime>> {
+    Ok(ideas::table
+        .filter(ideas::room_id.eq(room_id))
+        .filter(ideas::deleted.eq(false))
+        .select(diesel::dsl::max(ideas::updated))
+        .first(conn)?)
+}
+
 pub fn count_in_room(conn: &mut DbConnection, room_id: i32) -> Result<i64> {
     Ok(ideas::table
         .filter(ideas::room_id.eq(room_id))

@@ -29,6 +29,8 @@ struct RoomItem {
     handle: String,
     phase: String,
     ideas: i64,
+    /// The day its ideas last changed, `YYYY-MM-DD`.
+    latest: Option<String>,
     visibility_key: &'static str,
 }
 
@@ -71,6 +73,7 @@ async fn home(State(ctx): State<Ctx>, headers: HeaderMap, visitor: Visitor) -> R
                     handle: r.handle,
                     phase: r.phase,
                     ideas: r.ideas,
+                    latest: r.latest.map(|t| t.format("%Y-%m-%d").to_string()),
                 })
                 .collect(),
             followed: followed

@@ -113,6 +113,12 @@ async fn the_room_page_shows_the_phase_banner_board_terms_and_members() {
     ] {
         assert!(page.contains(text), "{text} missing from the room page");
     }
+    // The home page gives the room's phase and when its ideas last changed.
+    let (_, home) = me.get(&fx, "/").await;
+    assert!(
+        home.contains("Phase: ideation") && home.contains("latest activity <time"),
+        "{home}"
+    );
     // A visitor who is not signed in is offered to follow from their own server, and sees no
     // members.
     let anon = get_page(&fx, "/r/widgets").await;
