@@ -253,6 +253,9 @@ impl Lab {
                 if !(200..300).contains(&s) && !(400..500).contains(&s) {
                     out.problems
                         .push(format!("answered {s}, neither 2xx nor 4xx"));
+                } else if ignored(&out.body) && !clear_error(&out.body) {
+                    out.problems
+                        .push("ignored without a reason saying why".into());
                 } else if (400..500).contains(&s) && !clear_error(&out.body) {
                     out.problems
                         .push("refused without a JSON error saying why".into());
@@ -488,7 +491,7 @@ impl Lab {
                 short(&out.body)
             )
         };
-        let ok = out.status.is_some_and(|s| (200..300).contains(&s));
+        let ok = out.status.is_some_and(|s| (200..300).contains(&s)) && !ignored(&out.body);
         let after = self.idea().await;
         let count = |v: &Value| v["support_count"].as_i64().unwrap_or(-1);
         match expect {
@@ -499,7 +502,7 @@ impl Lab {
                 _ => Err(format!("accepted, but no comment {id} on the idea")),
             },
             // Comments are public and the room announces them to every follower: a direct
-            // message (mastodon/object_private_message.json) must not become one (422).
+            // message (mastodon/object_private_message.json) must not become one (202 ignored).
             Expect::PrivateReply(id) => match find_comment(&after, id) {
                 Some(_) => Err(format!(
                     "a reply addressed to nobody public (to/cc without the Public \
@@ -919,11 +922,22 @@ fn addressed_publicly(a: &Value) -> bool {
 }
 
 /// A refusal that says why: `{"error": "..."}`.
+/// A JSON answer saying why: an `error`, or the `reason` an activity was ignored.
 fn clear_error(body: &str) -> bool {
     serde_json::from_str::<Value>(body)
         .ok()
-        .and_then(|v| v["error"].as_str().map(|e| !e.trim().is_empty()))
+        .and_then(|v| {
+            v["error"]
+                .as_str()
+                .or(v["reason"].as_str())
+                .map(|e| !e.trim().is_empty())
+        })
         .unwrap_or(false)
+}
+
+/// Whether the node acknowledged an activity as about nothing it acts on.
+fn ignored(body: &str) -> bool {
+    serde_json::from_str::<Value>(body).is_ok_and(|v| v["status"] == "ignored")
 }
 
 fn has_content(o: &Value) -> bool {
@@ -1013,7 +1027,7 @@ fn report(lab: &Lab, outcomes: &[Outcome]) {
         let as_is = o.as_is.map_or(String::new(), |s| s.to_string());
         let note = match (&o.effect, o.status) {
             (Some(e), _) => e.clone(),
-            (None, Some(s)) if s >= 400 => short(&o.body),
+            (None, Some(s)) if s >= 400 || ignored(&o.body) => short(&o.body),
             _ => String::new(),
         };
         let flag = if o.problems.is_empty() {
@@ -1027,38 +1041,53 @@ fn report(lab: &Lab, outcomes: &[Outcome]) {
         );
     }
 
-    let class = |s: Option<u16>| match s {
+    // Applied (2xx), acknowledged but ignored (202 `ignored`: signed, about nothing here),
+    // refused (4xx), failed (5xx), no answer.
+    let class = |o: &Outcome| match o.status {
+        Some(200..=299) if ignored(&o.body) => 1,
         Some(200..=299) => 0,
-        Some(400..=499) => 1,
-        Some(500..=599) => 2,
-        _ => 3,
+        Some(400..=499) => 2,
+        Some(500..=599) => 3,
+        _ => 4,
     };
-    let mut by_program: BTreeMap<&str, [usize; 4]> = BTreeMap::new();
-    let mut by_type: BTreeMap<String, [usize; 4]> = BTreeMap::new();
+    let mut by_program: BTreeMap<&str, [usize; 5]> = BTreeMap::new();
+    let mut by_type: BTreeMap<String, [usize; 5]> = BTreeMap::new();
     for o in outcomes {
-        by_program.entry(&o.program).or_default()[class(o.status)] += 1;
+        by_program.entry(&o.program).or_default()[class(o)] += 1;
         let kind = o.label.split('(').next().unwrap_or_default().to_string();
-        by_type.entry(kind).or_default()[class(o.status)] += 1;
+        by_type.entry(kind).or_default()[class(o)] += 1;
     }
-    eprintln!(
-        "\n{:<26} {:>5} {:>5} {:>5} {:>5}",
-        "program", "2xx", "4xx", "5xx", "none"
-    );
+    let header = |first: &str| {
+        eprintln!(
+            "\n{first:<26} {:>7} {:>7} {:>5} {:>5} {:>5}",
+            "applied", "ignored", "4xx", "5xx", "none"
+        )
+    };
+    header("program");
     for (p, c) in &by_program {
-        eprintln!("{p:<26} {:>5} {:>5} {:>5} {:>5}", c[0], c[1], c[2], c[3]);
+        eprintln!(
+            "{p:<26} {:>7} {:>7} {:>5} {:>5} {:>5}",
+            c[0], c[1], c[2], c[3], c[4]
+        );
     }
-    eprintln!(
-        "\n{:<26} {:>5} {:>5} {:>5} {:>5}",
-        "type", "2xx", "4xx", "5xx", "none"
-    );
+    header("type");
     for (t, c) in &by_type {
-        eprintln!("{t:<26} {:>5} {:>5} {:>5} {:>5}", c[0], c[1], c[2], c[3]);
+        eprintln!(
+            "{t:<26} {:>7} {:>7} {:>5} {:>5} {:>5}",
+            c[0], c[1], c[2], c[3], c[4]
+        );
     }
     let checked: Vec<&Outcome> = outcomes.iter().filter(|o| o.effect.is_some()).collect();
     let answered = outcomes.iter().filter(|o| o.status.is_some()).count();
+    let count = |k: usize| outcomes.iter().filter(|o| class(o) == k).count();
     eprintln!(
-        "\n{} payloads, {answered} answered, {} with an effect checked, {} with a problem",
+        "\n{} payloads, {answered} answered: {} applied, {} ignored (202, about nothing here), \
+         {} refused (4xx), {} failed (5xx); {} with an effect checked, {} with a problem",
         outcomes.len(),
+        count(0),
+        count(1),
+        count(2),
+        count(3),
         checked.len(),
         outcomes.iter().filter(|o| !o.problems.is_empty()).count()
     );

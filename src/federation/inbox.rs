@@ -7,7 +7,9 @@
 //! cavage); the signer and the actor share a host (401) and so do the actor and the activity
 //! id (400); an id already applied is answered as a duplicate; then the activity's own file in
 //! [`super::activities`] checks and applies it. A request is answered 202 only after its
-//! effect is committed; anything not handled gets a 4xx saying why.
+//! effect is committed. A signed activity about nothing this node acts on is answered 202
+//! `ignored` with the reason (the way Mastodon answers); malformed input is a 400, a bad
+//! signature a 401, and other refusals a 4xx saying why.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -38,6 +40,14 @@ pub async fn post_inbox(
                 Applied::Duplicate => json!({ "status": "duplicate" }),
                 Applied::Refused(reason) => json!({ "status": "refused", "reason": reason }),
             };
+            (StatusCode::ACCEPTED, axum::Json(body)).into_response()
+        }
+        // Understood, correctly signed, but about nothing this node acts on (a Like of another
+        // server's post, an Announce from a group nobody here follows, a type it does not
+        // handle): acknowledged, as Mastodon does, so that senders do not log a failure.
+        Err(Error::Unsupported(reason)) => {
+            tracing::info!(%reason, "inbox ignored an activity");
+            let body = json!({ "status": "ignored", "reason": reason });
             (StatusCode::ACCEPTED, axum::Json(body)).into_response()
         }
         Err(e) => {

@@ -2,7 +2,7 @@
 //! addressed to a room) or comments (a reply to an idea or to a comment on it).
 //!
 //! Peers send many shapes (Mastodon `Note`, Lemmy `Page`, WordPress `Article`, polls as
-//! `Question`), so every field is read leniently: a field of an unexpected shape counts as
+//! `Question`, PeerTube `Video`, Mobilizon and Gancio `Event`), so every field is read leniently: a field of an unexpected shape counts as
 //! absent instead of refusing the whole post. What a post may become is decided by the rules
 //! below, in the order the spec gives: origin, authorship, type, then reply or idea.
 
@@ -25,7 +25,7 @@ use crate::store::now;
 use crate::vocab::{self, same_host};
 
 /// The object types that may become ideas or comments.
-const POST_TYPES: [&str; 4] = ["Note", "Page", "Article", "Question"];
+const POST_TYPES: [&str; 6] = ["Note", "Page", "Article", "Question", "Video", "Event"];
 
 /// A post as peers send it.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -41,6 +41,12 @@ pub struct Post {
     pub name: Option<String>,
     #[serde(default, deserialize_with = "optional_text")]
     pub content: Option<String>,
+    /// A summary, which stands in for the content of posts that have none (videos, events).
+    #[serde(default, deserialize_with = "optional_text")]
+    pub summary: Option<String>,
+    /// Where the post is shown: a URL, a `Link`, or a list of them (the HTML one is taken).
+    #[serde(default, deserialize_with = "optional_link")]
+    pub url: Option<String>,
     #[serde(default, deserialize_with = "optional_id")]
     pub in_reply_to: Option<String>,
     #[serde(default, deserialize_with = "optional_time")]
@@ -161,7 +167,40 @@ pub enum Change {
     Update,
 }
 
+/// The address of a post's page: a string, a `Link` (its `href`), or the first of a list,
+/// preferring the HTML one.
+fn optional_link<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<String>, D::Error> {
+    fn href(v: &Value) -> Option<&str> {
+        v.as_str().or_else(|| v["href"].as_str())
+    }
+    let v = Option::<Value>::deserialize(d)?;
+    Ok(match v {
+        Some(Value::Array(items)) => items
+            .iter()
+            .find(|i| i["mediaType"].as_str() == Some("text/html"))
+            .or(items.first())
+            .and_then(href)
+            .map(String::from),
+        Some(v) => href(&v).map(String::from),
+        None => None,
+    }
+    .filter(|u| u.starts_with("https://") || u.starts_with("http://")))
+}
+
 impl Post {
+    /// The post's HTML: its content, else its summary (PeerTube videos and Mobilizon events
+    /// often have only that), with a link to its page when it had neither.
+    pub fn content_or_summary(&self) -> String {
+        let text = |s: &Option<String>| s.clone().filter(|t| !t.trim().is_empty());
+        match (text(&self.content), text(&self.summary), &self.url) {
+            (Some(c), _, _) => c,
+            (None, Some(s), Some(url)) => format!("{s}<p><a href=\"{url}\">{url}</a></p>"),
+            (None, Some(s), None) => s,
+            (None, None, Some(url)) => format!("<p><a href=\"{url}\">{url}</a></p>"),
+            (None, None, None) => String::new(),
+        }
+    }
+
     /// The object of a Create or Update: embedded, or fetched from its origin.
     pub async fn of(ctx: &Ctx, object: &Value) -> Result<Post> {
         let read = |doc: &Value| {
@@ -248,7 +287,7 @@ pub async fn receive(
             "{kind} of {object_type} is not supported here"
         )));
     }
-    let content = post.content.clone().unwrap_or_default();
+    let content = post.content_or_summary();
     let published = post.published.unwrap_or_else(now);
 
     // Replies: comments on an idea.
@@ -407,6 +446,35 @@ fn json_array<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<Val
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn videos_and_events_without_content_read_their_summary_and_link() {
+        let video: Post = serde_json::from_value(json!({
+            "type": "Video", "name": "Cordless drill teardown",
+            "summary": "<p>What is inside</p>",
+            "url": [{"type": "Link", "mediaType": "video/mp4", "href": "https://tube.example/v.mp4"},
+                    {"type": "Link", "mediaType": "text/html", "href": "https://tube.example/w/1"}]
+        }))
+        .unwrap();
+        assert_eq!(
+            video.content_or_summary(),
+            "<p>What is inside</p><p><a href=\"https://tube.example/w/1\">https://tube.example/w/1</a></p>"
+        );
+        let event: Post = serde_json::from_value(json!({
+            "type": "Event", "name": "Workshop", "url": "https://events.example/e/7",
+            "content": "<p>Bring drills</p>", "startTime": "2027-01-10T10:00:00Z"
+        }))
+        .unwrap();
+        assert_eq!(event.content_or_summary(), "<p>Bring drills</p>");
+        assert!(POST_TYPES.contains(&"Event") && POST_TYPES.contains(&"Video"));
+        let bare: Post =
+            serde_json::from_value(json!({"type": "Video", "url": "javascript:x"})).unwrap();
+        assert_eq!(
+            bare.content_or_summary(),
+            "",
+            "only web addresses are linked"
+        );
+    }
 
     #[test]
     fn odd_shapes_read_as_absent_rather_than_refusing_the_post() {
