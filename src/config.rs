@@ -195,13 +195,22 @@ fn validate_domain(domain: &str) -> Result<String, String> {
             return Err(err());
         }
     }
+    if host.parse::<std::net::IpAddr>().is_ok() {
+        let suggestion = match port {
+            Some(p) => format!("localhost:{p}"),
+            None => "localhost".to_string(),
+        };
+        return Err(format!(
+            "domain (--domain / COCREATE_DOMAIN): '{domain}' is an IP address, but ActivityPub ids need a host name (other servers, and this node's own fetches, refuse ids on an IP literal); in development use '{suggestion}' (any name under .localhost reaches 127.0.0.1 too)"
+        ));
+    }
     Ok(domain.to_ascii_lowercase())
 }
 
 /// Loopback names that development mode is allowed for.
 pub fn is_loopback_host(domain: &str) -> bool {
     let host = domain.rsplit_once(':').map(|(h, _)| h).unwrap_or(domain);
-    host == "localhost" || host.ends_with(".localhost") || host.starts_with("127.")
+    host == "localhost" || host.ends_with(".localhost")
 }
 
 #[cfg(test)]
@@ -232,6 +241,18 @@ mod tests {
         let err = Settings::load(&args("cocreate.example.com", true)).unwrap_err();
         assert!(err.starts_with("dev (--dev"), "{err}");
         assert!(Settings::load(&args("localhost:9000", true)).unwrap().dev);
+        assert!(Settings::load(&args("b.localhost:9000", true)).unwrap().dev);
+    }
+
+    #[test]
+    fn an_ip_address_is_refused_as_a_domain_with_the_name_to_use() {
+        for domain in ["127.0.0.1:8081", "10.0.0.5"] {
+            let err = Settings::load(&args(domain, true)).unwrap_err();
+            assert!(err.contains("is an IP address"), "{err}");
+            assert!(err.contains("use 'localhost"), "{err}");
+        }
+        let err = Settings::load(&args("127.0.0.1:8081", false)).unwrap_err();
+        assert!(err.contains("'localhost:8081'"), "{err}");
     }
 
     #[test]
