@@ -167,3 +167,55 @@ async fn refused_requests_change_nothing(backend: Backend) {
 }
 
 backends!(inbox_security => refused_requests_change_nothing);
+
+/// The same activity delivered to two inboxes at once (bovine sends a reply to each
+/// addressee's inbox in parallel) is applied once; the other delivery is a 202 duplicate, never
+/// a 5xx that the sender would log or retry.
+async fn one_activity_at_two_inboxes_at_once(backend: Backend) {
+    let node = Node::start("A", backend).await;
+    let staff = node.add_user("alice", true);
+    node.post(
+        "/api/v1/rooms",
+        &staff,
+        json!({"name": "lab", "title": "Lab"}),
+    )
+    .await;
+    let (_, idea) = node
+        .post(
+            "/api/v1/rooms/lab/ideas",
+            &staff,
+            json!({"title": "Quieter fan", "body": "x"}),
+        )
+        .await;
+    let idea_ap = idea["ap_id"].as_str().unwrap().to_string();
+    let remote = RemoteActor::start("twice").await;
+    let (shared, room) = (
+        format!("{}/inbox", node.base),
+        format!("{}/r/lab/inbox", node.base),
+    );
+    const ROUNDS: usize = 8;
+    for _ in 0..ROUNDS {
+        let reply = json!({"id": remote.new_id("create"), "type": "Create", "actor": remote.actor_id,
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+            "object": {"id": remote.new_id("note"), "type": "Note", "attributedTo": remote.actor_id,
+                       "inReplyTo": idea_ap, "content": "<p>twice</p>",
+                       "to": ["https://www.w3.org/ns/activitystreams#Public"]}});
+        let ((s1, t1), (s2, t2)) = tokio::join!(
+            remote.post_activity(&shared, &reply),
+            remote.post_activity(&room, &reply)
+        );
+        assert_eq!((s1.as_u16(), s2.as_u16()), (202, 202), "{t1} / {t2}");
+        let statuses =
+            [t1, t2].map(|t| serde_json::from_str::<Value>(&t).unwrap()["status"].clone());
+        assert!(
+            statuses.contains(&json!("accepted")) && statuses.contains(&json!("duplicate")),
+            "{statuses:?}"
+        );
+    }
+    let (_, after) = node
+        .get(&format!("/api/v1/ideas/{}", idea["id"]), &staff)
+        .await;
+    assert_eq!(after["comment_count"], ROUNDS, "{after}");
+}
+
+backends!(concurrent_deliveries => one_activity_at_two_inboxes_at_once);

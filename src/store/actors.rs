@@ -95,27 +95,43 @@ pub fn insert(conn: &mut DbConnection, new: &NewActor) -> Result<Actor> {
 }
 
 /// Stores a remote actor as last fetched, keeping its row id stable.
+/// Stores a remote actor as just fetched: updates the known row, or inserts it. Two requests
+/// that fetch the same unknown actor at once both end with the row (the later copy wins).
 pub fn upsert_remote(conn: &mut DbConnection, new: &NewActor) -> Result<Actor> {
-    let updated = diesel::update(actors::table.filter(actors::ap_id.eq(&new.ap_id)))
-        .set((
-            actors::kind.eq(new.kind.as_str()),
-            actors::name.eq(&new.name),
-            actors::display_name.eq(&new.display_name),
-            actors::summary.eq(&new.summary),
-            actors::inbox.eq(&new.inbox),
-            actors::shared_inbox.eq(&new.shared_inbox),
-            actors::outbox.eq(&new.outbox),
-            actors::followers.eq(&new.followers),
-            actors::public_key_pem.eq(&new.public_key_pem),
-            actors::key_id.eq(&new.key_id),
-            actors::visibility.eq(&new.visibility),
-            actors::fetched_at.eq(new.fetched_at),
-        ))
-        .execute(conn)?;
-    if updated == 0 {
-        return insert(conn, new);
+    if update_remote(conn, new)? == 0 {
+        let insert = diesel::insert_into(actors::table).values(new.clone());
+        // `ON CONFLICT` is written per backend: diesel's multi-backend connection lacks it.
+        let inserted = match conn {
+            DbConnection::Postgresql(c) => insert.on_conflict_do_nothing().execute(c)?,
+            DbConnection::Sqlite(c) => insert.on_conflict_do_nothing().execute(c)?,
+        };
+        if inserted == 0 {
+            // A concurrent fetch inserted it first (PostgreSQL waited for it to commit).
+            update_remote(conn, new)?;
+        }
     }
-    by_ap_id(conn, &new.ap_id)?.ok_or_else(|| Error::Internal("updated actor vanished".into()))
+    by_ap_id(conn, &new.ap_id)?.ok_or_else(|| Error::Internal("stored actor vanished".into()))
+}
+
+fn update_remote(conn: &mut DbConnection, new: &NewActor) -> Result<usize> {
+    Ok(
+        diesel::update(actors::table.filter(actors::ap_id.eq(&new.ap_id)))
+            .set((
+                actors::kind.eq(new.kind.as_str()),
+                actors::name.eq(&new.name),
+                actors::display_name.eq(&new.display_name),
+                actors::summary.eq(&new.summary),
+                actors::inbox.eq(&new.inbox),
+                actors::shared_inbox.eq(&new.shared_inbox),
+                actors::outbox.eq(&new.outbox),
+                actors::followers.eq(&new.followers),
+                actors::public_key_pem.eq(&new.public_key_pem),
+                actors::key_id.eq(&new.key_id),
+                actors::visibility.eq(&new.visibility),
+                actors::fetched_at.eq(new.fetched_at),
+            ))
+            .execute(conn)?,
+    )
 }
 
 /// Ids of every actor this node knows on `host`.

@@ -16,15 +16,22 @@ pub fn record(conn: &mut DbConnection, ap_id: &str, actor: &str, kind: &str) -> 
     if seen > 0 {
         return Ok(false);
     }
-    diesel::insert_into(inbox_receipts::table)
-        .values((
-            inbox_receipts::ap_id.eq(ap_id),
-            inbox_receipts::actor.eq(actor),
-            inbox_receipts::kind.eq(kind),
-            inbox_receipts::received_at.eq(now()),
-        ))
-        .execute(conn)?;
-    Ok(true)
+    let row = (
+        inbox_receipts::ap_id.eq(ap_id),
+        inbox_receipts::actor.eq(actor),
+        inbox_receipts::kind.eq(kind),
+        inbox_receipts::received_at.eq(now()),
+    );
+    // A concurrent delivery of the same activity (bovine sends a reply to each addressee's
+    // inbox at once) may insert the receipt first: PostgreSQL waits for it to commit and then
+    // inserts nothing, so this one is a duplicate, not a failure. `ON CONFLICT` is written per
+    // backend, as diesel's multi-backend connection does not offer it.
+    let insert = diesel::insert_into(inbox_receipts::table).values(row);
+    let inserted = match conn {
+        DbConnection::Postgresql(c) => insert.on_conflict_do_nothing().execute(c)?,
+        DbConnection::Sqlite(c) => insert.on_conflict_do_nothing().execute(c)?,
+    };
+    Ok(inserted > 0)
 }
 
 pub fn exists(conn: &mut DbConnection, ap_id: &str) -> Result<bool> {
