@@ -171,6 +171,12 @@ impl RelayedActivity {
 fn kind_of(activity: &Value) -> Result<ActivityKind> {
     let kind =
         vocab::type_of(activity).ok_or_else(|| Error::bad_request("activity has no type"))?;
+    if kind == "Dislike" {
+        // Lemmy and Mbin downvotes: acknowledged (202 ignored), never counted against an idea.
+        return Err(Error::Unsupported(
+            "a Dislike is not counted: ideas gather support, not votes against".into(),
+        ));
+    }
     ActivityKind::parse(kind)
         .ok_or_else(|| Error::Unsupported(format!("activity type {kind} is not supported here")))
 }

@@ -160,6 +160,80 @@ impl Addressing {
     }
 }
 
+/// How far up a thread the node fetches parents it never received.
+const MAX_PARENTS: usize = 10;
+
+/// A reply to a comment this node never received (the thread went on elsewhere, or a delivery
+/// was lost): fetches the missing parents, each from its own server, up to one this node holds
+/// (an idea or a comment on it), and stores them as comments, the oldest first, so the reply
+/// has a place in the thread. Parents of a thread that reaches nothing held here are not kept.
+async fn fetch_missing_parents(ctx: &Ctx, parent: &str) -> Result<()> {
+    let mut missing: Vec<(Post, Value)> = Vec::new();
+    let mut next = parent.to_string();
+    loop {
+        if inbound::holds_idea(ctx, &next).await? || inbound::holds_comment(ctx, &next).await? {
+            break;
+        }
+        if missing.len() == MAX_PARENTS {
+            return Err(Error::Unsupported(format!(
+                "the thread above {parent} is deeper than {MAX_PARENTS} unknown replies"
+            )));
+        }
+        let doc = remote::fetch_json(ctx, &next).await?;
+        let post = Post::deserialize(&doc)
+            .map_err(|e| Error::bad_request(format!("unusable parent {next}: {e}")))?;
+        // Only what the object's own server serves under its id counts.
+        if post.id.as_deref() != Some(next.as_str()) {
+            return Err(Error::Forbidden(format!(
+                "{next} answered with another id ({:?})",
+                post.id
+            )));
+        }
+        let up = post.in_reply_to.clone();
+        missing.push((post, doc));
+        match up {
+            Some(up) => next = up,
+            // A thread that starts elsewhere: nothing here to attach it to.
+            None => return Ok(()),
+        }
+    }
+    for (post, doc) in missing.into_iter().rev() {
+        let (Some(id), Some(author), Some(in_reply_to)) = (
+            post.id.clone(),
+            post.attributed_to.clone(),
+            post.in_reply_to.clone(),
+        ) else {
+            continue;
+        };
+        if !same_host(&id, &author) {
+            return Err(Error::Forbidden(format!(
+                "{id} is attributed to {author}, on another host"
+            )));
+        }
+        let author = remote::actor(ctx, &author).await?;
+        let reply = IncomingComment {
+            ap_id: id.clone(),
+            in_reply_to,
+            content: post.content_or_summary(),
+            source: post.source.as_ref().and_then(Source::markdown),
+            published: post.published.unwrap_or_else(now),
+            public: post.addressing().is_public(),
+        };
+        let fetched = Inbound {
+            receipt: crate::service::inbound::Receipt {
+                id,
+                actor: author.ap_id.clone(),
+                kind: "Create".into(),
+            },
+            actor: author,
+            content: reply,
+            original: doc,
+        };
+        comments::receive(ctx, fetched).await?;
+    }
+    Ok(())
+}
+
 /// Whether a Create or Update is a new post or a change of one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
@@ -299,6 +373,9 @@ pub async fn receive(
         return comments::receive_edit(ctx, typed(inbound, edit)).await;
     }
     if let Some(parent) = post.in_reply_to.clone() {
+        if let Err(e) = fetch_missing_parents(ctx, &parent).await {
+            tracing::info!(parent = %parent, error = %e, "the missing parents of a reply could not be fetched");
+        }
         let reply = IncomingComment {
             ap_id: object_id,
             in_reply_to: parent,
