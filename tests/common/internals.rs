@@ -228,6 +228,8 @@ pub fn with_signup_open(ctx: &cocreate::state::Ctx) -> cocreate::state::Ctx {
         urls: ctx.urls.clone(),
         fed: ctx.fed.clone(),
         http: ctx.http.clone(),
+        fetch_signer: ctx.fetch_signer.clone(),
+        peer_schemes: ctx.peer_schemes.clone(),
         delivery_wake: ctx.delivery_wake.clone(),
     })
 }
