@@ -162,6 +162,10 @@ mod tests {
         for s in DeliveryState::ALL {
             assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
         }
+        for s in SignatureScheme::ALL {
+            assert_eq!(SignatureScheme::try_from(s.to_string()).unwrap(), *s);
+            assert_eq!(s.other().other(), *s);
+        }
     }
 
     #[test]

@@ -763,6 +763,36 @@ PSXSfBDiUGhwOw76WuSSsf1D4b/vLoJ10wIDAQAB
         ));
     }
 
+    /// Fedify answers an `Accept-Signature` that asks for `content-digest` by listing it twice
+    /// (it always adds it for a body); such a signature verifies, its line given twice.
+    #[test]
+    fn a_component_listed_twice_gives_its_line_twice() {
+        let (k, pem) = key();
+        let body = b"{}";
+        let (mut h, target) = signed("POST", "http://localhost:8080/inbox", Some(body), &k);
+        let input = h["signature-input"].to_str().unwrap().replace(
+            "\"content-digest\")",
+            "\"content-digest\" \"content-digest\")",
+        );
+        h.insert("signature-input", HeaderValue::from_str(&input).unwrap());
+        let sig = parse_headers(&h).unwrap().remove(0);
+        let base = signature_base(&sig, "POST", &target, &h).unwrap();
+        assert_eq!(base.matches("\"content-digest\": sha-256=").count(), 2);
+        let bytes = k
+            .sign(
+                Pkcs1v15Sign::new::<Sha256>(),
+                &Sha256::digest(base.as_bytes()),
+            )
+            .unwrap();
+        h.insert(
+            "signature",
+            HeaderValue::from_str(&format!("sig1=:{}:", B64.encode(bytes))).unwrap(),
+        );
+        let sig = parse_headers(&h).unwrap().remove(0);
+        check_coverage_and_freshness(&sig, &target, true, Utc::now()).unwrap();
+        verify(&sig, "POST", &target, &h, &pem).unwrap();
+    }
+
     #[test]
     fn derived_components_follow_the_rfc() {
         let headers = map(&[
