@@ -14,6 +14,14 @@ pub enum Error {
     BadRequest(String),
     #[error("{0}")]
     Unauthorized(String),
+    /// A request signature that is missing, malformed, stale or does not verify: 401, with an
+    /// `Accept-Signature` header (RFC 9421 §5.1) naming the signature this node asks for, so
+    /// that a double-knocking sender retries with the other scheme.
+    #[error("{message}")]
+    BadSignature {
+        message: String,
+        accept_signature: String,
+    },
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -32,6 +40,10 @@ pub enum Error {
     Unavailable(String),
     #[error("remote server error: {0}")]
     Remote(String),
+    /// Another server this request depends on cannot be reached right now (e.g. the signer's
+    /// key server is down): 503 with `Retry-After`, so that the sender retries later.
+    #[error("{0}")]
+    RemoteUnavailable(String),
     #[error("database error: {0}")]
     Database(#[from] diesel::result::Error),
     #[error("internal error: {0}")]
@@ -53,14 +65,14 @@ impl Error {
         match self {
             Error::NotFound(_) => S::NOT_FOUND,
             Error::BadRequest(_) => S::BAD_REQUEST,
-            Error::Unauthorized(_) => S::UNAUTHORIZED,
+            Error::Unauthorized(_) | Error::BadSignature { .. } => S::UNAUTHORIZED,
             Error::Forbidden(_) => S::FORBIDDEN,
             Error::Conflict(_) => S::CONFLICT,
             Error::Unsupported(_) => S::UNPROCESSABLE_ENTITY,
             Error::TooManyRequests(_) => S::TOO_MANY_REQUESTS,
             Error::TooLarge(_) => S::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType(_) => S::UNSUPPORTED_MEDIA_TYPE,
-            Error::Unavailable(_) => S::SERVICE_UNAVAILABLE,
+            Error::Unavailable(_) | Error::RemoteUnavailable(_) => S::SERVICE_UNAVAILABLE,
             Error::Remote(_) => S::BAD_GATEWAY,
             Error::Database(diesel::result::Error::NotFound) => S::NOT_FOUND,
             // A unique key hit by a concurrent request (two deliveries of the same object at
@@ -76,18 +88,35 @@ impl Error {
     }
 }
 
+/// Seconds a sender is asked to wait (`Retry-After`) when a server this node depends on is down.
+pub const RETRY_AFTER_SECS: u32 = 60;
+
 /// A JSON error body `{"error": message, "status": code}` with the status of the error kind;
-/// server errors are logged. Handlers can return `Result<_, Error>` directly.
+/// server errors are logged. A bad signature also carries `Accept-Signature`, a remote server
+/// that is down `Retry-After`. Handlers can return `Result<_, Error>` directly.
 impl axum::response::IntoResponse for Error {
     fn into_response(self) -> axum::response::Response {
         let status = self.status();
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
         }
-        (
+        let mut resp = (
             status,
             axum::Json(serde_json::json!({ "error": self.to_string(), "status": status.as_u16() })),
         )
-            .into_response()
+            .into_response();
+        let extra = match &self {
+            Error::BadSignature {
+                accept_signature, ..
+            } => Some(("accept-signature", accept_signature.clone())),
+            Error::RemoteUnavailable(_) => Some(("retry-after", RETRY_AFTER_SECS.to_string())),
+            _ => None,
+        };
+        if let Some((name, value)) = extra {
+            if let Ok(v) = http::HeaderValue::from_str(&value) {
+                resp.headers_mut().insert(name, v);
+            }
+        }
+        resp
     }
 }

@@ -88,15 +88,24 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<Ctx> {
             urls.base
         ))
         .build()?;
-    let fed =
-        federation::federation_config(&settings.domain, settings.dev, &instance, http.clone())
-            .await?;
+    let fed = federation::federation_config(&settings.domain, settings.dev, http.clone()).await?;
+    let pem = instance
+        .private_key_pem
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("the instance actor has no private key"))?;
+    let key = tokio::task::spawn_blocking(move || federation::signatures::parse_private_key(&pem))
+        .await??;
     Ok(Arc::new(AppState {
         settings,
         db,
         urls,
         fed,
         http,
+        fetch_signer: Arc::new(federation::knock::Signer {
+            key_id: instance.key_id.clone(),
+            key,
+        }),
+        peer_schemes: Arc::new(federation::knock::SchemeMemory::default()),
         delivery_wake: Arc::new(Notify::new()),
     }))
 }
@@ -106,6 +115,7 @@ pub fn router(ctx: Ctx) -> Router {
     let limit = ctx.settings.max_body_bytes;
     Router::new()
         .merge(federation::routes::router())
+        .merge(federation::followers_sync::router())
         .merge(api::router())
         .merge(web::router())
         .layer(DefaultBodyLimit::max(limit))

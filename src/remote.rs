@@ -1,14 +1,21 @@
-//! Outbound lookups on other servers: remote actors and objects by signed GET (through the
-//! federation crate, signed by the instance actor), handles by WebFinger, and the cache of
-//! remote actors in the `actors` table. Use cases call this to know who they deal with (a
-//! handle to follow, an offered idea to verify); the inbox calls it to know who signed.
+//! Outbound lookups on other servers: remote actors and objects by signed GET, handles by
+//! WebFinger (signed too), and the cache of remote actors in the `actors` table. Use cases call
+//! this to know who they deal with (a handle to follow, an offered idea to verify); the inbox
+//! calls it to know who signed.
+//!
+//! Every GET is signed by the instance actor, with the scheme the host accepts
+//! ([`crate::federation::knock`]): GoToSocial and Mastodon in authorized-fetch mode answer
+//! nothing else. A fetched document must come with an ActivityPub content type and carry the
+//! URL fetched as its `id`; one redirect is followed.
 
-use activitypub_federation::fetch::fetch_object_http;
+use http::{Method, StatusCode};
 use serde_json::Value;
+use thiserror::Error as ThisError;
 use url::Url;
 
 use crate::domain::Handle;
 use crate::error::{Error, Result};
+use crate::federation::knock;
 use crate::state::Ctx;
 use crate::store::models::{Actor, NewActor};
 use crate::store::{self, now};
@@ -32,16 +39,181 @@ pub async fn check_remote_url(ctx: &Ctx, url: &Url) -> Result<()> {
         .map_err(|e| Error::bad_request(format!("refusing {url}: {e}")))
 }
 
-/// GETs a remote ActivityPub document, signed by the instance actor. The federation crate
-/// checks the content type and that the document's id is the URL fetched.
+/// Content types a fetched ActivityPub document may have (compared in lowercase).
+const AP_CONTENT_TYPES: [&str; 3] = [
+    "application/activity+json",
+    r#"application/ld+json; profile="https://www.w3.org/ns/activitystreams""#,
+    "application/activity+json; charset=utf-8",
+];
+
+/// Why a fetch failed, as far as callers need to tell: a server that is down for a moment is
+/// worth retrying later, a document that is gone is not.
+#[derive(Debug, ThisError)]
+pub enum FetchError {
+    /// The URL may not be contacted (see [`check_remote_url`]).
+    #[error("{0}")]
+    NotAllowed(Error),
+    /// No answer, a timeout, 429 or 5xx: the server may answer later.
+    #[error("{url} cannot be reached right now: {reason}")]
+    Unreachable { url: String, reason: String },
+    /// 404 or 410.
+    #[error("{url} answered {status}")]
+    Gone { url: String, status: StatusCode },
+    /// Any other answer that is not a usable document.
+    #[error("{url}: {reason}")]
+    Invalid { url: String, reason: String },
+}
+
+impl From<FetchError> for Error {
+    fn from(e: FetchError) -> Error {
+        match e {
+            FetchError::NotAllowed(e) => e,
+            other => Error::Remote(format!("fetching {other}")),
+        }
+    }
+}
+
+/// GETs a remote ActivityPub document, signed by the instance actor. The content type must be
+/// an ActivityPub one and the document's `id` the URL fetched (when it is another URL on the
+/// same host, that URL is fetched instead, once).
 pub async fn fetch_json(ctx: &Ctx, url: &str) -> Result<Value> {
-    let parsed =
-        Url::parse(url).map_err(|e| Error::bad_request(format!("invalid URL {url}: {e}")))?;
-    check_remote_url(ctx, &parsed).await?;
-    let res = fetch_object_http::<(), Value>(&parsed, &ctx.fed_data())
+    Ok(fetch_document(ctx, url).await?)
+}
+
+/// [`fetch_json`] with the reason of a failure kept.
+pub async fn fetch_document(ctx: &Ctx, url: &str) -> std::result::Result<Value, FetchError> {
+    let mut url = url.to_string();
+    for hop in 0..2 {
+        let (fetched, doc) = get_document(ctx, &url).await?;
+        let id = doc["id"].as_str().and_then(|id| Url::parse(id).ok());
+        match id {
+            Some(id) if id == fetched => return Ok(doc),
+            Some(id) if hop == 0 && id.host_str() == fetched.host_str() => {
+                url = id.to_string();
+            }
+            _ => {
+                return Err(FetchError::Invalid {
+                    url: fetched.to_string(),
+                    reason: "the document's id is not the URL fetched".into(),
+                })
+            }
+        }
+    }
+    Err(FetchError::Invalid {
+        url,
+        reason: "the document's id is not the URL fetched".into(),
+    })
+}
+
+/// Refuses a URL a fetch must not contact: what [`check_remote_url`] refuses, an explicit port
+/// outside development mode, and this node's own URLs.
+async fn check_fetch_url(ctx: &Ctx, url: &Url) -> std::result::Result<(), FetchError> {
+    check_remote_url(ctx, url)
         .await
-        .map_err(|e| Error::Remote(format!("fetching {url} failed: {e}")))?;
-    Ok(res.object)
+        .map_err(FetchError::NotAllowed)?;
+    if !ctx.settings.dev && url.port().is_some() {
+        return Err(FetchError::NotAllowed(Error::bad_request(format!(
+            "refusing {url}: explicit ports are allowed only in development mode"
+        ))));
+    }
+    if ctx.urls.is_local(url.as_str()) {
+        return Err(FetchError::Invalid {
+            url: url.to_string(),
+            reason: "a URL of this node is never fetched".into(),
+        });
+    }
+    Ok(())
+}
+
+/// One signed GET of an ActivityPub document (one redirect followed): the URL that answered
+/// and the parsed body.
+async fn get_document(ctx: &Ctx, url: &str) -> std::result::Result<(Url, Value), FetchError> {
+    let mut url = Url::parse(url).map_err(|e| {
+        FetchError::NotAllowed(Error::bad_request(format!("invalid URL {url}: {e}")))
+    })?;
+    check_fetch_url(ctx, &url).await?;
+    let mut answer = signed_get(ctx, &url, "application/activity+json").await?;
+    if answer.status.is_redirection() {
+        let location = answer
+            .headers
+            .get(http::header::LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .and_then(|l| url.join(l).ok())
+            .ok_or_else(|| FetchError::Invalid {
+                url: url.to_string(),
+                reason: format!("answered {} without a usable Location", answer.status),
+            })?;
+        check_fetch_url(ctx, &location).await?;
+        url = location;
+        answer = signed_get(ctx, &url, "application/activity+json").await?;
+    }
+    let status = answer.status;
+    if status == StatusCode::NOT_FOUND || status == StatusCode::GONE {
+        return Err(FetchError::Gone {
+            url: url.to_string(),
+            status,
+        });
+    }
+    if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+        return Err(FetchError::Unreachable {
+            url: url.to_string(),
+            reason: format!("answered {status}"),
+        });
+    }
+    if !status.is_success() {
+        let text: String = answer.text().chars().take(200).collect();
+        return Err(FetchError::Invalid {
+            url: url.to_string(),
+            reason: format!("answered {status}: {text}"),
+        });
+    }
+    let content_type = answer
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|c| c.to_str().ok())
+        .map(|c| c.to_ascii_lowercase())
+        .unwrap_or_default();
+    if !AP_CONTENT_TYPES.contains(&content_type.as_str()) {
+        return Err(FetchError::Invalid {
+            url: url.to_string(),
+            reason: format!("content type '{content_type}' is not an ActivityPub one"),
+        });
+    }
+    let doc = serde_json::from_slice(&answer.body).map_err(|e| FetchError::Invalid {
+        url: url.to_string(),
+        reason: format!("not JSON: {e}"),
+    })?;
+    Ok((url, doc))
+}
+
+/// A GET signed by the instance actor, with the scheme the host accepts.
+async fn signed_get(
+    ctx: &Ctx,
+    url: &Url,
+    accept: &str,
+) -> std::result::Result<knock::Answer, FetchError> {
+    let headers = [("accept", accept.to_string())];
+    knock::send(
+        ctx,
+        &ctx.fetch_signer,
+        knock::Request {
+            method: Method::GET,
+            url,
+            body: None,
+            headers: &headers,
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        knock::KnockError::Transport(e) => FetchError::Unreachable {
+            url: url.to_string(),
+            reason: e.to_string(),
+        },
+        other => FetchError::Invalid {
+            url: url.to_string(),
+            reason: other.to_string(),
+        },
+    })
 }
 
 /// Turns a fetched actor document into an `actors` row.
@@ -164,7 +336,14 @@ pub async fn key_owner(ctx: &Ctx, key_id: &str, refresh: bool) -> Result<Actor> 
             .await?
             .ok_or_else(|| Error::Unauthorized(format!("unknown local key {key_id}")));
     }
-    let doc = fetch_json(ctx, url.as_str()).await?;
+    // A key server that is down is worth a retry (503); a key that is gone or unusable is not.
+    let fetch_key = |e: FetchError| match e {
+        FetchError::Unreachable { .. } => Error::RemoteUnavailable(format!(
+            "the key {key_id} cannot be fetched right now, retry later: {e}"
+        )),
+        other => Error::Unauthorized(format!("cannot get key {key_id}: {other}")),
+    };
+    let doc = fetch_document(ctx, url.as_str()).await.map_err(fetch_key)?;
     // The key URL serves either the actor itself or a key document naming its owner.
     let actor_doc = if doc.get("inbox").is_some() {
         doc
@@ -174,7 +353,7 @@ pub async fn key_owner(ctx: &Ctx, key_id: &str, refresh: bool) -> Result<Actor> 
                 "key {key_id} names an owner on another host"
             )));
         }
-        fetch_json(ctx, owner).await?
+        fetch_document(ctx, owner).await.map_err(fetch_key)?
     } else {
         return Err(Error::Unauthorized(format!(
             "{url} is neither an actor nor a key"
@@ -244,23 +423,18 @@ pub async fn webfinger(ctx: &Ctx, h: &Handle) -> Result<Value> {
     let parsed =
         Url::parse(&url).map_err(|e| Error::bad_request(format!("bad handle {handle}: {e}")))?;
     check_remote_url(ctx, &parsed).await?;
-    let resp = ctx
-        .http
-        .get(parsed)
-        .header("accept", "application/jrd+json, application/json")
-        .send()
+    let resp = signed_get(ctx, &parsed, "application/jrd+json, application/json")
         .await
         .map_err(|e| Error::Remote(format!("WebFinger for {handle} failed: {e}")))?;
-    if resp.status() == reqwest::StatusCode::NOT_FOUND {
+    if resp.status == StatusCode::NOT_FOUND {
         return Err(Error::not_found(format!("{handle} (WebFinger)")));
     }
-    if !resp.status().is_success() {
+    if !resp.status.is_success() {
         return Err(Error::Remote(format!(
             "WebFinger for {handle} answered {}",
-            resp.status()
+            resp.status
         )));
     }
-    resp.json()
-        .await
+    serde_json::from_slice(&resp.body)
         .map_err(|e| Error::Remote(format!("WebFinger for {handle} is not JSON: {e}")))
 }

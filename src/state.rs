@@ -6,6 +6,7 @@ use activitypub_federation::config::{Data, FederationConfig};
 use tokio::sync::Notify;
 
 use crate::config::Settings;
+use crate::federation::knock::{SchemeMemory, Signer};
 use crate::store::Db;
 
 /// Everything a request handler, service or worker needs; cheap to clone.
@@ -15,10 +16,14 @@ pub struct AppState {
     pub settings: Settings,
     pub db: Db,
     pub urls: Urls,
-    /// The federation crate's config: signed, validated fetches of remote objects.
+    /// The federation crate's config: which remote URLs may be contacted.
     pub fed: FederationConfig<()>,
-    /// Client for deliveries and WebFinger look-ups.
+    /// Client for deliveries, fetches and WebFinger look-ups.
     pub http: reqwest::Client,
+    /// The instance actor's key, which signs every outbound GET.
+    pub fetch_signer: Arc<Signer>,
+    /// The signature scheme each remote host accepted (double-knocking's memory).
+    pub peer_schemes: Arc<SchemeMemory>,
     /// Wakes the delivery worker after a transaction queued deliveries.
     pub delivery_wake: Arc<Notify>,
 }

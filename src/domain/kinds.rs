@@ -1,5 +1,5 @@
-//! The closed sets of the product as enums: kinds of actors and the states of follows,
-//! handoffs, join requests, invitations and deliveries.
+//! The closed sets of the product as enums: kinds of actors, the states of follows, handoffs,
+//! join requests, invitations and deliveries, and the HTTP signature schemes.
 //!
 //! Each is stored as its lowercase (or ActivityStreams) text, so the database stays readable
 //! and both backends share one schema; a row holding a value outside the set is an error the
@@ -127,6 +127,26 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// How an HTTP request is signed: what a peer sent, and what a remote host accepted.
+    SignatureScheme ("signature scheme") {
+        /// draft-cavage-http-signatures-12: `Signature: keyId=...,algorithm="rsa-sha256",...`.
+        Cavage = "cavage",
+        /// RFC 9421 HTTP Message Signatures: `Signature-Input` and `Signature`.
+        Rfc9421 = "rfc9421",
+    }
+}
+
+impl SignatureScheme {
+    /// The scheme to try when this one was refused (double-knocking).
+    pub fn other(self) -> SignatureScheme {
+        match self {
+            SignatureScheme::Cavage => SignatureScheme::Rfc9421,
+            SignatureScheme::Rfc9421 => SignatureScheme::Cavage,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +161,10 @@ mod tests {
         }
         for s in DeliveryState::ALL {
             assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        for s in SignatureScheme::ALL {
+            assert_eq!(SignatureScheme::try_from(s.to_string()).unwrap(), *s);
+            assert_eq!(s.other().other(), *s);
         }
     }
 

@@ -3,8 +3,9 @@
 //! not the room's; the target is found from the activity itself.
 //!
 //! Checks run in the order `spec/README.md` gives: the body is a JSON object with a type, an
-//! id and an actor (400); the HTTP signature verifies (401, so that Fedify falls back to
-//! cavage); the signer and the actor share a host (401) and so do the actor and the activity
+//! id and an actor (400); the HTTP signature, draft-cavage or RFC 9421, verifies (401 with
+//! `Accept-Signature`, so that a double-knocking sender can retry with the other scheme; 503
+//! when the signer's key server is down for a moment); the signer and the actor share a host (401) and so do the actor and the activity
 //! id (400); an id already applied is answered as a duplicate; then the activity's own file in
 //! [`super::activities`] checks and applies it. A request is answered 202 only after its
 //! effect is committed. A signed activity about nothing this node acts on is answered 202

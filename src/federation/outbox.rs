@@ -2,6 +2,11 @@
 //! deliveries in the same transaction as the state change they announce
 //! ([`crate::service::Tx::publish`]); this worker delivers them afterwards.
 //!
+//! Each delivery is signed by the activity's actor with the scheme its host accepts, and sent
+//! again with the other scheme when that one is refused ([`knock`]); a `partners` room's
+//! deliveries to its followers carry FEP-8fcf `Collection-Synchronization`
+//! ([`followers_sync`]).
+//!
 //! A delivery is claimed with a conditional UPDATE (a lease in `claimed_until`), so several node
 //! processes sharing one PostgreSQL never send the same row twice at once, and a process killed
 //! mid-send leaves a lease that simply expires. Failures are retried with exponential backoff;
@@ -14,7 +19,7 @@ use rsa::RsaPrivateKey;
 
 use crate::domain::kinds::DeliveryState;
 use crate::error::{Error, Result};
-use crate::federation::signatures;
+use crate::federation::{followers_sync, knock, signatures};
 use crate::state::Ctx;
 use crate::store::models::Delivery;
 use crate::store::{self, now, DbConnection};
@@ -161,41 +166,44 @@ async fn send(ctx: &Ctx, d: &Delivery, key: &RsaPrivateKey) -> Outcome {
     if let Err(e) = crate::remote::check_remote_url(ctx, &url).await {
         return Outcome::Final(e.to_string());
     }
-    let signer_key_id = match ctx
+    let inbox_host = crate::vocab::host_of(&d.inbox).unwrap_or_default();
+    let signer_id = d.signer_id;
+    let (key_id, sync) = match ctx
         .db
-        .read({
-            let id = d.signer_id;
-            move |c| store::actors::by_id(c, id)
+        .read(move |c| {
+            let signer = store::actors::by_id(c, signer_id)?;
+            let sync = followers_sync::header_for(c, &signer, &inbox_host)?;
+            Ok((signer.key_id, sync))
         })
         .await
     {
-        Ok(a) => a.key_id,
+        Ok(v) => v,
         Err(e) => return Outcome::Retry(e.to_string()),
     };
-    let headers = match signatures::sign("POST", &url, Some(d.body.as_bytes()), &signer_key_id, key)
-    {
-        Ok(h) => h,
-        Err(e) => return Outcome::Final(e.to_string()),
-    };
-    let mut req = ctx
-        .http
-        .post(url)
-        .header("content-type", "application/activity+json")
-        .body(d.body.clone());
-    for (name, value) in headers {
-        req = req.header(name, value);
+    let mut headers = vec![("content-type", "application/activity+json".to_string())];
+    if let Some(sync) = sync {
+        headers.push((followers_sync::HEADER, sync));
     }
-    match req.send().await {
-        Ok(resp) if resp.status().is_success() => Outcome::Delivered,
-        Ok(resp) => {
-            let status = resp.status();
-            let text: String = resp
-                .text()
-                .await
-                .unwrap_or_default()
-                .chars()
-                .take(300)
-                .collect();
+    let signer = knock::Signer {
+        key_id,
+        key: key.clone(),
+    };
+    let answer = knock::send(
+        ctx,
+        &signer,
+        knock::Request {
+            method: http::Method::POST,
+            url: &url,
+            body: Some(d.body.as_bytes()),
+            headers: &headers,
+        },
+    )
+    .await;
+    match answer {
+        Ok(a) if a.status.is_success() => Outcome::Delivered,
+        Ok(a) => {
+            let status = a.status;
+            let text: String = a.text().chars().take(300).collect();
             let msg = format!("{status}: {text}");
             if status.is_client_error() && status.as_u16() != 408 && status.as_u16() != 429 {
                 Outcome::Final(msg)
@@ -203,6 +211,7 @@ async fn send(ctx: &Ctx, d: &Delivery, key: &RsaPrivateKey) -> Outcome {
                 Outcome::Retry(msg)
             }
         }
+        Err(knock::KnockError::Sign(e)) => Outcome::Final(e.to_string()),
         Err(e) => Outcome::Retry(e.to_string()),
     }
 }

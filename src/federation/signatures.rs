@@ -1,12 +1,21 @@
-//! HTTP Signatures (draft-cavage-12) as Mastodon sends and checks them, and the verification
-//! of a signed request end to end ([`verify_request`]: the signer's key fetched, refetched once
-//! when it fails, for rotated keys), which inboxes and signed GETs share.
+//! HTTP signatures, both schemes the fediverse uses in 2026, and the verification of a signed
+//! request end to end ([`verify_request`]: the signer's key fetched, refetched once when it
+//! fails, for rotated keys), which inboxes and signed GETs share.
 //!
-//! We sign with `rsa-sha256` over `(request-target) host date digest` (GETs omit `digest`), and
-//! accept `rsa-sha256` and `hs2019` over any header list that covers the request target, the
-//! host, a date and, for requests with a body, the digest. The federation crate keeps its
-//! verifier private and signs `hs2019` with `content-type` included, so this module does both
-//! steps itself on the `rsa` crate.
+//! - draft-cavage-12 (this file), as Mastodon sends and checks it: we sign `rsa-sha256` over
+//!   `(request-target) host date digest` (GETs omit `digest`), and accept `rsa-sha256` and
+//!   `hs2019` over any header list that covers the request target, the host, a date and, for
+//!   requests with a body, the digest.
+//! - RFC 9421 HTTP Message Signatures with RFC 9530 `Content-Digest` ([`rfc9421`]), as Fedify
+//!   and Mastodon 4.5 send them; a request with `Signature-Input` is checked this way.
+//!
+//! Which scheme this node sends to a host is decided by [`crate::federation::knock`]. A
+//! signature that cannot be checked is answered 401 with `Accept-Signature`
+//! ([`Error::BadSignature`]); a key server that is down for a moment 503 (retry later).
+//! Both schemes are checked on the `rsa` crate directly (the federation crate keeps its
+//! verifier private and knows no RFC 9421).
+
+pub mod rfc9421;
 
 use base64::{engine::general_purpose::STANDARD as B64, Engine};
 use chrono::{DateTime, Utc};
@@ -18,6 +27,7 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 use url::Url;
 
+pub use crate::domain::kinds::SignatureScheme;
 use crate::error::{Error, Result as AppResult};
 use crate::remote;
 use crate::state::Ctx;
@@ -34,7 +44,7 @@ pub enum SignatureError {
     Missing,
     #[error("malformed Signature header: {0}")]
     Malformed(String),
-    #[error("unsupported signature algorithm '{0}': use rsa-sha256 or hs2019")]
+    #[error("unsupported signature algorithm '{0}': use rsa-sha256 or hs2019 (draft-cavage), rsa-v1_5-sha256 or rsa-pss-sha512 (RFC 9421)")]
     Algorithm(String),
     #[error("signature does not cover '{0}'")]
     Uncovered(&'static str),
@@ -143,6 +153,23 @@ pub fn sign_at(
         ),
     ));
     Ok(out)
+}
+
+/// Headers that make a request carry a signature of `scheme` by `key_id`: for cavage `host`,
+/// `date`, `digest` (with a body) and `signature`; for RFC 9421 `content-digest` (with a
+/// body), `signature-input` and `signature`.
+pub fn sign_request(
+    scheme: SignatureScheme,
+    method: &str,
+    url: &Url,
+    body: Option<&[u8]>,
+    key_id: &str,
+    key: &RsaPrivateKey,
+) -> Result<Vec<(&'static str, String)>, SignatureError> {
+    match scheme {
+        SignatureScheme::Cavage => sign(method, url, body, key_id, key),
+        SignatureScheme::Rfc9421 => rfc9421::sign(method, url, body, key_id, key, Utc::now()),
+    }
 }
 
 fn request_target(method: &str, path: &str, query: Option<&str>) -> String {
@@ -334,7 +361,97 @@ pub fn verify(
 
 // ---- verifying a request end to end ----
 
-/// Verifies the signature of a request and returns the signing actor.
+/// A 401 for a signature that cannot be checked, with the `Accept-Signature` that tells a
+/// double-knocking sender what to sign instead.
+pub fn bad_signature(message: impl Into<String>, has_body: bool) -> Error {
+    Error::BadSignature {
+        message: message.into(),
+        accept_signature: rfc9421::accept_signature(has_body),
+    }
+}
+
+/// A signature as received, checked for coverage and freshness, waiting for its key.
+enum Presented {
+    Cavage(SignatureHeader),
+    Rfc9421(Box<rfc9421::Signature>, rfc9421::Target),
+}
+
+impl Presented {
+    /// Parses the request's signature (RFC 9421 when it has `Signature-Input`, else cavage)
+    /// and checks its digest, coverage and freshness.
+    fn check(
+        ctx: &Ctx,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: Option<&[u8]>,
+    ) -> Result<Presented, SignatureError> {
+        let now = Utc::now();
+        if !rfc9421::is_present(headers) {
+            let sig = parse_header(headers)?;
+            if let Some(body) = body {
+                check_digest(headers, body)?;
+            }
+            check_coverage_and_freshness(&sig, headers, body.is_some(), now)?;
+            return Ok(Presented::Cavage(sig));
+        }
+        let target =
+            rfc9421::Target::of_request(ctx.settings.scheme(), &ctx.settings.domain, uri, headers);
+        // Of several signatures (a proxy may add its own), the first one that meets our rules.
+        let mut refusal = None;
+        for sig in rfc9421::parse_headers(headers)? {
+            match rfc9421::check_coverage_and_freshness(&sig, &target, body.is_some(), now) {
+                Ok(()) => {
+                    if let Some(body) = body {
+                        rfc9421::check_content_digest(headers, body)?;
+                    }
+                    return Ok(Presented::Rfc9421(Box::new(sig), target));
+                }
+                Err(e) => {
+                    refusal.get_or_insert(e);
+                }
+            }
+        }
+        Err(refusal.unwrap_or(SignatureError::Missing))
+    }
+
+    fn key_id(&self) -> &str {
+        match self {
+            Presented::Cavage(sig) => &sig.key_id,
+            Presented::Rfc9421(sig, _) => &sig.key_id,
+        }
+    }
+
+    fn scheme(&self) -> SignatureScheme {
+        match self {
+            Presented::Cavage(_) => SignatureScheme::Cavage,
+            Presented::Rfc9421(..) => SignatureScheme::Rfc9421,
+        }
+    }
+
+    fn verify(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        public_key_pem: &str,
+    ) -> Result<(), SignatureError> {
+        match self {
+            Presented::Cavage(sig) => {
+                let target = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+                verify(sig, method.as_str(), target, headers, public_key_pem)
+            }
+            Presented::Rfc9421(sig, target) => {
+                rfc9421::verify(sig, method.as_str(), target, headers, public_key_pem)
+            }
+        }
+    }
+}
+
+/// Verifies the signature of a request, of either scheme, and returns the signing actor.
+///
+/// A signature that is missing, malformed, stale, uncovered or wrong, and a key that does not
+/// exist, are [`Error::BadSignature`] (401 with `Accept-Signature`); a key server that cannot
+/// be reached right now is [`Error::RemoteUnavailable`] (503 with `Retry-After`).
 pub async fn verify_request(
     ctx: &Ctx,
     method: &Method,
@@ -342,54 +459,42 @@ pub async fn verify_request(
     headers: &HeaderMap,
     body: Option<&[u8]>,
 ) -> AppResult<Actor> {
-    let unauthorized = |e: SignatureError| Error::Unauthorized(e.to_string());
-    let sig = parse_header(headers).map_err(unauthorized)?;
-    if let Some(body) = body {
-        check_digest(headers, body).map_err(unauthorized)?;
-    }
-    check_coverage_and_freshness(&sig, headers, body.is_some(), Utc::now())
-        .map_err(unauthorized)?;
-    let target = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    let key_id = sig.key_id.clone();
+    let has_body = body.is_some();
+    let bad = |e: SignatureError| bad_signature(e.to_string(), has_body);
+    let presented = Presented::check(ctx, uri, headers, body).map_err(bad)?;
+    let key_id = presented.key_id().to_string();
     let owner = |refresh| {
         let key_id = key_id.clone();
         async move {
             remote::key_owner(ctx, &key_id, refresh)
                 .await
                 .map_err(|e| match e {
-                    Error::Unauthorized(_) | Error::Unavailable(_) => e,
-                    other => Error::Unauthorized(format!("cannot get key {key_id}: {other}")),
+                    Error::Unavailable(_) | Error::RemoteUnavailable(_) => e,
+                    Error::Unauthorized(m) => bad_signature(m, has_body),
+                    other => bad_signature(format!("cannot get key {key_id}: {other}"), has_body),
                 })
         }
     };
     let signer = owner(false).await?;
-    if verify(
-        &sig,
-        method.as_str(),
-        target,
-        headers,
-        &signer.public_key_pem,
-    )
-    .is_ok()
+    if presented
+        .verify(method, uri, headers, &signer.public_key_pem)
+        .is_ok()
     {
+        tracing::debug!(scheme = %presented.scheme(), signer = %signer.ap_id, "signature verified");
         return Ok(signer);
     }
     if signer.local {
-        return Err(Error::Unauthorized(format!(
-            "signature does not verify with the key of {}",
-            signer.ap_id
-        )));
+        return Err(bad_signature(
+            format!("signature does not verify with the key of {}", signer.ap_id),
+            has_body,
+        ));
     }
     // Keys rotate: fetch the key once more before refusing.
     let signer = owner(true).await?;
-    verify(
-        &sig,
-        method.as_str(),
-        target,
-        headers,
-        &signer.public_key_pem,
-    )
-    .map_err(unauthorized)?;
+    presented
+        .verify(method, uri, headers, &signer.public_key_pem)
+        .map_err(bad)?;
+    tracing::debug!(scheme = %presented.scheme(), signer = %signer.ap_id, "signature verified with a refetched key");
     Ok(signer)
 }
 

@@ -89,6 +89,22 @@ pub fn followers_of(conn: &mut DbConnection, target: i32) -> Result<Vec<Actor>> 
         .load(conn)?)
 }
 
+/// Ids of the accepted followers of an actor who live on `host` (`host[:port]`), sorted.
+pub fn follower_ids_on_host(
+    conn: &mut DbConnection,
+    target: i32,
+    host: &str,
+) -> Result<Vec<String>> {
+    Ok(follows::table
+        .inner_join(actors::table.on(actors::id.eq(follows::follower_id)))
+        .filter(follows::target_id.eq(target))
+        .filter(follows::state.eq(FollowState::Accepted.as_str()))
+        .filter(actors::host.eq(host))
+        .select(actors::ap_id)
+        .order(actors::ap_id.asc())
+        .load(conn)?)
+}
+
 /// Rooms (and other actors) that `follower` follows, with the follow state.
 pub fn following_of(conn: &mut DbConnection, follower: i32) -> Result<Vec<(Actor, Follow)>> {
     Ok(follows::table

@@ -238,6 +238,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    peers (host) {
+        host -> Text,
+        signature_scheme -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(api_tokens -> actors (actor_id));
 diesel::joinable!(sessions -> actors (actor_id));
 diesel::joinable!(comments -> ideas (idea_id));
@@ -264,4 +272,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     activities,
     inbox_receipts,
     deliveries,
+    peers,
 );

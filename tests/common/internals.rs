@@ -41,6 +41,91 @@ pub fn sign_at(
     cocreate::federation::signatures::sign_at(method, &url, body, key_id, key, at).unwrap()
 }
 
+/// [`sign`] with RFC 9421 (`content-digest`, `signature-input`, `signature`), as Fedify and
+/// Mastodon 4.5 sign.
+pub fn sign_rfc9421(
+    method: &str,
+    url: &str,
+    body: Option<&[u8]>,
+    key_id: &str,
+    key: &RsaPrivateKey,
+) -> Vec<(&'static str, String)> {
+    let url = url::Url::parse(url).unwrap();
+    cocreate::federation::signatures::sign_request(
+        cocreate::federation::signatures::SignatureScheme::Rfc9421,
+        method,
+        &url,
+        body,
+        key_id,
+        key,
+    )
+    .unwrap()
+}
+
+/// The `keyId`/`keyid` of a received request's signature, of either scheme.
+pub fn signature_key_id(headers: &http::HeaderMap) -> Option<String> {
+    use cocreate::federation::signatures::{parse_header, rfc9421};
+    if rfc9421::is_present(headers) {
+        rfc9421::parse_headers(headers)
+            .ok()
+            .and_then(|s| s.into_iter().next())
+            .map(|s| s.key_id)
+    } else {
+        parse_header(headers).ok().map(|s| s.key_id)
+    }
+}
+
+/// Checks a received request's signature, of either scheme, as a peer server would: digest,
+/// coverage, freshness and the signature itself with `public_key_pem`.
+pub fn verify_signature(
+    method: &str,
+    uri: &http::Uri,
+    headers: &http::HeaderMap,
+    body: &[u8],
+    public_key_pem: &str,
+) -> Result<(), String> {
+    use cocreate::federation::signatures::{self as sig, rfc9421};
+    let body = (!body.is_empty()).then_some(body);
+    let now = Utc::now();
+    if rfc9421::is_present(headers) {
+        let target = rfc9421::Target::of_request("http", "unknown", uri, headers);
+        let s = rfc9421::parse_headers(headers)
+            .map_err(|e| e.to_string())?
+            .remove(0);
+        rfc9421::check_coverage_and_freshness(&s, &target, body.is_some(), now)
+            .map_err(|e| e.to_string())?;
+        if let Some(b) = body {
+            rfc9421::check_content_digest(headers, b).map_err(|e| e.to_string())?;
+        }
+        rfc9421::verify(&s, method, &target, headers, public_key_pem).map_err(|e| e.to_string())
+    } else {
+        let s = sig::parse_header(headers).map_err(|e| e.to_string())?;
+        if let Some(b) = body {
+            sig::check_digest(headers, b).map_err(|e| e.to_string())?;
+        }
+        sig::check_coverage_and_freshness(&s, headers, body.is_some(), now)
+            .map_err(|e| e.to_string())?;
+        let target = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        sig::verify(&s, method, target, headers, public_key_pem).map_err(|e| e.to_string())
+    }
+}
+
+/// The signature scheme each remote host accepted, as a node remembers it in its database.
+pub async fn peer_schemes(database_url: &str) -> Vec<(String, String)> {
+    let db_url = database_url.to_string();
+    tokio::task::spawn_blocking(move || {
+        let db = cocreate::store::Db::open(&db_url).unwrap();
+        tokio::runtime::Handle::current()
+            .block_on(db.read(cocreate::store::peers::all))
+            .unwrap()
+            .into_iter()
+            .map(|(h, s)| (h, s.to_string()))
+            .collect()
+    })
+    .await
+    .unwrap()
+}
+
 /// The key id and private key of a node's instance actor, read from its database, so that a
 /// test can fetch as the node itself does.
 pub async fn instance_key(database_url: &str) -> (String, RsaPrivateKey) {
@@ -228,6 +313,8 @@ pub fn with_signup_open(ctx: &cocreate::state::Ctx) -> cocreate::state::Ctx {
         urls: ctx.urls.clone(),
         fed: ctx.fed.clone(),
         http: ctx.http.clone(),
+        fetch_signer: ctx.fetch_signer.clone(),
+        peer_schemes: ctx.peer_schemes.clone(),
         delivery_wake: ctx.delivery_wake.clone(),
     })
 }

@@ -1,6 +1,11 @@
 //! A minimal remote fediverse server inside the test process: one `Person` with an RSA key,
 //! an inbox that records what it receives, and a store of objects it serves. Tests use it to
-//! send signed (or deliberately broken) activities to a node.
+//! send signed (or deliberately broken) activities to a node, signed with draft-cavage (as
+//! Mastodon does) or RFC 9421 (as Fedify does).
+//!
+//! Its inbox takes anything by default; [`RemoteActor::accept_only`] makes it a server that
+//! checks signatures of one scheme only and answers 401 to the other (a cavage-only server, or
+//! one that has moved to RFC 9421), to watch a node double-knock.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -17,9 +22,34 @@ use serde_json::{json, Value};
 
 use super::internals;
 
+/// Which signatures the inbox takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Accepts {
+    /// Anything, unchecked (the default).
+    #[default]
+    Anything,
+    /// Verified draft-cavage signatures only; RFC 9421 is answered 401.
+    Cavage,
+    /// Verified RFC 9421 signatures only; cavage is answered 401.
+    Rfc9421,
+}
+
+/// One POST the inbox answered.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub path: String,
+    /// `cavage`, `rfc9421` or `none`.
+    pub scheme: &'static str,
+    pub status: u16,
+    pub headers: HashMap<String, String>,
+    pub body: Value,
+}
+
 #[derive(Default)]
 struct Shared {
     received: Vec<Value>,
+    requests: Vec<Received>,
+    accepts: Accepts,
     objects: HashMap<String, Value>,
     actor: Value,
 }
@@ -37,6 +67,7 @@ pub struct RemoteActor {
 #[derive(Clone)]
 struct ServerState {
     shared: Arc<Mutex<Shared>>,
+    http: reqwest::Client,
 }
 
 impl RemoteActor {
@@ -65,6 +96,7 @@ impl RemoteActor {
         }));
         let state = ServerState {
             shared: shared.clone(),
+            http: reqwest::Client::new(),
         };
         let app = Router::new()
             .route("/users/{name}", get(serve_actor))
@@ -112,6 +144,61 @@ impl RemoteActor {
 
     pub fn received(&self) -> Vec<Value> {
         self.shared.lock().unwrap().received.clone()
+    }
+
+    /// Every POST the inbox answered, refused ones included, in order.
+    pub fn requests(&self) -> Vec<Received> {
+        self.shared.lock().unwrap().requests.clone()
+    }
+
+    /// Makes the inbox check signatures and take only those of one scheme.
+    pub fn accept_only(&self, accepts: Accepts) {
+        self.shared.lock().unwrap().accepts = accepts;
+    }
+
+    /// POSTs `body` to `inbox` signed with RFC 9421; returns status, headers and text.
+    pub async fn post_rfc9421(
+        &self,
+        inbox: &str,
+        body: &[u8],
+    ) -> (StatusCode, reqwest::header::HeaderMap, String) {
+        let headers = internals::sign_rfc9421("POST", inbox, Some(body), &self.key_id, &self.key);
+        self.post_with_headers_full(inbox, body, &headers).await
+    }
+
+    /// POSTs with exactly the given headers; returns status, headers and text.
+    pub async fn post_with_headers_full(
+        &self,
+        inbox: &str,
+        body: &[u8],
+        headers: &[(&str, String)],
+    ) -> (StatusCode, reqwest::header::HeaderMap, String) {
+        let mut req = self
+            .http
+            .post(inbox)
+            .header("content-type", "application/activity+json")
+            .body(body.to_vec());
+        for (k, v) in headers {
+            req = req.header(*k, v);
+        }
+        let resp = req.send().await.unwrap();
+        let (status, h) = (resp.status(), resp.headers().clone());
+        (status, h, resp.text().await.unwrap_or_default())
+    }
+
+    /// GETs `url` as ActivityPub JSON signed with RFC 9421; returns status, headers and body.
+    pub async fn get_rfc9421(&self, url: &str) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let headers = internals::sign_rfc9421("GET", url, None, &self.key_id, &self.key);
+        let mut req = self
+            .http
+            .get(url)
+            .header("accept", "application/activity+json");
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        let resp = req.send().await.unwrap();
+        let (status, h) = (resp.status(), resp.headers().clone());
+        (status, h, resp.json().await.unwrap_or(Value::Null))
     }
 
     /// POSTs `body` to `inbox`, signed by this actor; returns status and response text.
@@ -202,9 +289,73 @@ async fn serve_object(
     }
 }
 
-async fn record(State(s): State<ServerState>, body: axum::body::Bytes) -> StatusCode {
-    if let Ok(v) = serde_json::from_slice::<Value>(&body) {
-        s.shared.lock().unwrap().received.push(v);
+/// Checks a request's signature with the key its `keyId` names (fetched unsigned).
+async fn check_signature(
+    s: &ServerState,
+    method: &str,
+    uri: &axum::http::Uri,
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+) -> Result<(), String> {
+    let key_id = internals::signature_key_id(headers).ok_or("no readable signature")?;
+    let doc: Value = s
+        .http
+        .get(key_id.split('#').next().unwrap_or_default())
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    let pem = doc["publicKey"]["publicKeyPem"]
+        .as_str()
+        .ok_or("the key has no publicKeyPem")?;
+    internals::verify_signature(method, uri, headers, body, pem)
+}
+
+async fn record(
+    State(s): State<ServerState>,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> (StatusCode, String) {
+    let scheme = if headers.contains_key("signature-input") {
+        "rfc9421"
+    } else if headers.contains_key("signature") {
+        "cavage"
+    } else {
+        "none"
+    };
+    let accepts = s.shared.lock().unwrap().accepts;
+    let refusal = match (accepts, scheme) {
+        (Accepts::Anything, _) => None,
+        (Accepts::Cavage, "cavage") | (Accepts::Rfc9421, "rfc9421") => {
+            check_signature(&s, "POST", &uri, &headers, &body)
+                .await
+                .err()
+        }
+        _ => Some(format!("signature scheme {scheme} is not accepted here")),
+    };
+    let status = if refusal.is_some() {
+        StatusCode::UNAUTHORIZED
+    } else {
+        StatusCode::ACCEPTED
+    };
+    let value = serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null);
+    let mut shared = s.shared.lock().unwrap();
+    shared.requests.push(Received {
+        path: uri.path().to_string(),
+        scheme,
+        status: status.as_u16(),
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
+            .collect(),
+        body: value.clone(),
+    });
+    if refusal.is_none() && !value.is_null() {
+        shared.received.push(value);
     }
-    StatusCode::ACCEPTED
+    (status, refusal.unwrap_or_default())
 }

@@ -1,7 +1,7 @@
 // A third-party ActivityPub peer built on Fedify (https://fedify.dev/),
 // started by Cocreate's interop tests.  See README.md for the contract.
 //
-//   node tests/interop/fedify-peer/peer.mjs PORT
+//   node tests/interop/fedify-peer/peer.mjs PORT [--rfc9421-only] [--authorized-fetch]
 //
 // Everything federation-related (WebFinger, document loading, HTTP
 // Signatures on outgoing and incoming activities) is done by Fedify; this
@@ -40,6 +40,22 @@ if (!Number.isInteger(PORT) || PORT <= 0 || PORT > 65535) {
 }
 const ORIGIN = `http://localhost:${PORT}`;
 const USER = "tester";
+// --rfc9421-only: answer 401 to requests signed with draft-cavage (before Fedify sees them),
+// as a server that has moved to RFC 9421 would.  --authorized-fetch: the actor document is
+// served only to a request whose signature Fedify verifies (Mastodon's secure mode).
+const RFC9421_ONLY = process.argv.includes("--rfc9421-only");
+const AUTHORIZED_FETCH = process.argv.includes("--authorized-fetch");
+
+/** The signature scheme of a request's headers: "rfc9421", "cavage" or "none". */
+function schemeOf(headers) {
+  if (headers.has("signature-input")) return "rfc9421";
+  if (headers.has("signature")) return "cavage";
+  return "none";
+}
+/** Requests this peer sent (Fedify's own fetches): {method, url, scheme, status}. */
+const outgoing = [];
+/** Requests this peer answered, control endpoints excepted: {method, path, scheme, status}. */
+const incoming = [];
 
 // ---------------------------------------------------------------- logging
 // All logs go to stderr (stdout carries only the "ready" line).
@@ -119,7 +135,20 @@ globalThis.fetch = (input, init) => {
   } catch {
     // Not a URL we understand; leave it alone.
   }
-  return realFetch(input, init);
+  // Record what was sent and how it was answered (signature scheme, status).
+  // (Read from the arguments: a new Request would take over the body of `input`.)
+  const isRequest = input instanceof Request;
+  const entry = {
+    method: init?.method ?? (isRequest ? input.method : "GET"),
+    url: isRequest ? input.url : String(input),
+    scheme: schemeOf(new Headers(init?.headers ?? (isRequest ? input.headers : undefined))),
+    status: null,
+  };
+  outgoing.push(entry);
+  return realFetch(input, init).then((response) => {
+    entry.status = response.status;
+    return response;
+  });
 };
 
 // ------------------------------------------------------------------ state
@@ -178,7 +207,10 @@ federation
   .setKeyPairsDispatcher(async (_ctx, identifier) =>
     identifier === USER ? [keyPair] : []
   )
-  .mapHandle((_ctx, username) => (username === USER ? USER : null));
+  .mapHandle((_ctx, username) => (username === USER ? USER : null))
+  .authorize(async (ctx, _identifier) =>
+    !AUTHORIZED_FETCH || (await ctx.getSignedKey()) != null
+  );
 
 federation.setOutboxDispatcher("/users/{identifier}/outbox", (_ctx, identifier) =>
   identifier === USER ? { items: [...creates.values()] } : null
@@ -285,6 +317,8 @@ async function control(request, path) {
   if (request.method === "GET" && path === "/control/inbox") return json(200, inboxLog);
   if (request.method === "GET" && path === "/control/followers") return json(200, followers);
   if (request.method === "GET" && path === "/control/following") return json(200, following);
+  if (request.method === "GET" && path === "/control/outgoing") return json(200, outgoing);
+  if (request.method === "GET" && path === "/control/incoming") return json(200, incoming);
   if (request.method !== "POST" || !["/control/follow", "/control/reply"].includes(path)) {
     return json(404, { error: `no control endpoint ${request.method} ${path}` });
   }
@@ -378,6 +412,11 @@ async function handle(req, res) {
   let response;
   if (url.pathname.startsWith("/control/")) {
     response = await control(request, url.pathname);
+  } else if (RFC9421_ONLY && schemeOf(headers) === "cavage") {
+    response = new Response("draft-cavage signatures are not accepted here\n", {
+      status: 401,
+      headers: { "Content-Type": "text/plain" },
+    });
   } else {
     let raw = null;
     if (method === "POST" && body.length > 0) {
@@ -391,6 +430,14 @@ async function handle(req, res) {
       contextData: { raw },
       onNotFound: () => new Response("Not found\n", { status: 404 }),
       onNotAcceptable: () => new Response("Not acceptable\n", { status: 406 }),
+    });
+  }
+  if (!url.pathname.startsWith("/control/")) {
+    incoming.push({
+      method,
+      path: url.pathname,
+      scheme: schemeOf(headers),
+      status: response.status,
     });
   }
   const outHeaders = {};
