@@ -18,6 +18,7 @@ pub mod inbound;
 pub mod intents;
 pub mod invitations;
 pub mod members;
+pub mod peers;
 pub mod policy;
 pub mod rooms;
 pub mod sessions;

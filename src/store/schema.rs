@@ -214,6 +214,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    peer_software (host) {
+        host -> Text,
+        software -> Nullable<Text>,
+        version -> Nullable<Text>,
+        checked_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     inbox_receipts (ap_id) {
         ap_id -> Text,
         actor -> Text,
@@ -264,4 +273,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     activities,
     inbox_receipts,
     deliveries,
+    peer_software,
 );
