@@ -210,6 +210,7 @@ diesel::table! {
         body -> Text,
         public -> Bool,
         published -> Timestamp,
+        listed -> Bool,
     }
 }
 
