@@ -13,6 +13,7 @@ use serde_json::Value;
 use thiserror::Error as ThisError;
 use url::Url;
 
+use crate::domain::peers::PeerSoftware;
 use crate::domain::Handle;
 use crate::error::{Error, Result};
 use crate::federation::knock;
@@ -437,4 +438,68 @@ pub async fn webfinger(ctx: &Ctx, h: &Handle) -> Result<Value> {
     }
     serde_json::from_slice(&resp.body)
         .map_err(|e| Error::Remote(format!("WebFinger for {handle} is not JSON: {e}")))
+}
+
+/// What `host` says of its software in NodeInfo (unsigned GETs of `/.well-known/nodeinfo`
+/// and of the newest 2.x schema it links): `None` when it links no NodeInfo document or that
+/// document names no software; `Remote` when the server cannot be reached or answers nonsense.
+pub async fn nodeinfo(ctx: &Ctx, host: &str) -> Result<Option<PeerSoftware>> {
+    let get_json = |url: String| async move {
+        let parsed =
+            Url::parse(&url).map_err(|e| Error::bad_request(format!("bad URL {url}: {e}")))?;
+        check_remote_url(ctx, &parsed).await?;
+        let resp = ctx
+            .http
+            .get(parsed)
+            .header("accept", "application/json")
+            // A follow waits for this: a slow server must not hold it long.
+            .timeout(std::time::Duration::from_secs(5))
+            .send()
+            .await
+            .map_err(|e| Error::Remote(format!("NodeInfo of {host} failed: {e}")))?;
+        if !resp.status().is_success() {
+            return Ok(None);
+        }
+        resp.json::<Value>()
+            .await
+            .map(Some)
+            .map_err(|e| Error::Remote(format!("NodeInfo of {host} is not JSON: {e}")))
+    };
+    let links = get_json(format!(
+        "{}://{host}/.well-known/nodeinfo",
+        ctx.settings.scheme()
+    ))
+    .await?;
+    let href = links
+        .as_ref()
+        .and_then(|l| l["links"].as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|l| {
+            let version = l["rel"]
+                .as_str()?
+                .strip_prefix("http://nodeinfo.diaspora.software/ns/schema/")
+                .or_else(|| {
+                    l["rel"]
+                        .as_str()?
+                        .strip_prefix("https://nodeinfo.diaspora.software/ns/schema/")
+                })?
+                .to_string();
+            Some((version, l["href"].as_str()?.to_string()))
+        })
+        .max_by(|a, b| a.0.cmp(&b.0))
+        .map(|(_, href)| href);
+    let Some(mut href) = href else {
+        return Ok(None);
+    };
+    if href.starts_with('/') {
+        href = format!("{}://{host}{href}", ctx.settings.scheme());
+    }
+    let info = get_json(href).await?;
+    Ok(info.as_ref().and_then(|i| {
+        let name = i["software"]["name"]
+            .as_str()
+            .filter(|n| !n.trim().is_empty())?;
+        Some(PeerSoftware::new(name, i["software"]["version"].as_str()))
+    }))
 }

@@ -45,7 +45,10 @@ pub fn context() -> Value {
             "handedOffTo": {"@id": "cocreate:handedOffTo", "@type": "@id"},
             "mergedInto": {"@id": "cocreate:mergedInto", "@type": "@id"},
             "partnerKind": "cocreate:partnerKind",
-            "manuallyApprovesFollowers": "as:manuallyApprovesFollowers"
+            "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
+            "featured": {"@id": "toot:featured", "@type": "@id"},
+            "webfinger": {"@id": "https://purl.archive.org/socialweb/webfinger#webfinger", "@type": "http://www.w3.org/2001/XMLSchema#string"},
+            "implements": {"@id": "https://w3id.org/fep/844e/implements", "@type": "@id", "@container": "@list"}
         }
     ])
 }
@@ -57,6 +60,41 @@ pub fn is_public(iri: &str) -> bool {
 
 pub fn timestamp(t: NaiveDateTime) -> String {
     t.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// What this node speaks, as FEP-844e `implements` lists it on the instance actor.
+pub fn implements() -> Value {
+    json!([
+        {"name": "ActivityPub", "href": "https://www.w3.org/TR/activitypub/"},
+        {"name": "RFC-9421: HTTP Message Signatures", "href": "https://datatracker.ietf.org/doc/html/rfc9421"},
+        {"name": "draft-cavage-http-signatures-12", "href": "https://datatracker.ietf.org/doc/html/draft-cavage-http-signatures-12"},
+        {"name": "FEP-1b12: Group federation", "href": "https://w3id.org/fep/1b12"},
+        {"name": "FEP-7888: Demystifying the context property", "href": "https://w3id.org/fep/7888"},
+        {"name": "FEP-f228: Backfilling conversations", "href": "https://w3id.org/fep/f228"},
+        {"name": "FEP-2c59: Discovery of a Webfinger address from an ActivityPub actor", "href": "https://w3id.org/fep/2c59"},
+        {"name": "FEP-3b86: Activity Intents", "href": "https://w3id.org/fep/3b86"},
+    ])
+}
+
+/// A room's featured collection (FEP-1b12 / Lemmy `featured`).
+pub fn featured_of(room: &str) -> String {
+    format!("{room}/featured")
+}
+
+/// A room's moderators collection (its stewards), the room's `attributedTo` as Lemmy reads it.
+pub fn moderators_of(room: &str) -> String {
+    format!("{room}/moderators")
+}
+
+/// The context collection of an idea's thread (FEP-7888 / FEP-f228), for ideas whose document
+/// this node serves (written here).
+pub fn thread_of(idea: &Idea) -> Option<String> {
+    idea.local.then(|| format!("{}/context", idea.ap_id))
+}
+
+/// The `replies` collection of an idea or comment whose document this node serves.
+pub fn replies_of(ap_id: &str, local: bool) -> Option<String> {
+    local.then(|| format!("{ap_id}/replies"))
 }
 
 /// An actor document for any local actor kind.
@@ -79,14 +117,23 @@ pub fn actor_json(actor: &Actor, urls: &Urls) -> Value {
             "publicKeyPem": actor.public_key_pem,
         },
         "manuallyApprovesFollowers": actor.visibility.is_some() && actor.room_visibility() != Visibility::Public,
-        "discoverable": actor.kind == ActorKind::Group,
+        // Rooms are listed in directories, except private ones; people and the node are not.
+        "discoverable": actor.kind == ActorKind::Group && actor.room_visibility() != Visibility::Private,
+        // FEP-2c59: the WebFinger address that names this actor.
+        "webfinger": format!("{}@{}", actor.name, actor.host),
     });
     if let Some(v) = &actor.visibility {
         doc["visibility"] = json!(v);
     }
     if actor.kind == ActorKind::Group {
-        // FEP-1b12: only members post into a room through the room; anyone may reply.
+        // FEP-1b12 as Lemmy, PieFed and Mbin read it: the moderators as `attributedTo`, a
+        // featured collection, and anyone may post (the room's own rules decide).
+        doc["attributedTo"] = json!(moderators_of(&actor.ap_id));
+        doc["featured"] = json!(featured_of(&actor.ap_id));
         doc["postingRestrictedToMods"] = json!(false);
+    }
+    if actor.kind == ActorKind::Application {
+        doc["implements"] = implements();
     }
     doc
 }
@@ -115,6 +162,21 @@ pub fn room_addressing(room: &Actor) -> (Vec<String>, Vec<String>) {
     }
 }
 
+/// The longest pitch (`summary`) of an idea, in characters.
+pub const PITCH_CHARS: usize = 280;
+
+/// An idea's pitch: the first paragraph of its text as plain text, cut at a word, without the
+/// `@mentions` a suggested post starts with; else its title.
+pub fn pitch_of(idea: &Idea) -> String {
+    use crate::domain::text;
+    let p = text::strip_leading_mentions(&text::pitch(&idea.content, PITCH_CHARS));
+    if p.is_empty() {
+        idea.title.clone()
+    } else {
+        p
+    }
+}
+
 /// An idea as a `Page` with the project's terms.
 pub fn idea_json(v: &IdeaView<'_>) -> Value {
     let i = v.idea;
@@ -124,13 +186,13 @@ pub fn idea_json(v: &IdeaView<'_>) -> Value {
         "type": "Page",
         "attributedTo": v.author_ap_id,
         "name": i.title,
+        "summary": pitch_of(i),
         "content": i.content,
         "mediaType": "text/html",
         "source": {"content": i.source, "mediaType": "text/markdown"},
         "to": to,
         "cc": cc,
         "audience": v.room.ap_id,
-        "context": v.room.ap_id,
         "url": i.ap_id,
         "published": timestamp(i.published),
         "updated": timestamp(i.updated),
@@ -141,6 +203,12 @@ pub fn idea_json(v: &IdeaView<'_>) -> Value {
         "supportCount": v.support_count,
         "likes": {"type": "Collection", "totalItems": v.support_count},
     });
+    if let Some(thread) = thread_of(i) {
+        doc["context"] = json!(thread);
+    }
+    if let Some(replies) = replies_of(&i.ap_id, i.local) {
+        doc["replies"] = json!(replies);
+    }
     if let Some(a) = &i.stage_answer {
         doc["stageAnswer"] = json!(a);
     }
@@ -162,8 +230,14 @@ pub fn idea_json(v: &IdeaView<'_>) -> Value {
     doc
 }
 
-/// A comment as a `Note` reply.
-pub fn comment_json(c: &Comment, author_ap_id: &str, room: &Actor, idea_author: &str) -> Value {
+/// A comment as a `Note` reply, in the thread of `idea`.
+pub fn comment_json(
+    c: &Comment,
+    author_ap_id: &str,
+    room: &Actor,
+    idea: &Idea,
+    idea_author: &str,
+) -> Value {
     let (to, mut cc) = room_addressing(room);
     if idea_author != author_ap_id {
         cc.push(idea_author.to_string());
@@ -184,6 +258,82 @@ pub fn comment_json(c: &Comment, author_ap_id: &str, room: &Actor, idea_author: 
     });
     if let Some(s) = &c.source {
         doc["source"] = json!({"content": s, "mediaType": "text/markdown"});
+    }
+    if let Some(thread) = thread_of(idea) {
+        doc["context"] = json!(thread);
+    }
+    if let Some(replies) = replies_of(&c.ap_id, c.local) {
+        doc["replies"] = json!(replies);
+    }
+    doc
+}
+
+/// The same activity with every idea in it as an `Article` instead of a `Page` (and the
+/// Tombstone of a deleted one formerly an `Article`), for servers that cannot take a `Page`
+/// (Discourse). Ids and everything else stay.
+pub fn as_article(activity: &Value) -> Value {
+    fn rewrite(v: &mut Value, depth: usize) {
+        let Some(o) = v.as_object_mut() else { return };
+        for key in ["type", "formerType"] {
+            if o.get(key).and_then(Value::as_str) == Some("Page") {
+                o.insert(key.into(), json!("Article"));
+            }
+        }
+        if depth < 2 {
+            if let Some(inner) = o.get_mut("object") {
+                rewrite(inner, depth + 1);
+            }
+        }
+    }
+    let mut out = activity.clone();
+    if let Some(inner) = out.get_mut("object") {
+        rewrite(inner, 0);
+    }
+    out
+}
+
+/// How many items a page of a collection holds.
+pub const PAGE_SIZE: u64 = 50;
+
+/// The page `page` (from 1) of a collection of `total` items.
+pub fn page_url(collection: &str, page: u64) -> String {
+    format!("{collection}?page={page}")
+}
+
+/// How many pages a collection of `total` items has (at least one, empty when `total` is 0).
+pub fn page_count(total: u64) -> u64 {
+    total.div_ceil(PAGE_SIZE).max(1)
+}
+
+/// A paged `OrderedCollection` as Mastodon and Lemmy serve them: `totalItems`, links to its
+/// `first` and `last` pages, and the items of its first page inline, for readers that do not
+/// follow pages (Lemmy reads an outbox this way).
+pub fn ordered_collection(id: &str, total: u64, first_items: Vec<Value>) -> Value {
+    json!({
+        "id": id,
+        "type": "OrderedCollection",
+        "totalItems": total,
+        "first": page_url(id, 1),
+        "last": page_url(id, page_count(total)),
+        "orderedItems": first_items,
+    })
+}
+
+/// Page `page` of the collection `collection`: an `OrderedCollectionPage` with `partOf`,
+/// `next` and `prev` where there are such pages.
+pub fn collection_page(collection: &str, page: u64, total: u64, items: Vec<Value>) -> Value {
+    let mut doc = json!({
+        "id": page_url(collection, page),
+        "type": "OrderedCollectionPage",
+        "partOf": collection,
+        "totalItems": total,
+        "orderedItems": items,
+    });
+    if page < page_count(total) {
+        doc["next"] = json!(page_url(collection, page + 1));
+    }
+    if page > 1 {
+        doc["prev"] = json!(page_url(collection, page - 1));
     }
     doc
 }
@@ -250,6 +400,13 @@ pub fn room_activity(
     a["cc"] = json!(cc);
     a["audience"] = json!(room.ap_id);
     a
+}
+
+/// `room` announces `object` (an activity, embedded without `@context`, or an idea's `Page`) to
+/// its followers (FEP-1b12): addressed like everything in the room, with the room as
+/// `audience`.
+pub fn announce(id: &str, room: &Actor, object: Value) -> Value {
+    room_activity(ActivityKind::Announce, id, &room.ap_id, object, room)
 }
 
 /// `actor` accepts `object` (a Follow, Join, Invite or Offer, embedded whole: Lemmy and

@@ -4,6 +4,7 @@
 pub mod kinds;
 pub mod lifecycle;
 pub mod membership;
+pub mod peers;
 pub mod text;
 
 /// Room visibility as chosen by its stewards.

@@ -16,7 +16,7 @@ use crate::domain::kinds::ActorKind;
 use crate::error::{Error, Result};
 use crate::federation::inbox::post_inbox;
 use crate::federation::signatures::verify_request;
-use crate::service::documents::{self, Document};
+use crate::service::documents::{self, Document, Part};
 use crate::state::Ctx;
 use crate::store::models::Actor;
 use crate::vocab;
@@ -45,8 +45,13 @@ pub fn router() -> Router<Ctx> {
         .route("/u/{name}/followers", get(followers))
         .route("/r/{name}/followers", get(followers))
         .route("/o/{name}/followers", get(followers))
+        .route("/r/{name}/featured", get(room_collection))
+        .route("/r/{name}/moderators", get(room_collection))
         .route("/ideas/{id}", get(idea))
+        .route("/ideas/{id}/context", get(idea_thread))
+        .route("/ideas/{id}/replies", get(replies))
         .route("/comments/{id}", get(comment))
+        .route("/comments/{id}/replies", get(replies))
         .route("/activities/{id}", get(activity))
 }
 
@@ -120,6 +125,15 @@ async fn instance_actor(State(ctx): State<Ctx>, headers: HeaderMap) -> Response 
     serve_actor(&ctx, &headers, None, a).await
 }
 
+/// The instance actor's document, which the site root `/` answers to ActivityPub requests
+/// (Lemmy fetches a peer's root to learn its software); browsers get the home page there.
+pub async fn instance_actor_json(ctx: &Ctx) -> Response {
+    match documents::instance_actor(ctx).await {
+        Ok(a) => ap_json(StatusCode::OK, &vocab::actor_json(&a, &ctx.urls)),
+        Err(e) => e.into_response(),
+    }
+}
+
 /// What a GET handler needs to check a signature.
 struct Request {
     method: Method,
@@ -174,26 +188,80 @@ fn serve_document(result: Result<Document>) -> Response {
     }))
 }
 
-async fn outbox(State(ctx): State<Ctx>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+/// The query of a collection GET: which page (`?page=N`), or Lemmy's follower check
+/// (`?is_follower={actor}`, followers collections only).
+#[derive(Deserialize)]
+struct CollectionQuery {
+    page: Option<String>,
+    is_follower: Option<String>,
+}
+
+impl CollectionQuery {
+    fn part(&self) -> Result<Part> {
+        Part::parse(self.page.as_deref())
+    }
+}
+
+async fn outbox(
+    State(ctx): State<Ctx>,
+    Query(q): Query<CollectionQuery>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
     let req = Request {
         method,
         uri,
         headers,
     };
     let (ctx, path) = (&ctx, req.uri.path());
-    let page = as_reader(ctx, &req, |signer| async move {
-        documents::outbox(ctx, path, signer.as_ref()).await
+    let part = match q.part() {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let doc = as_reader(ctx, &req, |signer| async move {
+        documents::outbox(ctx, path, part, signer.as_ref()).await
     })
     .await;
-    respond(page.map(|p| {
-        (
-            StatusCode::OK,
-            json!({"id": p.id, "type": "OrderedCollection", "totalItems": p.total, "orderedItems": p.items}),
-        )
-    }))
+    respond(doc.map(|d| (StatusCode::OK, d)))
 }
 
 async fn followers(
+    State(ctx): State<Ctx>,
+    Query(q): Query<CollectionQuery>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let req = Request {
+        method,
+        uri,
+        headers,
+    };
+    let (ctx, path) = (&ctx, req.uri.path());
+    let part = match q.part() {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let doc = match &q.is_follower {
+        Some(actor) => {
+            as_reader(ctx, &req, |signer| async move {
+                documents::is_follower(ctx, path, actor, signer.as_ref()).await
+            })
+            .await
+        }
+        None => {
+            as_reader(ctx, &req, |signer| async move {
+                documents::followers(ctx, path, part, signer.as_ref()).await
+            })
+            .await
+        }
+    };
+    respond(doc.map(|d| (StatusCode::OK, d)))
+}
+
+/// A room's featured collection (empty) and its moderators (stewards).
+async fn room_collection(
     State(ctx): State<Ctx>,
     method: Method,
     uri: Uri,
@@ -205,21 +273,72 @@ async fn followers(
         headers,
     };
     let (ctx, path) = (&ctx, req.uri.path());
-    let list = as_reader(ctx, &req, |signer| async move {
-        documents::followers(ctx, path, signer.as_ref()).await
+    let doc = as_reader(ctx, &req, |signer| async move {
+        if path.ends_with("/featured") {
+            documents::featured(ctx, path, signer.as_ref()).await
+        } else {
+            documents::moderators(ctx, path, signer.as_ref()).await
+        }
     })
     .await;
-    respond(list.map(|f| {
-        (
-            StatusCode::OK,
-            json!({
-                "id": f.id,
-                "type": "OrderedCollection",
-                "totalItems": f.items.len(),
-                "orderedItems": f.items,
-            }),
-        )
-    }))
+    respond(doc.map(|d| (StatusCode::OK, d)))
+}
+
+/// The thread of an idea written here (its `context`), or a page of it.
+async fn idea_thread(
+    State(ctx): State<Ctx>,
+    Path(id): Path<String>,
+    Query(q): Query<CollectionQuery>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let req = Request {
+        method,
+        uri,
+        headers,
+    };
+    let part = match q.part() {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let (ctx, ap_id) = (&ctx, &ctx.urls.idea(&id));
+    let doc = as_reader(ctx, &req, |signer| async move {
+        documents::thread(ctx, ap_id, part, signer.as_ref()).await
+    })
+    .await;
+    respond(doc.map(|d| (StatusCode::OK, d)))
+}
+
+/// The direct replies to an idea or comment written here, or a page of them.
+async fn replies(
+    State(ctx): State<Ctx>,
+    Path(id): Path<String>,
+    Query(q): Query<CollectionQuery>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let ap_id = if uri.path().starts_with("/ideas/") {
+        ctx.urls.idea(&id)
+    } else {
+        ctx.urls.comment(&id)
+    };
+    let req = Request {
+        method,
+        uri,
+        headers,
+    };
+    let part = match q.part() {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let (ctx, ap_id) = (&ctx, &ap_id);
+    let doc = as_reader(ctx, &req, |signer| async move {
+        documents::replies(ctx, ap_id, part, signer.as_ref()).await
+    })
+    .await;
+    respond(doc.map(|d| (StatusCode::OK, d)))
 }
 
 /// An idea: its `Page` to ActivityPub clients, its web page to browsers; a deleted idea is a
@@ -302,8 +421,10 @@ async fn webfinger(State(ctx): State<Ctx>, Query(q): Query<WebfingerQuery>) -> R
             .resource
             .ok_or_else(|| Error::bad_request("resource parameter is required"))?;
         let actor = documents::webfinger(&ctx, &resource).await?;
+        // Lemmy tells a room from a person of the same name by the type on the self link.
+        let kind = json!({"https://www.w3.org/ns/activitystreams#type": actor.kind.as_str()});
         let mut links = vec![
-            json!({"rel": "self", "type": AP_CONTENT_TYPE, "href": actor.ap_id}),
+            json!({"rel": "self", "type": AP_CONTENT_TYPE, "href": actor.ap_id, "properties": kind}),
             json!({"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": actor.ap_id}),
         ];
         // People act from here on what other servers show them (FEP-3b86, Mastodon's remote
@@ -311,9 +432,17 @@ async fn webfinger(State(ctx): State<Ctx>, Query(q): Query<WebfingerQuery>) -> R
         if actor.kind == ActorKind::Person {
             links.extend(crate::service::intents::links(&ctx.urls));
         }
+        // FEP-d556: the server itself, asked by its URL, is its instance actor.
+        let subject = if documents::names_this_server(&ctx, &resource) {
+            links.push(json!({"rel": "https://www.w3.org/ns/activitystreams#Application", "type": AP_CONTENT_TYPE, "href": actor.ap_id}));
+            resource.clone()
+        } else {
+            format!("acct:{}@{}", actor.name, ctx.settings.domain)
+        };
         Ok(json!({
-            "subject": format!("acct:{}@{}", actor.name, ctx.settings.domain),
+            "subject": subject,
             "aliases": [actor.ap_id],
+            "properties": kind,
             "links": links,
         }))
     }
@@ -329,12 +458,19 @@ async fn webfinger(State(ctx): State<Ctx>, Query(q): Query<WebfingerQuery>) -> R
     }
 }
 
+/// NodeInfo's discovery document: the 2.1 schema, and the instance actor (FEP-2677).
 async fn nodeinfo_links(State(ctx): State<Ctx>) -> Response {
     axum::Json(json!({
-        "links": [{
-            "rel": "http://nodeinfo.diaspora.software/ns/schema/2.1",
-            "href": format!("{}/nodeinfo/2.1", ctx.urls.base),
-        }]
+        "links": [
+            {
+                "rel": "http://nodeinfo.diaspora.software/ns/schema/2.1",
+                "href": format!("{}/nodeinfo/2.1", ctx.urls.base),
+            },
+            {
+                "rel": "https://www.w3.org/ns/activitystreams#Application",
+                "href": ctx.urls.instance_actor(),
+            },
+        ]
     }))
     .into_response()
 }

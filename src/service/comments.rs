@@ -46,6 +46,7 @@ fn note_json(
         comment,
         &author.ap_id,
         &room,
+        idea,
         &idea_author.ap_id,
     ))
 }

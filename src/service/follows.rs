@@ -8,7 +8,7 @@ use crate::domain::text;
 use crate::error::{Error, Result};
 use crate::remote;
 use crate::service::inbound::{Applied, Inbound, Receipt};
-use crate::service::{commit, members, policy, Tx};
+use crate::service::{commit, members, peers, policy, Tx};
 use crate::state::Ctx;
 use crate::store;
 use crate::store::models::{Actor, Follow};
@@ -51,6 +51,9 @@ async fn send_request(
 ) -> Result<(Actor, FollowState)> {
     if target.id == user.id {
         return Err(Error::bad_request("you cannot follow yourself"));
+    }
+    if !target.local {
+        peers::learn(ctx, &target.host).await;
     }
     let follow_id = ctx.urls.new_activity();
     let mut follow = vocab::activity(
@@ -150,8 +153,14 @@ pub struct FollowRequest {
 
 /// Someone follows a local actor: public rooms, people and the organisation accept at once,
 /// with an `Accept` that embeds the whole Follow (Lemmy needs it); non-public rooms take it as
-/// a request (see [`members::receive_request`]).
+/// a request (see [`members::receive_request`]). Any kind of actor may follow: people,
+/// services, applications, organisations and groups (NodeBB categories and Lemmy communities
+/// follow groups). The follower's server's software is learned first (see [`peers`]).
 pub async fn receive_follow(ctx: &Ctx, follow: Inbound<FollowRequest>) -> Result<Applied> {
+    // What the follower's server is decides what the room sends it (see `peers`).
+    if !follow.actor.local {
+        peers::learn(ctx, &follow.actor.host).await;
+    }
     commit(ctx, move |c| {
         let target = store::actors::by_ap_id(c, &follow.content.target)?
             .filter(|a| a.local)

@@ -264,6 +264,8 @@ pub struct InviteAnswer {
 
 /// The invitee accepted: it becomes a member, and is told with `Add`.
 pub async fn receive_acceptance(ctx: &Ctx, answer: Inbound<InviteAnswer>) -> Result<Applied> {
+    // The new member's node becomes a follower: what its server is decides what it is sent.
+    crate::service::peers::learn(ctx, &answer.actor.host).await;
     commit(ctx, move |c| {
         let inv = match answered_invitation(c, &answer)? {
             Ok(inv) => inv,

@@ -18,6 +18,7 @@ pub mod inbound;
 pub mod intents;
 pub mod invitations;
 pub mod members;
+pub mod peers;
 pub mod policy;
 pub mod rooms;
 pub mod sessions;
@@ -28,11 +29,12 @@ use std::ops::{Deref, DerefMut};
 
 use serde_json::Value;
 
+use crate::domain::peers::IdeaForm;
 use crate::error::{Error, Result};
 use crate::state::{Ctx, Urls};
 use crate::store::models::Actor;
 use crate::store::{self, DbConnection};
-use crate::vocab::{self, ActivityKind};
+use crate::vocab;
 
 /// Runs a state change and the activities it sends in one transaction, then wakes the delivery
 /// worker. Every use case that changes state goes through here.
@@ -86,13 +88,24 @@ impl Tx<'_> {
         self.urls.new_activity()
     }
 
-    /// Stores an activity `signer` publishes and queues one delivery per distinct remote inbox
-    /// (local inboxes need none: the change is already here).
+    /// Stores an activity `signer` publishes, listed in its outbox, and queues one delivery per
+    /// distinct remote inbox (local inboxes need none: the change is already here). A server
+    /// that cannot take a `Page` (see [`peers`]) gets the `Article` form of any idea in it.
     pub fn publish(
         &mut self,
         signer: &Actor,
         activity: &Value,
         inboxes: impl IntoIterator<Item = String>,
+    ) -> Result<()> {
+        self.publish_as(signer, activity, inboxes, Listed::Yes)
+    }
+
+    fn publish_as(
+        &mut self,
+        signer: &Actor,
+        activity: &Value,
+        inboxes: impl IntoIterator<Item = String>,
+        listed: Listed,
     ) -> Result<()> {
         let ap_id = activity["id"]
             .as_str()
@@ -102,20 +115,38 @@ impl Tx<'_> {
             .iter()
             .any(|a| vocab::is_public(a));
         let body = activity.to_string();
-        store::activities::insert(self, ap_id, signer.id, kind, &body, public)?;
+        store::activities::insert(
+            self,
+            ap_id,
+            signer.id,
+            kind,
+            &body,
+            public,
+            listed == Listed::Yes,
+        )?;
         let urls = self.urls;
         let targets: BTreeSet<String> = inboxes.into_iter().filter(|i| !urls.is_local(i)).collect();
+        let hosts: Vec<String> = targets.iter().filter_map(|i| vocab::host_of(i)).collect();
+        let families = peers::families(self, &hosts)?;
+        let mut article: Option<String> = None;
         for inbox in targets {
-            store::deliveries::enqueue(self, ap_id, signer.id, &inbox, &body)?;
+            let family = vocab::host_of(&inbox).and_then(|h| families.get(&h).copied());
+            let form_body = match IdeaForm::for_family(family) {
+                IdeaForm::Page => &body,
+                IdeaForm::Article => {
+                    article.get_or_insert_with(|| vocab::as_article(activity).to_string())
+                }
+            };
+            store::deliveries::enqueue(self, ap_id, signer.id, &inbox, form_body)?;
         }
         Ok(())
     }
 
     /// Sends an activity about something in `room`: to the room's inbox when the room is
     /// remote; when the room is local, the room Announces it to its followers (FEP-1b12).
-    /// `object_for_plain` is also announced on its own, for followers such as Mastodon that
-    /// ignore announced activities (used for new ideas only, so comments do not flood their
-    /// timelines).
+    /// `object_for_plain` is also announced on its own, to the followers whose servers show
+    /// only announced objects (Mastodon-like; see [`Tx::announce`]); it is given for new ideas
+    /// only, so comments do not flood their timelines.
     pub fn distribute(
         &mut self,
         actor: &Actor,
@@ -132,32 +163,64 @@ impl Tx<'_> {
             self.publish(actor, activity, inboxes)?;
         }
         if room.local {
-            self.announce(room, vocab::embedded(activity.clone()))?;
-            if let Some(obj) = object_for_plain {
-                self.announce(room, obj)?;
-            }
+            // The server the activity came from has it already: it is not announced back.
+            let origin = (!actor.local).then_some(actor.host.as_str());
+            self.announce(
+                room,
+                vocab::embedded(activity.clone()),
+                object_for_plain,
+                origin,
+            )?;
         }
         Ok(())
     }
 
-    /// The room Announces `object` to its followers, one delivery per server.
-    pub fn announce(&mut self, room: &Actor, object: Value) -> Result<()> {
+    /// The room Announces `activity` to its followers, one delivery per server, except the
+    /// servers on `origin` (where the activity came from); this `Announce` is listed in the
+    /// room's outbox. `object`, when given, is announced on its own (not listed in the outbox)
+    /// to the followers that need it: those whose server is Mastodon-like, or, when its
+    /// software is unknown, who are not `Group`s (see [`crate::domain::peers`]).
+    pub fn announce(
+        &mut self,
+        room: &Actor,
+        activity: Value,
+        object: Option<Value>,
+        origin: Option<&str>,
+    ) -> Result<()> {
         let followers = store::follows::followers_of(self, room.id)?;
         let inboxes: Vec<String> = followers
             .iter()
+            .filter(|f| origin != Some(f.host.as_str()))
             .map(|f| f.delivery_inbox().to_string())
             .collect();
-        let (to, _) = vocab::room_addressing(room);
-        let mut activity = vocab::activity(
-            ActivityKind::Announce,
-            &self.new_activity_id(),
-            &room.ap_id,
-            object,
-            &[],
-            &[],
-        );
-        activity["to"] = serde_json::json!(to);
-        activity["cc"] = serde_json::json!([room.followers]);
-        self.publish(room, &activity, inboxes)
+        let announce = vocab::announce(&self.new_activity_id(), room, activity);
+        self.publish(room, &announce, inboxes)?;
+        let Some(object) = object else {
+            return Ok(());
+        };
+        let hosts: Vec<String> = followers.iter().map(|f| f.host.clone()).collect();
+        let families = peers::families(self, &hosts)?;
+        let plain: Vec<String> = followers
+            .iter()
+            .filter(|f| {
+                crate::domain::peers::wants_announced_objects(
+                    families.get(&f.host).copied(),
+                    f.kind,
+                )
+            })
+            .map(|f| f.delivery_inbox().to_string())
+            .collect();
+        if plain.is_empty() {
+            return Ok(());
+        }
+        let announce = vocab::announce(&self.new_activity_id(), room, object);
+        self.publish_as(room, &announce, plain, Listed::No)
     }
+}
+
+/// Whether a published activity is listed in its actor's outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Listed {
+    Yes,
+    No,
 }

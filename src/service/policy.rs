@@ -132,6 +132,24 @@ pub fn may_read(c: &mut DbConnection, room: &Actor, signer: Option<&Actor>) -> R
         .any(|(m, _)| rules::check(visibility(room), &phase, Some(m.role), Action::See).is_ok()))
 }
 
+/// Whether the node on `host` follows the local `actor` (Lemmy's `is_follower` check): it holds
+/// an accepted follower of it, or, for a non-public room, a member whose role may read it.
+pub fn followed_from(c: &mut DbConnection, actor: &Actor, host: &str) -> Result<bool> {
+    if store::follows::followers_of(c, actor.id)?
+        .iter()
+        .any(|f| f.host == host)
+    {
+        return Ok(true);
+    }
+    if !actor.is_room() || is_public(actor) {
+        return Ok(false);
+    }
+    let phase = current_phase(c, actor)?;
+    Ok(store::members::on_host(c, actor.id, host)?
+        .iter()
+        .any(|(m, _)| rules::check(visibility(actor), &phase, Some(m.role), Action::See).is_ok()))
+}
+
 /// Whether a local user may see the ideas of `room` through this node: public rooms are open;
 /// a remote non-public room is visible to local members (people, or everyone when the
 /// organisation is a member), who are the ones following it; a local one per [`may_read`].

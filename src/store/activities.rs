@@ -14,6 +14,7 @@ pub fn insert(
     kind: &str,
     body: &str,
     public: bool,
+    listed: bool,
 ) -> Result<()> {
     diesel::insert_into(activities::table)
         .values((
@@ -23,6 +24,7 @@ pub fn insert(
             activities::body.eq(body),
             activities::public.eq(public),
             activities::published.eq(now()),
+            activities::listed.eq(listed),
         ))
         .execute(conn)?;
     Ok(())
@@ -44,25 +46,33 @@ pub enum Listing {
     All,
 }
 
-/// The newest activities of an actor, newest first.
+/// The activities an actor's outbox lists, newest first: `limit` of them after skipping the
+/// `offset` newest.
 pub fn of_actor(
     conn: &mut DbConnection,
     actor: i32,
+    offset: i64,
     limit: i64,
     listing: Listing,
 ) -> Result<Vec<StoredActivity>> {
     let mut q = activities::table
         .filter(activities::actor_id.eq(actor))
+        .filter(activities::listed.eq(true))
         .into_boxed();
     if listing == Listing::Public {
         q = q.filter(activities::public.eq(true));
     }
-    Ok(q.order(activities::id.desc()).limit(limit).load(conn)?)
+    Ok(q.order(activities::id.desc())
+        .offset(offset)
+        .limit(limit)
+        .load(conn)?)
 }
 
+/// How many activities an actor's outbox lists.
 pub fn count_of_actor(conn: &mut DbConnection, actor: i32, listing: Listing) -> Result<i64> {
     let mut q = activities::table
         .filter(activities::actor_id.eq(actor))
+        .filter(activities::listed.eq(true))
         .into_boxed();
     if listing == Listing::Public {
         q = q.filter(activities::public.eq(true));

@@ -76,3 +76,47 @@ pub fn mark_all_of_actor_deleted(conn: &mut DbConnection, actor: i32) -> Result<
             .execute(conn)?,
     )
 }
+
+/// Ids of the live (not deleted) comments on an idea, oldest first: `limit` of them after
+/// skipping `offset`.
+pub fn ids_of_idea(
+    conn: &mut DbConnection,
+    idea: i32,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<String>> {
+    Ok(comments::table
+        .filter(comments::idea_id.eq(idea))
+        .filter(comments::deleted.eq(false))
+        .select(comments::ap_id)
+        .order((comments::published.asc(), comments::id.asc()))
+        .offset(offset)
+        .limit(limit)
+        .load(conn)?)
+}
+
+/// Ids of the live comments answering `in_reply_to` (an idea or a comment) directly, oldest
+/// first: `limit` of them after skipping `offset`.
+pub fn replies_to(
+    conn: &mut DbConnection,
+    in_reply_to: &str,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<String>> {
+    Ok(comments::table
+        .filter(comments::in_reply_to.eq(in_reply_to))
+        .filter(comments::deleted.eq(false))
+        .select(comments::ap_id)
+        .order((comments::published.asc(), comments::id.asc()))
+        .offset(offset)
+        .limit(limit)
+        .load(conn)?)
+}
+
+pub fn count_replies_to(conn: &mut DbConnection, in_reply_to: &str) -> Result<i64> {
+    Ok(comments::table
+        .filter(comments::in_reply_to.eq(in_reply_to))
+        .filter(comments::deleted.eq(false))
+        .count()
+        .get_result(conn)?)
+}

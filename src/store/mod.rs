@@ -15,6 +15,7 @@ pub mod invitations;
 pub mod json;
 pub mod members;
 pub mod models;
+pub mod peer_software;
 pub mod peers;
 pub mod receipts;
 pub mod requests;

@@ -295,6 +295,8 @@ pub struct StoredActivity {
     pub body: String,
     pub public: bool,
     pub published: NaiveDateTime,
+    /// Listed in the actor's outbox (a room's Announce of a bare object is not).
+    pub listed: bool,
 }
 
 #[derive(Debug, Clone, Queryable)]

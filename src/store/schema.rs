@@ -210,6 +210,16 @@ diesel::table! {
         body -> Text,
         public -> Bool,
         published -> Timestamp,
+        listed -> Bool,
+    }
+}
+
+diesel::table! {
+    peer_software (host) {
+        host -> Text,
+        software -> Nullable<Text>,
+        version -> Nullable<Text>,
+        checked_at -> Timestamp,
     }
 }
 
@@ -273,4 +283,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     inbox_receipts,
     deliveries,
     peers,
+    peer_software,
 );

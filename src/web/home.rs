@@ -52,6 +52,10 @@ struct HomePage {
 }
 
 async fn home(State(ctx): State<Ctx>, headers: HeaderMap, visitor: Visitor) -> Response {
+    // ActivityPub clients asking for the site root get the instance actor.
+    if crate::federation::routes::wants_activitypub(&headers) {
+        return crate::federation::routes::instance_actor_json(&ctx).await;
+    }
     let tr = Tr::from_headers(&headers);
     let page = async {
         let org = accounts::organization(&ctx).await?;

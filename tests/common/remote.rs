@@ -1,7 +1,9 @@
-//! A minimal remote fediverse server inside the test process: one `Person` with an RSA key,
-//! an inbox that records what it receives, and a store of objects it serves. Tests use it to
-//! send signed (or deliberately broken) activities to a node, signed with draft-cavage (as
-//! Mastodon does) or RFC 9421 (as Fedify does).
+//! A minimal remote fediverse server inside the test process: one actor (a `Person` unless
+//! told otherwise) with an RSA key, an inbox that records what it receives, a store of objects
+//! it serves, and, when given a software name, NodeInfo naming it (to stand in for Lemmy,
+//! Mastodon, Discourse, ...). Tests use it to send signed (or deliberately broken) activities
+//! to a node, signed with draft-cavage (as Mastodon does) or RFC 9421 (as Fedify does), and to
+//! see what a node sends to such a server.
 //!
 //! Its inbox takes anything by default; [`RemoteActor::accept_only`] makes it a server that
 //! checks signatures of one scheme only and answers 401 to the other (a cavage-only server, or
@@ -52,6 +54,8 @@ struct Shared {
     accepts: Accepts,
     objects: HashMap<String, Value>,
     actor: Value,
+    /// NodeInfo's `software.name`; no NodeInfo at all when `None`.
+    software: Option<String>,
 }
 
 pub struct RemoteActor {
@@ -72,6 +76,12 @@ struct ServerState {
 
 impl RemoteActor {
     pub async fn start(name: &str) -> RemoteActor {
+        RemoteActor::start_as(name, "Person", None).await
+    }
+
+    /// A server whose one actor is of `kind` (`Person`, `Group`, ...) and whose NodeInfo names
+    /// `software` (none when `None`).
+    pub async fn start_as(name: &str, kind: &str, software: Option<&str>) -> RemoteActor {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let base = format!("http://localhost:{port}");
@@ -84,7 +94,7 @@ impl RemoteActor {
         let key_id = format!("{actor_id}#main-key");
         let actor = json!({
             "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
-            "id": actor_id, "type": "Person", "preferredUsername": name, "name": name,
+            "id": actor_id, "type": kind, "preferredUsername": name, "name": name,
             "inbox": format!("{actor_id}/inbox"), "outbox": format!("{actor_id}/outbox"),
             "followers": format!("{actor_id}/followers"),
             "endpoints": {"sharedInbox": format!("{base}/inbox")},
@@ -92,6 +102,7 @@ impl RemoteActor {
         });
         let shared = Arc::new(Mutex::new(Shared {
             actor,
+            software: software.map(String::from),
             ..Default::default()
         }));
         let state = ServerState {
@@ -103,6 +114,8 @@ impl RemoteActor {
             .route("/users/{name}/inbox", post(record))
             .route("/inbox", post(record))
             .route("/objects/{id}", get(serve_object))
+            .route("/.well-known/nodeinfo", get(nodeinfo_links))
+            .route("/nodeinfo/2.1", get(nodeinfo))
             .with_state(state);
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         RemoteActor {
@@ -259,6 +272,42 @@ impl RemoteActor {
     pub fn signed_headers(&self, inbox: &str, body: &[u8]) -> Vec<(&'static str, String)> {
         internals::sign("POST", inbox, Some(body), &self.key_id, &self.key)
     }
+}
+
+async fn nodeinfo_links(State(s): State<ServerState>) -> axum::response::Response {
+    let shared = s.shared.lock().unwrap();
+    if shared.software.is_none() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let base = shared.actor["id"]
+        .as_str()
+        .unwrap()
+        .split("/users/")
+        .next()
+        .unwrap()
+        .to_string();
+    axum::Json(json!({"links": [{
+        "rel": "http://nodeinfo.diaspora.software/ns/schema/2.1",
+        "href": format!("{base}/nodeinfo/2.1"),
+    }]}))
+    .into_response()
+}
+
+async fn nodeinfo(State(s): State<ServerState>) -> axum::response::Response {
+    let shared = s.shared.lock().unwrap();
+    let Some(software) = &shared.software else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    axum::Json(json!({
+        "version": "2.1",
+        "software": {"name": software, "version": "1.0.0"},
+        "protocols": ["activitypub"],
+        "services": {"inbound": [], "outbound": []},
+        "openRegistrations": false,
+        "usage": {"users": {"total": 1}},
+        "metadata": {},
+    }))
+    .into_response()
 }
 
 async fn serve_actor(State(s): State<ServerState>, Path(_name): Path<String>) -> impl IntoResponse {

@@ -219,6 +219,8 @@ pub async fn submit(
         if !r.is_room() {
             return Err(Error::bad_request(format!("{room_name} is not a room")));
         }
+        // A room on a server that takes no `Page` gets the idea as an `Article`.
+        crate::service::peers::learn(ctx, &r.host).await;
         r
     } else {
         crate::service::rooms::local_by_name(ctx, room_name).await?

@@ -1,0 +1,2 @@
+ALTER TABLE activities DROP COLUMN listed;
+DROP TABLE peer_software;
