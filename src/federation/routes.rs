@@ -134,11 +134,26 @@ pub async fn instance_actor_json(ctx: &Ctx) -> Response {
     }
 }
 
-/// What a GET handler needs to check a signature.
+/// What a GET handler needs to check a signature; an extractor, so handlers take it whole.
 struct Request {
     method: Method,
     uri: Uri,
     headers: HeaderMap,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Request {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> std::result::Result<Request, Self::Rejection> {
+        Ok(Request {
+            method: parts.method.clone(),
+            uri: parts.uri.clone(),
+            headers: parts.headers.clone(),
+        })
+    }
 }
 
 impl Request {
@@ -205,15 +220,8 @@ impl CollectionQuery {
 async fn outbox(
     State(ctx): State<Ctx>,
     Query(q): Query<CollectionQuery>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    req: Request,
 ) -> Response {
-    let req = Request {
-        method,
-        uri,
-        headers,
-    };
     let (ctx, path) = (&ctx, req.uri.path());
     let part = match q.part() {
         Ok(p) => p,
@@ -229,15 +237,8 @@ async fn outbox(
 async fn followers(
     State(ctx): State<Ctx>,
     Query(q): Query<CollectionQuery>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    req: Request,
 ) -> Response {
-    let req = Request {
-        method,
-        uri,
-        headers,
-    };
     let (ctx, path) = (&ctx, req.uri.path());
     let part = match q.part() {
         Ok(p) => p,
@@ -261,17 +262,7 @@ async fn followers(
 }
 
 /// A room's featured collection (empty) and its moderators (stewards).
-async fn room_collection(
-    State(ctx): State<Ctx>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    let req = Request {
-        method,
-        uri,
-        headers,
-    };
+async fn room_collection(State(ctx): State<Ctx>, req: Request) -> Response {
     let (ctx, path) = (&ctx, req.uri.path());
     let doc = as_reader(ctx, &req, |signer| async move {
         if path.ends_with("/featured") {
@@ -289,15 +280,8 @@ async fn idea_thread(
     State(ctx): State<Ctx>,
     Path(id): Path<String>,
     Query(q): Query<CollectionQuery>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    req: Request,
 ) -> Response {
-    let req = Request {
-        method,
-        uri,
-        headers,
-    };
     let part = match q.part() {
         Ok(p) => p,
         Err(e) => return e.into_response(),
@@ -315,19 +299,12 @@ async fn replies(
     State(ctx): State<Ctx>,
     Path(id): Path<String>,
     Query(q): Query<CollectionQuery>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    req: Request,
 ) -> Response {
-    let ap_id = if uri.path().starts_with("/ideas/") {
+    let ap_id = if req.uri.path().starts_with("/ideas/") {
         ctx.urls.idea(&id)
     } else {
         ctx.urls.comment(&id)
-    };
-    let req = Request {
-        method,
-        uri,
-        headers,
     };
     let part = match q.part() {
         Ok(p) => p,
@@ -343,18 +320,7 @@ async fn replies(
 
 /// An idea: its `Page` to ActivityPub clients, its web page to browsers; a deleted idea is a
 /// Tombstone with 410 for both.
-async fn idea(
-    State(ctx): State<Ctx>,
-    Path(id): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    let req = Request {
-        method,
-        uri,
-        headers,
-    };
+async fn idea(State(ctx): State<Ctx>, Path(id): Path<String>, req: Request) -> Response {
     let (ctx, ap_id) = (&ctx, &ctx.urls.idea(&id));
     if wants_activitypub(&req.headers) {
         let doc = as_reader(ctx, &req, |signer| async move {
@@ -366,18 +332,7 @@ async fn idea(
     crate::web::idea_page(ctx, &req.headers, req.uri.query(), ap_id).await
 }
 
-async fn comment(
-    State(ctx): State<Ctx>,
-    Path(id): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    let req = Request {
-        method,
-        uri,
-        headers,
-    };
+async fn comment(State(ctx): State<Ctx>, Path(id): Path<String>, req: Request) -> Response {
     let (ctx, ap_id) = (&ctx, &ctx.urls.comment(&id));
     let doc = as_reader(ctx, &req, |signer| async move {
         documents::comment_document(ctx, ap_id, signer.as_ref()).await
@@ -387,18 +342,7 @@ async fn comment(
 }
 
 /// An activity as it was sent (its own `@context`).
-async fn activity(
-    State(ctx): State<Ctx>,
-    Path(id): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    let req = Request {
-        method,
-        uri,
-        headers,
-    };
+async fn activity(State(ctx): State<Ctx>, Path(id): Path<String>, req: Request) -> Response {
     let (ctx, ap_id) = (&ctx, &ctx.urls.activity(&id));
     let doc = as_reader(ctx, &req, |signer| async move {
         documents::activity_document(ctx, ap_id, signer.as_ref()).await
