@@ -521,12 +521,7 @@ pub fn sign(
         &Target::of_url(url),
         &headers,
     )?;
-    let bytes = key
-        .sign(
-            Pkcs1v15Sign::new::<Sha256>(),
-            &Sha256::digest(base.as_bytes()),
-        )
-        .map_err(|e| SignatureError::BadKey(e.to_string()))?;
+    let bytes = super::sign_rsa_sha256(key, base.as_bytes())?;
     let mut input = Dictionary::new();
     input.insert(sf_key(LABEL), ListEntry::InnerList(list));
     let mut value = Dictionary::new();
