@@ -174,6 +174,7 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response:
 /// Runs a node until the process is stopped: HTTP server plus the delivery worker.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let listen = settings.listen;
+    let _serving = store::ServeLock::take(&settings.database_url).map_err(anyhow::Error::msg)?;
     let ctx = build_state(settings).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await

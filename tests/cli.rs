@@ -230,3 +230,43 @@ async fn stewards_run_rooms_from_the_command_line() {
     let list: Value = serde_json::from_str(&a.cli(&["handoff", "list", "--as", "alice"])).unwrap();
     assert_eq!(list, json!([]));
 }
+
+#[tokio::test]
+async fn an_sqlite_database_takes_one_serving_process() {
+    let node = common::Node::start("one", common::Backend::Sqlite).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let (ok, _, err) = cocreate(
+        &["serve", "--dev"],
+        &[
+            ("COCREATE_DATABASE_URL", &node.database_url),
+            ("COCREATE_DOMAIN", &node.domain),
+            ("COCREATE_LISTEN", &listen),
+        ],
+    );
+    assert!(
+        !ok,
+        "a second serving process on the same SQLite file must stop"
+    );
+    assert!(
+        err.contains("another `cocreate serve` is already using"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    // The first node serves on, and commands other than serve still work on its database.
+    let (s, _) = node.get("/.well-known/nodeinfo", "").await;
+    assert_eq!(s, 200);
+    let (ok, _, err) = cocreate(
+        &["user", "add", "bea"],
+        &[
+            ("COCREATE_DATABASE_URL", &node.database_url),
+            ("COCREATE_DOMAIN", &node.domain),
+            ("COCREATE_DEV", "1"),
+        ],
+    );
+    assert!(ok, "{err}");
+}

@@ -74,6 +74,39 @@ impl Backend {
     }
 }
 
+/// What keeps a second serving process off an SQLite database: an exclusive lock on
+/// `{path}.lock`, held while the node serves (released when the process ends, even by a
+/// kill). PostgreSQL needs none: several processes share it.
+pub struct ServeLock {
+    _file: Option<std::fs::File>,
+}
+
+impl ServeLock {
+    /// Takes the lock for serving from `url`; a clear error when another process holds it.
+    pub fn take(url: &str) -> std::result::Result<ServeLock, String> {
+        let Backend::Sqlite { path } = Backend::from_url(url)? else {
+            return Ok(ServeLock { _file: None });
+        };
+        let lock_path = format!("{path}.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| format!("database: cannot open the lock file {lock_path}: {e}"))?;
+        // Called through the trait: recent std has an inherent `File::try_lock` of its own.
+        match fs4::FileExt::try_lock(&file) {
+            Ok(()) => Ok(ServeLock { _file: Some(file) }),
+            Err(fs4::TryLockError::WouldBlock) => Err(format!(
+                "database: another `cocreate serve` is already using {path} (an SQLite database takes one serving process; stop the other one, or use PostgreSQL to run several)"
+            )),
+            Err(fs4::TryLockError::Error(e)) => {
+                Err(format!("database: cannot lock {lock_path}: {e}"))
+            }
+        }
+    }
+}
+
 /// Opens connections for the r2d2 pool and applies the per-connection SQLite settings.
 struct Manager {
     backend: Backend,
