@@ -155,7 +155,7 @@ impl Metrics {
             DeliveryResult::Retry,
             DeliveryResult::Failed,
         ] {
-            deliveries.get_or_create(&ResultLabel {
+            let _ = deliveries.get_or_create_owned(&ResultLabel {
                 result: result.as_str().to_string(),
             });
         }
