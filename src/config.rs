@@ -12,7 +12,7 @@ use std::time::Duration;
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct ConfigArgs {
     /// TOML file with any of: domain, listen, database, dev, signup, org_name,
-    /// org_display_name, retry_base_secs, max_body_bytes.
+    /// org_display_name, retry_base_secs, max_body_bytes, log_format.
     #[arg(long, env = "COCREATE_CONFIG", global = true)]
     pub config: Option<PathBuf>,
     /// Public host[:port] of this node, as other servers reach it.
@@ -30,6 +30,9 @@ pub struct ConfigArgs {
     /// Whether anyone may create an account on the web: open or closed (the default).
     #[arg(long, env = "COCREATE_SIGNUP", global = true)]
     pub signup: Option<String>,
+    /// Log lines as text (the default) or as JSON objects, one a line.
+    #[arg(long, env = "COCREATE_LOG_FORMAT", global = true)]
+    pub log_format: Option<String>,
 }
 
 /// The TOML file's shape; every key is optional.
@@ -45,6 +48,7 @@ struct FileConfig {
     org_display_name: Option<String>,
     retry_base_secs: Option<f64>,
     max_body_bytes: Option<usize>,
+    log_format: Option<String>,
 }
 
 /// Validated settings of a node.
@@ -64,6 +68,26 @@ pub struct Settings {
     pub retry_base: Duration,
     /// Largest accepted request body (inbox and API).
     pub max_body_bytes: usize,
+    /// How log lines are written on standard error.
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written: readable text, or one JSON object a line for log collectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+impl LogFormat {
+    pub fn parse(s: &str) -> Option<LogFormat> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "text" => Some(LogFormat::Text),
+            "json" => Some(LogFormat::Json),
+            _ => None,
+        }
+    }
 }
 
 /// Whether web sign-up is open to anyone or closed (accounts are made by staff or the CLI).
@@ -134,6 +158,14 @@ impl Settings {
                 format!("signup (--signup / COCREATE_SIGNUP): '{s}' is not open or closed")
             })?,
         };
+        let log_format = match args.log_format.clone().or(file.log_format) {
+            None => LogFormat::default(),
+            Some(s) => LogFormat::parse(&s).ok_or_else(|| {
+                format!(
+                    "log_format (--log-format / COCREATE_LOG_FORMAT): '{s}' is not json or text"
+                )
+            })?,
+        };
         let org_name = file.org_name.unwrap_or_else(|| "org".to_string());
         let retry_base_secs = file.retry_base_secs.unwrap_or(30.0);
         let settings = Settings {
@@ -158,6 +190,7 @@ impl Settings {
                 return Err(format!("retry_base_secs: must be a positive number, got {retry_base_secs}"));
             },
             max_body_bytes: file.max_body_bytes.unwrap_or(1024 * 1024),
+            log_format,
         };
         if settings.dev && !is_loopback_host(&settings.domain) {
             return Err(format!(
@@ -277,6 +310,39 @@ mod tests {
         })
         .unwrap_err();
         assert!(err.starts_with("signup (--signup"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+
+    #[test]
+    fn log_format_is_text_by_default_json_on_request_and_checked() {
+        assert_eq!(
+            Settings::load(&ConfigArgs::default()).unwrap().log_format,
+            LogFormat::Text
+        );
+        let json = Settings::load(&ConfigArgs {
+            log_format: Some("JSON".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(json.log_format, LogFormat::Json);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "log_format = \"json\"\n").unwrap();
+        let s = Settings::load(&ConfigArgs {
+            config: Some(path),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(s.log_format, LogFormat::Json);
+        let err = Settings::load(&ConfigArgs {
+            log_format: Some("xml".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(
+            err.starts_with("log_format (--log-format / COCREATE_LOG_FORMAT): 'xml'"),
+            "{err}"
+        );
         assert_eq!(err.lines().count(), 1, "{err}");
     }
 

@@ -28,12 +28,16 @@
 //! - [`domain`]: pure rules (idea life cycle, membership and phases, names, kinds, text).
 //! - Shared by all: [`config`] (settings, validated), [`error`] (the library error and its one
 //!   mapping to an HTTP response), [`state`] (what handlers, services and workers share).
+//! - [`metrics`]: observability for operators: Prometheus metrics (`/metrics`, counted by the
+//!   inbox, the delivery worker and a latency middleware) and the `/healthz` and `/readyz`
+//!   probes.
 
 pub mod api;
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod federation;
+pub mod metrics;
 pub mod remote;
 pub mod service;
 pub mod state;
@@ -107,6 +111,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<Ctx> {
         }),
         peer_schemes: Arc::new(federation::knock::SchemeMemory::default()),
         delivery_wake: Arc::new(Notify::new()),
+        metrics: Arc::new(metrics::Metrics::new()),
     }))
 }
 
@@ -118,6 +123,7 @@ pub fn router(ctx: Ctx) -> Router {
         .merge(federation::followers_sync::router())
         .merge(api::router())
         .merge(web::router())
+        .merge(metrics::router())
         .layer(DefaultBodyLimit::max(limit))
         // A bug must cost one request, never the process or a silent connection reset.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
@@ -126,6 +132,11 @@ pub fn router(ctx: Ctx) -> Router {
         .layer(axum::middleware::map_response(json_errors))
         .layer(axum::middleware::from_fn(web::error_pages))
         .layer(tower_http::trace::TraceLayer::new_for_http())
+        // Router::layer wraps each route, so the matched route template is known here.
+        .layer(axum::middleware::from_fn_with_state(
+            ctx.clone(),
+            metrics::track_latency,
+        ))
         .with_state(ctx)
 }
 

@@ -1,7 +1,7 @@
 //! The `cocreate` command: run a node, manage accounts, run migrations.
 
 use clap::{Parser, Subcommand};
-use cocreate::config::{ConfigArgs, Settings};
+use cocreate::config::{ConfigArgs, LogFormat, Settings};
 
 #[derive(Parser)]
 #[command(
@@ -142,22 +142,37 @@ enum UserCommand {
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
-    if let Err(e) = run(cli).await {
+    // Settings first: they say how to log. A wrong setting is one line on standard error.
+    let settings = match Settings::load(&cli.config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+    };
+    init_logging(settings.log_format);
+    if let Err(e) = run(cli, settings).await {
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
-    let settings = Settings::load(&cli.config).map_err(anyhow::Error::msg)?;
+/// Logs to standard error, filtered by `RUST_LOG`, as text or one JSON object a line.
+fn init_logging(format: LogFormat) {
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+}
+
+async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve => cocreate::serve(settings).await,
         Command::Migrate => {

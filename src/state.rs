@@ -7,6 +7,7 @@ use tokio::sync::Notify;
 
 use crate::config::Settings;
 use crate::federation::knock::{SchemeMemory, Signer};
+use crate::metrics::Metrics;
 use crate::store::Db;
 
 /// Everything a request handler, service or worker needs; cheap to clone.
@@ -26,6 +27,8 @@ pub struct AppState {
     pub peer_schemes: Arc<SchemeMemory>,
     /// Wakes the delivery worker after a transaction queued deliveries.
     pub delivery_wake: Arc<Notify>,
+    /// Counters and histograms served at `/metrics`.
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {

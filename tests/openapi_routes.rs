@@ -148,6 +148,7 @@ async fn the_router_serves_every_route_of_the_table() {
         org_display_name: "Test organisation".into(),
         retry_base: Duration::from_secs(1),
         max_body_bytes: 1 << 20,
+        log_format: cocreate::config::LogFormat::Text,
     };
     let ctx = cocreate::build_state(settings).await.expect("build state");
     let app = cocreate::router(ctx);

@@ -10,7 +10,8 @@
 //! [`super::activities`] checks and applies it. A request is answered 202 only after its
 //! effect is committed. A signed activity about nothing this node acts on is answered 202
 //! `ignored` with the reason (the way Mastodon answers); malformed input is a 400, a bad
-//! signature a 401, and other refusals a 4xx saying why.
+//! signature a 401, and other refusals a 4xx saying why. Every answer is counted in
+//! `cocreate_inbox_activities_total` ([`crate::metrics`]).
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -21,6 +22,7 @@ use serde_json::{json, Value};
 use crate::error::{Error, Result};
 use crate::federation::activities::DirectActivity;
 use crate::federation::signatures;
+use crate::metrics::InboxResult;
 use crate::remote;
 use crate::service::inbound::{self, Applied};
 use crate::state::Ctx;
@@ -34,12 +36,29 @@ pub async fn post_inbox(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match receive(&ctx, &method, &uri, &headers, &body).await {
+    let activity: Result<Value> = serde_json::from_slice(&body)
+        .map_err(|e| Error::bad_request(format!("body is not valid JSON: {e}")));
+    let kind = activity
+        .as_ref()
+        .ok()
+        .and_then(vocab::type_of)
+        .map(str::to_string);
+    let count = |result| ctx.metrics.inbox(kind.as_deref(), result);
+    match receive(&ctx, &method, &uri, &headers, &body, activity).await {
         Ok(applied) => {
             let body = match applied {
-                Applied::Done => json!({ "status": "accepted" }),
-                Applied::Duplicate => json!({ "status": "duplicate" }),
-                Applied::Refused(reason) => json!({ "status": "refused", "reason": reason }),
+                Applied::Done => {
+                    count(InboxResult::Accepted);
+                    json!({ "status": "accepted" })
+                }
+                Applied::Duplicate => {
+                    count(InboxResult::Duplicate);
+                    json!({ "status": "duplicate" })
+                }
+                Applied::Refused(reason) => {
+                    count(InboxResult::Refused);
+                    json!({ "status": "refused", "reason": reason })
+                }
             };
             (StatusCode::ACCEPTED, axum::Json(body)).into_response()
         }
@@ -48,11 +67,17 @@ pub async fn post_inbox(
         // handle): acknowledged, as Mastodon does, so that senders do not log a failure.
         Err(Error::Unsupported(reason)) => {
             tracing::info!(%reason, "inbox ignored an activity");
+            count(InboxResult::Ignored);
             let body = json!({ "status": "ignored", "reason": reason });
             (StatusCode::ACCEPTED, axum::Json(body)).into_response()
         }
         Err(e) => {
             tracing::info!(error = %e, status = %e.status(), "inbox refused an activity");
+            count(if e.status().is_server_error() {
+                InboxResult::Error
+            } else {
+                InboxResult::Rejected
+            });
             e.into_response()
         }
     }
@@ -64,9 +89,9 @@ async fn receive(
     uri: &Uri,
     headers: &HeaderMap,
     body: &[u8],
+    activity: Result<Value>,
 ) -> Result<Applied> {
-    let activity: Value = serde_json::from_slice(body)
-        .map_err(|e| Error::bad_request(format!("body is not valid JSON: {e}")))?;
+    let activity = activity?;
     if !activity.is_object() {
         return Err(Error::bad_request("an activity must be a JSON object"));
     }

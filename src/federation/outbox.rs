@@ -10,7 +10,8 @@
 //! A delivery is claimed with a conditional UPDATE (a lease in `claimed_until`), so several node
 //! processes sharing one PostgreSQL never send the same row twice at once, and a process killed
 //! mid-send leaves a lease that simply expires. Failures are retried with exponential backoff;
-//! a 4xx other than 408/429 is final and recorded as `failed` with the peer's answer.
+//! a 4xx other than 408/429 is final and recorded as `failed` with the peer's answer. Each
+//! attempt is counted in `cocreate_deliveries_total` and by host ([`crate::metrics`]).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -20,6 +21,7 @@ use rsa::RsaPrivateKey;
 use crate::domain::kinds::DeliveryState;
 use crate::error::{Error, Result};
 use crate::federation::{followers_sync, knock, signatures};
+use crate::metrics::DeliveryResult;
 use crate::state::Ctx;
 use crate::store::models::Delivery;
 use crate::store::{self, now, DbConnection};
@@ -96,9 +98,16 @@ pub async fn deliver_due(ctx: &Ctx, keys: &mut HashMap<i32, RsaPrivateKey>) -> R
             continue;
         };
         let base = ctx.settings.retry_base;
+        let host = crate::vocab::host_of(&d.inbox).unwrap_or_default();
+        let counted = match &outcome {
+            Outcome::Delivered => DeliveryResult::Delivered,
+            Outcome::Retry(_) if d.attempts + 1 < MAX_ATTEMPTS => DeliveryResult::Retry,
+            Outcome::Retry(_) | Outcome::Final(_) => DeliveryResult::Failed,
+        };
         ctx.db
             .write(move |c| record_outcome(c, &d, outcome, base))
             .await?;
+        ctx.metrics.delivery(&host, counted);
     }
     Ok(n)
 }

@@ -117,3 +117,15 @@ pub fn count_by_state(conn: &mut DbConnection) -> Result<Vec<(String, i64)>> {
         .select((deliveries::state, diesel::dsl::count_star()))
         .load(conn)?)
 }
+
+/// Deliveries not yet done (`pending`, including those waiting for a retry) and when the
+/// oldest of them was queued; for the metrics.
+pub fn pending_summary(conn: &mut DbConnection) -> Result<(i64, Option<NaiveDateTime>)> {
+    let pending =
+        || deliveries::table.filter(deliveries::state.eq(DeliveryState::Pending.as_str()));
+    let count: i64 = pending().count().get_result(conn)?;
+    let oldest: Option<NaiveDateTime> = pending()
+        .select(diesel::dsl::min(deliveries::created_at))
+        .first(conn)?;
+    Ok((count, oldest))
+}

@@ -209,6 +209,30 @@ impl Db {
         Ok(())
     }
 
+    /// Whether the node can serve: the database answers a query and has every migration of
+    /// this build applied. The reason is a one-line message for `/readyz`.
+    pub async fn readiness(&self) -> std::result::Result<(), String> {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool
+                .get()
+                .map_err(|e| format!("database unreachable: {e}"))?;
+            conn.batch_execute("SELECT 1")
+                .map_err(|e| format!("database query failed: {e}"))?;
+            let pending = match &mut *conn {
+                DbConnection::Postgresql(c) => c.has_pending_migration(POSTGRES_MIGRATIONS),
+                DbConnection::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS),
+            }
+            .map_err(|e| format!("cannot read the applied migrations: {e}"))?;
+            if pending {
+                return Err("database migrations are pending (run `cocreate migrate`)".into());
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| format!("readiness check failed: {e}"))?
+    }
+
     /// Runs read-only queries off the async runtime.
     pub async fn read<T, F>(&self, f: F) -> Result<T>
     where
