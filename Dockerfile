@@ -8,9 +8,8 @@
 #   docker run --rm -p 8080:8080 -e COCREATE_LISTEN=0.0.0.0:8080 -e COCREATE_DEV=1 cocreate
 
 # --- build ----------------------------------------------------------------------------------
-# Cargo.toml says Rust 1.85+, but Cargo.lock pins crates that need newer compilers (uuid 1.29
-# wants 1.89, parking_lot 0.13 wants 1.95), and the build is `--locked`: pin the toolchain the
-# lock file was made with.
+# Rust 1.95, as Cargo.toml's rust-version says: the locked dependencies need it (parking_lot
+# 0.13 wants 1.95, uuid 1.29 wants 1.89), and the build is `--locked`.
 FROM rust:1.95-bookworm AS build
 # aws-lc-sys (TLS for outgoing requests) may build with cmake; pq-src and libsqlite3-sys only
 # need the C compiler that the rust image already has (and perl, also there).
