@@ -156,6 +156,7 @@ fn node_services_build_from_the_dockerfile_and_set_only_variables_the_binary_rea
                 .flatten()
                 .is_some_and(|v| boolish(&v)),
             signup: env.get("COCREATE_SIGNUP").cloned().flatten(),
+            log_format: env.get("COCREATE_LOG_FORMAT").cloned().flatten(),
         };
         assert!(
             !env.contains_key("COCREATE_CONFIG"),

@@ -240,7 +240,7 @@ impl Lab {
                 Expect::Nothing
             }
         };
-        let (inbox, url) = if index % 2 == 0 {
+        let (inbox, url) = if index.is_multiple_of(2) {
             ("room", format!("{}/inbox", self.room_ap))
         } else {
             ("shared", format!("{}/inbox", self.node.base))

@@ -3,7 +3,8 @@
 //! client-to-server API, resolves a room's handle with WebFinger and follows it; the room's
 //! `Accept` lands in bovine's following collection; ideas and comments reach bovine's inbox as
 //! the room's `Announce`s, whose signatures bovine_herd checks; and bovine's reply to an idea,
-//! addressed the way bovine addresses replies (author and room), becomes a comment here.
+//! addressed the way bovine addresses replies (author and room), becomes a comment here, and is
+//! not announced back to bovine's own server.
 //!
 //! The peer runs from the virtual environment `tests/interop/bovine-peer/.venv`, made from the
 //! pinned `requirements.txt` (`.ci/run` makes it). Without it the test says SKIPPED and passes,
@@ -287,12 +288,41 @@ async fn bovine_peer_follows_receives_and_replies(backend: Backend) {
     assert_eq!(from_bovine.len(), 1, "one comment by bovine: {detail}");
     assert_eq!(from_bovine[0]["in_reply_to"], idea_ap.as_str());
 
-    // The room passes bovine's reply on to its followers, bovine included.
+    // The room passes bovine's reply on to its other followers, but not back to bovine's own
+    // server, which applied it when it sent it: a comment made after the reply reaches bovine,
+    // the reply's Announce never does.
     let create = reply["create"].as_str().unwrap();
-    peer.inbox_until(30, "the room announced bovine's reply", |a| {
-        a["type"] == "Announce" && id_of(&a["actor"]) == room && id_of(&a["object"]) == create
+    let (_, later) = node
+        .post(
+            &format!("{}/comments", idea_path(&idea["id"])),
+            &staff,
+            json!({"body": "Thanks for the stand"}),
+        )
+        .await;
+    let later_ap = later["comments"]
+        .as_array()
+        .and_then(|l| {
+            l.iter()
+                .find(|c| c["content"].to_string().contains("Thanks for the stand"))
+        })
+        .and_then(|c| c["ap_id"].as_str())
+        .unwrap_or_else(|| panic!("the later comment is on the idea: {later}"))
+        .to_string();
+    peer.inbox_until(30, "bovine received the later comment", |a| {
+        announces_create(a, &room, "Note", &later_ap)
     })
     .await;
+    let inbox = peer.get("/control/inbox").await;
+    assert!(
+        !inbox
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["type"] == "Announce"
+                && id_of(&a["actor"]) == room
+                && id_of(&a["object"]) == create),
+        "the room announced bovine's own reply back to bovine: {inbox:#}"
+    );
     tokio::time::sleep(Duration::from_millis(200)).await;
 }
 
