@@ -440,28 +440,22 @@ pub async fn webfinger(ctx: &Ctx, h: &Handle) -> Result<Value> {
         .map_err(|e| Error::Remote(format!("WebFinger for {handle} is not JSON: {e}")))
 }
 
-/// What `host` says of its software in NodeInfo (unsigned GETs of `/.well-known/nodeinfo`
-/// and of the newest 2.x schema it links): `None` when it links no NodeInfo document or that
+/// What `host` says of its software in NodeInfo (signed GETs of `/.well-known/nodeinfo` and
+/// of the newest 2.x schema it links): `None` when it links no NodeInfo document or that
 /// document names no software; `Remote` when the server cannot be reached or answers nonsense.
 pub async fn nodeinfo(ctx: &Ctx, host: &str) -> Result<Option<PeerSoftware>> {
     let get_json = |url: String| async move {
         let parsed =
             Url::parse(&url).map_err(|e| Error::bad_request(format!("bad URL {url}: {e}")))?;
         check_remote_url(ctx, &parsed).await?;
-        let resp = ctx
-            .http
-            .get(parsed)
-            .header("accept", "application/json")
-            // A follow waits for this: a slow server must not hold it long.
-            .timeout(std::time::Duration::from_secs(5))
-            .send()
+        // Signed like every GET this node makes (authorized-fetch servers may require it).
+        let resp = signed_get(ctx, &parsed, "application/json")
             .await
             .map_err(|e| Error::Remote(format!("NodeInfo of {host} failed: {e}")))?;
-        if !resp.status().is_success() {
+        if !resp.status.is_success() {
             return Ok(None);
         }
-        resp.json::<Value>()
-            .await
+        serde_json::from_slice::<Value>(&resp.body)
             .map(Some)
             .map_err(|e| Error::Remote(format!("NodeInfo of {host} is not JSON: {e}")))
     };
