@@ -14,7 +14,6 @@ use std::sync::Mutex;
 
 use axum::body::Bytes;
 use http::{HeaderMap, Method, StatusCode};
-use rsa::RsaPrivateKey;
 use thiserror::Error;
 use url::Url;
 
@@ -30,7 +29,7 @@ pub const MAX_ANSWER_BYTES: usize = 1024 * 1024;
 #[derive(Clone)]
 pub struct Signer {
     pub key_id: String,
-    pub key: RsaPrivateKey,
+    pub key: signatures::SigningKey,
 }
 
 /// The remembered scheme of each host: the `peers` table with an in-process cache in front, so

@@ -16,8 +16,6 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use rsa::RsaPrivateKey;
-
 use crate::domain::kinds::DeliveryState;
 use crate::error::{Error, Result};
 use crate::federation::{followers_sync, knock, signatures};
@@ -40,7 +38,7 @@ enum Outcome {
 
 /// Runs the delivery loop until the process ends.
 pub async fn run_worker(ctx: Ctx) {
-    let mut keys: HashMap<i32, RsaPrivateKey> = HashMap::new();
+    let mut keys: HashMap<i32, signatures::SigningKey> = HashMap::new();
     loop {
         match deliver_due(&ctx, &mut keys).await {
             Ok(0) => {
@@ -58,7 +56,10 @@ pub async fn run_worker(ctx: Ctx) {
 }
 
 /// Claims and sends one batch of due deliveries; returns how many were attempted.
-pub async fn deliver_due(ctx: &Ctx, keys: &mut HashMap<i32, RsaPrivateKey>) -> Result<usize> {
+pub async fn deliver_due(
+    ctx: &Ctx,
+    keys: &mut HashMap<i32, signatures::SigningKey>,
+) -> Result<usize> {
     let claimed = ctx.db.write(claim_batch).await?;
     if claimed.is_empty() {
         return Ok(0);
@@ -167,7 +168,7 @@ pub fn backoff(base: Duration, attempts: i32) -> Duration {
         .min(Duration::from_secs(12 * 3600))
 }
 
-async fn send(ctx: &Ctx, d: &Delivery, key: &RsaPrivateKey) -> Outcome {
+async fn send(ctx: &Ctx, d: &Delivery, key: &signatures::SigningKey) -> Outcome {
     let url = match url::Url::parse(&d.inbox) {
         Ok(u) => u,
         Err(e) => return Outcome::Final(format!("invalid inbox URL: {e}")),

@@ -144,10 +144,9 @@ pub async fn instance_key(database_url: &str) -> (String, RsaPrivateKey) {
     })
     .await
     .unwrap();
-    let key = cocreate::federation::signatures::parse_private_key(
-        instance.private_key_pem.as_deref().unwrap(),
-    )
-    .unwrap();
+    let key =
+        rsa::pkcs8::DecodePrivateKey::from_pkcs8_pem(instance.private_key_pem.as_deref().unwrap())
+            .unwrap();
     (instance.key_id, key)
 }
 

@@ -20,7 +20,6 @@
 use base64::{engine::general_purpose::STANDARD as B64, Engine};
 use chrono::{DateTime, Utc};
 use http::{HeaderMap, Uri};
-use rsa::{Pkcs1v15Sign, Pss, RsaPrivateKey};
 use sfv::{
     BareItem, Dictionary, FieldType, InnerList, Integer, Item, Key, List, ListEntry, Parameters,
     Parser, StringRef,
@@ -28,7 +27,9 @@ use sfv::{
 use sha2::{Digest, Sha256, Sha512};
 use url::Url;
 
-use super::{parse_public_key, SignatureError, MAX_AGE_SECS, MAX_SKEW_SECS};
+use super::{
+    parse_public_key, RsaAlgorithm, RsaSigner, SignatureError, MAX_AGE_SECS, MAX_SKEW_SECS,
+};
 
 /// The label of the signatures this node makes.
 pub const LABEL: &str = "sig1";
@@ -449,19 +450,15 @@ pub fn verify(
     };
     let base = signature_base(sig, method, target, headers)?;
     let key = parse_public_key(public_key_pem)?;
-    let ok = match algorithm {
-        Algorithm::RsaV15Sha256 => key.verify(
-            Pkcs1v15Sign::new::<Sha256>(),
-            &Sha256::digest(base.as_bytes()),
-            &sig.signature,
-        ),
-        Algorithm::RsaPssSha512 => key.verify(
-            Pss::new::<Sha512>(),
-            &Sha512::digest(base.as_bytes()),
-            &sig.signature,
-        ),
+    let algorithm = match algorithm {
+        Algorithm::RsaV15Sha256 => RsaAlgorithm::Pkcs1Sha256,
+        Algorithm::RsaPssSha512 => RsaAlgorithm::PssSha512,
     };
-    ok.map_err(|_| SignatureError::Invalid(sig.key_id.clone()))
+    if key.verify(algorithm, base.as_bytes(), &sig.signature) {
+        Ok(())
+    } else {
+        Err(SignatureError::Invalid(sig.key_id.clone()))
+    }
 }
 
 fn sf_string(s: &str) -> Result<BareItem, SignatureError> {
@@ -490,7 +487,7 @@ pub fn sign(
     url: &Url,
     body: Option<&[u8]>,
     key_id: &str,
-    key: &RsaPrivateKey,
+    key: &(impl RsaSigner + ?Sized),
     at: DateTime<Utc>,
 ) -> Result<Vec<(&'static str, String)>, SignatureError> {
     let mut headers = HeaderMap::new();
@@ -521,7 +518,7 @@ pub fn sign(
         &Target::of_url(url),
         &headers,
     )?;
-    let bytes = super::sign_rsa_sha256(key, base.as_bytes())?;
+    let bytes = key.sign_pkcs1_sha256(base.as_bytes())?;
     let mut input = Dictionary::new();
     input.insert(sf_key(LABEL), ListEntry::InnerList(list));
     let mut value = Dictionary::new();
@@ -554,6 +551,7 @@ mod tests {
     use super::*;
     use http::HeaderValue;
     use rsa::pkcs8::{EncodePublicKey, LineEnding};
+    use rsa::{Pkcs1v15Sign, Pss, RsaPrivateKey};
 
     /// RFC 9421 Appendix B.1.1, `test-key-rsa`.
     const TEST_KEY_RSA: &str = "-----BEGIN RSA PUBLIC KEY-----
