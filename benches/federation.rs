@@ -1,22 +1,38 @@
 //! Federation benchmarks on a release build of the node: inbox latency and throughput for
-//! signed activities, and outbox fan-out to many follower servers. Run with `cargo bench`;
-//! set COCREATE_TEST_POSTGRES to also measure PostgreSQL. Prints medians of 5 runs.
+//! signed activities from 20 remote actors, outbox fan-out to many follower servers, reads of
+//! an idea as ActivityPub JSON, and the node's resident memory. Run with `cargo bench`; set
+//! COCREATE_TEST_POSTGRES to also measure PostgreSQL, and COCREATE_BENCH_BASELINE to the
+//! `cocreate` executable of another version (`benches/compare.sh REV` builds one) to measure
+//! both side by side, interleaved run by run. Prints medians of 5 runs; BENCHMARKS.md has the
+//! method.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use cocreate::federation::signatures::{self, SigningKey};
 use common::remote::RemoteActor;
 use common::*;
-use serde_json::json;
+use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+use serde_json::{json, Value};
 
 const RUNS: usize = 5;
+/// Remote actors sending replies (the issue's Lemmy comparison used 20).
+const ACTORS: usize = 20;
 const SEQUENTIAL: usize = 200;
-const CONCURRENT: usize = 400;
-const CONCURRENCY: usize = 16;
-const FOLLOWER_SERVERS: usize = 20;
+/// Activities sent at each concurrency level.
+const CONCURRENT: usize = 800;
+const LEVELS: [usize; 2] = [8, 16];
 const FANOUT_IDEAS: usize = 25;
+const READ_SECS: u64 = 3;
+const READ_CONCURRENCY: usize = 16;
+
+/// Lemmy 0.19.20 on this machine with the same load (issue 9): one at a time, 8 and 16 in flight.
+const LEMMY_PER_SEC: [f64; 3] = [23.0, 80.0, 80.0];
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
@@ -28,15 +44,116 @@ fn percentile(mut v: Vec<f64>, p: f64) -> f64 {
     v[((v.len() as f64 - 1.0) * p).round() as usize]
 }
 
-struct Figures {
-    latency_median_ms: f64,
-    latency_p90_ms: f64,
-    inbox_per_sec: f64,
-    deliveries_per_sec: f64,
+/// One row of the results: a name and how to read it.
+struct Figure {
+    name: String,
+    /// Whether more is better (throughput) or less (latency, memory).
+    higher_is_better: bool,
 }
 
-async fn one_run(backend: Backend) -> Figures {
-    let node = Node::start("bench", backend).await;
+fn figures() -> Vec<Figure> {
+    let f = |name: &str, higher_is_better| Figure {
+        name: name.to_string(),
+        higher_is_better,
+    };
+    let mut v = vec![
+        f("inbox, one at a time, activities/s", true),
+        f("inbox latency, one at a time, median ms", false),
+        f("inbox latency, one at a time, p99 ms", false),
+    ];
+    for level in LEVELS {
+        v.push(f(&format!("inbox, {level} in flight, activities/s"), true));
+    }
+    v.push(f(
+        &format!("inbox latency, {} in flight, p99 ms", LEVELS[1]),
+        false,
+    ));
+    v.push(f(
+        &format!("outbox fan-out to {ACTORS} servers, deliveries/s"),
+        true,
+    ));
+    v.push(f(
+        &format!("idea as activity+json, {READ_CONCURRENCY} in flight, reads/s"),
+        true,
+    ));
+    v.push(f("resident memory idle after start, MB", false));
+    v.push(f("resident memory after the run, MB", false));
+    v
+}
+
+/// The remote side, made once per backend: 20 actors, each on its own server, with its key
+/// also loaded into AWS-LC so that the load generator signs fast.
+struct Senders {
+    actors: Vec<RemoteActor>,
+    keys: Vec<SigningKey>,
+}
+
+impl Senders {
+    async fn start() -> Senders {
+        let mut actors = Vec::new();
+        let mut keys = Vec::new();
+        for i in 0..ACTORS {
+            let a = RemoteActor::start(&format!("a{i}")).await;
+            let pem = a.key.to_pkcs8_pem(LineEnding::LF).unwrap();
+            keys.push(SigningKey::from_pem(&pem).unwrap());
+            actors.push(a);
+        }
+        Senders { actors, keys }
+    }
+
+    /// A reply to `idea` by actor `i`, signed for `inbox`: (body, headers).
+    fn signed_reply(&self, i: usize, idea: &str, inbox: &url::Url) -> SignedPost {
+        let a = &self.actors[i % ACTORS];
+        let note = a.new_id("note");
+        let body = json!({"id": a.new_id("create"), "type": "Create", "actor": a.actor_id,
+            "object": {"id": note, "type": "Note", "attributedTo": a.actor_id, "inReplyTo": idea,
+                       "content": "<p>benchmark comment</p>",
+                       "to": ["https://www.w3.org/ns/activitystreams#Public"]}})
+        .to_string();
+        let headers = signatures::sign(
+            "POST",
+            inbox,
+            Some(body.as_bytes()),
+            &a.key_id,
+            &self.keys[i % ACTORS],
+        )
+        .unwrap();
+        SignedPost { body, headers }
+    }
+}
+
+#[derive(Clone)]
+struct SignedPost {
+    body: String,
+    headers: Vec<(&'static str, String)>,
+}
+
+async fn post(client: &reqwest::Client, inbox: &str, p: SignedPost) -> u16 {
+    let mut req = client
+        .post(inbox)
+        .header("content-type", "application/activity+json")
+        .body(p.body);
+    for (k, v) in p.headers {
+        req = req.header(k, v);
+    }
+    req.send().await.unwrap().status().as_u16()
+}
+
+fn rss_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+async fn one_run(backend: Backend, binary: &std::path::Path, senders: &Senders) -> Vec<f64> {
+    let node = Node::start_binary("bench", backend, "", binary).await;
+    let pid = node.pid().unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss_idle = rss_mb(pid);
     let staff = node.add_user("alice", true);
     node.post(
         "/api/v1/rooms",
@@ -53,91 +170,107 @@ async fn one_run(backend: Backend) -> Figures {
         .await;
     let idea_ap = idea["ap_id"].as_str().unwrap().to_string();
     let inbox = format!("{}/inbox", node.base);
-    let remote = RemoteActor::start("bencher").await;
-    let comment = |remote: &RemoteActor| {
-        let note = remote.new_id("note");
-        json!({"id": remote.new_id("create"), "type": "Create", "actor": remote.actor_id,
-            "object": {"id": note, "type": "Note", "attributedTo": remote.actor_id, "inReplyTo": idea_ap,
-                       "content": "<p>benchmark comment</p>", "to": ["https://www.w3.org/ns/activitystreams#Public"]}})
-    };
-    // Warm-up: the node fetches and caches the remote actor's key.
-    let (s, t) = remote.post_activity(&inbox, &comment(&remote)).await;
-    assert_eq!(s, 202, "{t}");
-
-    // Sequential: latency of one signed Create(Note) from send to 202 (signing included).
-    let mut latencies = Vec::with_capacity(SEQUENTIAL);
-    for _ in 0..SEQUENTIAL {
-        let body = comment(&remote).to_string();
-        let start = Instant::now();
-        let (s, _) = remote.post_signed(&inbox, body.as_bytes()).await;
-        latencies.push(start.elapsed().as_secs_f64() * 1000.0);
+    let inbox_url = url::Url::parse(&inbox).unwrap();
+    let client = reqwest::Client::new();
+    // Warm-up: the node fetches and keeps each remote actor's key.
+    for i in 0..ACTORS {
+        let s = post(
+            &client,
+            &inbox,
+            senders.signed_reply(i, &idea_ap, &inbox_url),
+        )
+        .await;
         assert_eq!(s, 202);
     }
+    let mut out = Vec::new();
 
-    // Concurrent: throughput with CONCURRENCY requests in flight (bodies signed beforehand).
-    let url = url::Url::parse(&inbox).unwrap();
-    let signed: Vec<(String, Vec<(&'static str, String)>)> = (0..CONCURRENT)
-        .map(|_| {
-            let body = comment(&remote).to_string();
-            let h = cocreate::federation::signatures::sign(
-                "POST",
-                &url,
-                Some(body.as_bytes()),
-                &remote.key_id,
-                &remote.key,
-            )
-            .unwrap();
-            (body, h)
-        })
+    // One at a time: time from sending to the 202 (signature check, idempotency record,
+    // comment insert and the room's Announce queued, all committed); signed beforehand.
+    let signed: Vec<SignedPost> = (0..SEQUENTIAL)
+        .map(|i| senders.signed_reply(i, &idea_ap, &inbox_url))
         .collect();
-    let client = reqwest::Client::new();
+    let mut latencies = Vec::with_capacity(SEQUENTIAL);
     let start = Instant::now();
-    let mut chunks = signed
-        .chunks(CONCURRENT / CONCURRENCY)
-        .map(|c| c.to_vec())
-        .collect::<Vec<_>>();
-    let mut tasks = Vec::new();
-    for chunk in chunks.drain(..) {
-        let (client, inbox) = (client.clone(), inbox.clone());
-        tasks.push(tokio::spawn(async move {
-            for (body, headers) in chunk {
-                let mut req = client
-                    .post(&inbox)
-                    .header("content-type", "application/activity+json")
-                    .body(body);
-                for (k, v) in headers {
-                    req = req.header(k, v);
-                }
-                assert_eq!(req.send().await.unwrap().status().as_u16(), 202);
-            }
-        }));
+    for p in signed {
+        let t = Instant::now();
+        assert_eq!(post(&client, &inbox, p).await, 202);
+        latencies.push(t.elapsed().as_secs_f64() * 1000.0);
     }
-    for t in tasks {
-        t.await.unwrap();
-    }
-    let inbox_per_sec = CONCURRENT as f64 / start.elapsed().as_secs_f64();
+    out.push(SEQUENTIAL as f64 / start.elapsed().as_secs_f64());
+    out.push(median(latencies.clone()));
+    out.push(percentile(latencies, 0.99));
 
-    // Fan-out: FOLLOWER_SERVERS servers follow the room; each idea is announced to all of them.
-    let mut followers = Vec::new();
-    for i in 0..FOLLOWER_SERVERS {
-        let f = RemoteActor::start(&format!("f{i}")).await;
-        let follow = json!({"id": f.new_id("follow"), "type": "Follow", "actor": f.actor_id, "object": format!("{}/r/lab", node.base)});
-        let (s, t) = f
+    // Concurrent: LEVEL senders in flight, each taking the next signed activity.
+    let mut p99_last = 0.0;
+    for level in LEVELS {
+        let signed: Arc<Vec<SignedPost>> = Arc::new(
+            (0..CONCURRENT)
+                .map(|i| senders.signed_reply(i, &idea_ap, &inbox_url))
+                .collect(),
+        );
+        let next = Arc::new(AtomicUsize::new(0));
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..level {
+            let (client, inbox, signed, next) =
+                (client.clone(), inbox.clone(), signed.clone(), next.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut lat = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(p) = signed.get(i) else { break };
+                    let t = Instant::now();
+                    assert_eq!(post(&client, &inbox, p.clone()).await, 202);
+                    lat.push(t.elapsed().as_secs_f64() * 1000.0);
+                }
+                lat
+            }));
+        }
+        let mut lat = Vec::new();
+        for t in tasks {
+            lat.extend(t.await.unwrap());
+        }
+        out.push(CONCURRENT as f64 / start.elapsed().as_secs_f64());
+        p99_last = percentile(lat, 0.99);
+    }
+    out.push(p99_last);
+
+    // Fan-out: the 20 actors' servers follow the room; each idea is announced to all of them.
+    for a in &senders.actors {
+        let follow = json!({"id": a.new_id("follow"), "type": "Follow", "actor": a.actor_id, "object": format!("{}/r/lab", node.base)});
+        let (s, t) = a
             .post_activity(&format!("{}/r/lab/inbox", node.base), &follow)
             .await;
         assert_eq!(s, 202, "{t}");
-        followers.push(f);
     }
-    eventually(60, "every follower got its Accept", || async {
-        followers
+    let accepted = |a: &RemoteActor| {
+        a.received()
             .iter()
-            .all(|f| !f.received().is_empty())
-            .then_some(())
+            .filter(|r| {
+                r["type"] == "Accept"
+                    && r["object"]["object"]
+                        .as_str()
+                        .is_some_and(|o| o.starts_with(&node.base))
+            })
+            .count()
+    };
+    eventually(60, "every follower got its Accept", || async {
+        senders.actors.iter().all(|a| accepted(a) > 0).then_some(())
     })
     .await;
-    let before: Vec<usize> = followers.iter().map(|f| f.received().len()).collect();
-    // Each idea sends the Announce of its Create and the Announce of the Page to every server.
-    let expected = FANOUT_IDEAS * 2;
+    let announces = |a: &RemoteActor| {
+        a.received()
+            .iter()
+            .filter(|r| {
+                r["type"] == "Announce"
+                    && r["actor"]
+                        .as_str()
+                        .is_some_and(|o| o.starts_with(&node.base))
+            })
+            .filter(|r| !announce_of_comment(r))
+            .count()
+    };
+    let before: Vec<usize> = senders.actors.iter().map(announces).collect();
     let start = Instant::now();
     for n in 0..FANOUT_IDEAS {
         let (s, _) = node
@@ -149,39 +282,141 @@ async fn one_run(backend: Backend) -> Figures {
             .await;
         assert_eq!(s, 201);
     }
-    eventually(120, "all announces delivered", || async {
-        followers
+    // Each idea makes the Announce of its Create and, for servers that show only announced
+    // objects, the Announce of the Page: done when the node has nothing left to deliver.
+    // Polled every 20 ms, so the time is at most that much late.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let per_idea = loop {
+        let got: Vec<usize> = senders
+            .actors
             .iter()
             .zip(&before)
-            .all(|(f, b)| f.received().len() - b >= expected)
-            .then_some(())
-    })
-    .await;
-    let deliveries_per_sec = (expected * FOLLOWER_SERVERS) as f64 / start.elapsed().as_secs_f64();
+            .map(|(a, b)| announces(a) - b)
+            .collect();
+        if got[0] >= FANOUT_IDEAS && got.iter().all(|g| *g == got[0]) {
+            let (_, counts) = node.get("/api/v1/admin/deliveries", &staff).await;
+            if counts["pending"].as_i64().unwrap_or(0) == 0 {
+                break got[0];
+            }
+        }
+        assert!(Instant::now() < deadline, "the fan-out did not finish");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let elapsed = start.elapsed().as_secs_f64();
+    out.push((per_idea * ACTORS) as f64 / elapsed);
 
-    Figures {
-        latency_median_ms: median(latencies.clone()),
-        latency_p90_ms: percentile(latencies, 0.9),
-        inbox_per_sec,
-        deliveries_per_sec,
+    // Reads: the idea as ActivityPub JSON, READ_CONCURRENCY readers for READ_SECS.
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for _ in 0..READ_CONCURRENCY {
+        let (client, url, stop) = (client.clone(), idea_ap.clone(), stop.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0usize;
+            while !stop.load(Ordering::Relaxed) {
+                let r = client
+                    .get(&url)
+                    .header("accept", "application/activity+json")
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 200);
+                let _: Value = r.json().await.unwrap();
+                n += 1;
+            }
+            n
+        }));
     }
+    let start = Instant::now();
+    tokio::time::sleep(Duration::from_secs(READ_SECS)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut reads = 0;
+    for t in tasks {
+        reads += t.await.unwrap();
+    }
+    out.push(reads as f64 / start.elapsed().as_secs_f64());
+    out.push(rss_idle);
+    out.push(rss_mb(pid));
+    out
 }
 
-async fn measure(backend: Backend) -> Option<[f64; 4]> {
+/// Whether an Announce carries a comment (the inbox phase's replies are announced too).
+fn announce_of_comment(r: &Value) -> bool {
+    let inner = &r["object"];
+    let obj = if inner["type"] == "Create" {
+        &inner["object"]
+    } else {
+        inner
+    };
+    obj["type"] == "Note"
+}
+
+/// The medians of each figure over RUNS runs, per version, the versions interleaved run by run.
+async fn measure(backend: Backend, versions: &[(String, PathBuf)]) -> Option<Vec<Vec<f64>>> {
     if !backend_available(backend) {
         return None;
     }
-    let mut runs = Vec::new();
-    for _ in 0..RUNS {
-        runs.push(one_run(backend).await);
-        tokio::time::sleep(Duration::from_millis(200)).await;
+    let senders = Senders::start().await;
+    let mut runs: Vec<Vec<Vec<f64>>> = vec![Vec::new(); versions.len()];
+    for run in 0..RUNS {
+        for (v, (label, binary)) in versions.iter().enumerate() {
+            eprintln!("{backend:?} run {}/{RUNS}: {label}", run + 1);
+            runs[v].push(one_run(backend, binary, &senders).await);
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
-    Some([
-        median(runs.iter().map(|r| r.latency_median_ms).collect()),
-        median(runs.iter().map(|r| r.latency_p90_ms).collect()),
-        median(runs.iter().map(|r| r.inbox_per_sec).collect()),
-        median(runs.iter().map(|r| r.deliveries_per_sec).collect()),
-    ])
+    Some(
+        runs.iter()
+            .map(|r| {
+                (0..r[0].len())
+                    .map(|i| median(r.iter().map(|x| x[i]).collect()))
+                    .collect()
+            })
+            .collect(),
+    )
+}
+
+fn print_table(backend: Backend, versions: &[(String, PathBuf)], medians: &[Vec<f64>]) {
+    let names = figures();
+    println!("\n{backend:?}, median of {RUNS} runs");
+    match versions.len() {
+        1 => {
+            println!("| figure | {} |", versions[0].0);
+            println!("|---|---|");
+            for (i, f) in names.iter().enumerate() {
+                println!("| {} | {:.2} |", f.name, medians[0][i]);
+            }
+        }
+        _ => {
+            println!(
+                "| figure | {} | {} | {} / {} |",
+                versions[0].0, versions[1].0, versions[0].0, versions[1].0
+            );
+            println!("|---|---|---|---|");
+            for (i, f) in names.iter().enumerate() {
+                let ratio = medians[0][i] / medians[1][i];
+                let arrow = if (ratio > 1.0) == f.higher_is_better {
+                    "better"
+                } else {
+                    "worse"
+                };
+                println!(
+                    "| {} | {:.2} | {:.2} | {:.2} ({arrow}) |",
+                    f.name, medians[0][i], medians[1][i], ratio
+                );
+            }
+        }
+    }
+    let m = &medians[0];
+    let inbound = [m[0], m[3], m[4]];
+    println!(
+        "\nThis build against Lemmy 0.19.20 (23, 80 and 80 activities/s, measured by issue 9): \
+         one at a time {:.1}x, {} in flight {:.1}x, {} in flight {:.1}x",
+        inbound[0] / LEMMY_PER_SEC[0],
+        LEVELS[0],
+        inbound[1] / LEMMY_PER_SEC[1],
+        LEVELS[1],
+        inbound[2] / LEMMY_PER_SEC[2]
+    );
 }
 
 #[tokio::main]
@@ -190,25 +425,24 @@ async fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
-    let sqlite = measure(Backend::Sqlite).await.unwrap();
-    let postgres = measure(Backend::Postgres).await;
-    println!("\n| figure (median of {RUNS} runs) | SQLite | PostgreSQL | PostgreSQL / SQLite |");
-    println!("|---|---|---|---|");
-    let names = [
-        "inbox latency, sequential signed Create(Note), median ms",
-        "inbox latency, p90 ms",
-        &format!("inbox throughput, {CONCURRENCY} in flight, activities/s"),
-        &format!("outbox fan-out to {FOLLOWER_SERVERS} servers, deliveries/s"),
-    ];
-    for (i, name) in names.iter().enumerate() {
-        match &postgres {
-            Some(p) => println!(
-                "| {name} | {:.2} | {:.2} | {:.2} |",
-                sqlite[i],
-                p[i],
-                p[i] / sqlite[i]
-            ),
-            None => println!("| {name} | {:.2} | not run | |", sqlite[i]),
+    let mut versions = vec![(
+        "this build".to_string(),
+        PathBuf::from(env!("CARGO_BIN_EXE_cocreate")),
+    )];
+    if let Ok(base) = std::env::var("COCREATE_BENCH_BASELINE") {
+        let path = PathBuf::from(&base);
+        assert!(
+            path.is_file(),
+            "COCREATE_BENCH_BASELINE={base} is not a file: give the path of another cocreate executable (benches/compare.sh REV builds one)"
+        );
+        let label = std::env::var("COCREATE_BENCH_BASELINE_LABEL").unwrap_or("baseline".into());
+        versions.push((label, path));
+    }
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        if let Some(m) = measure(backend, &versions).await {
+            print_table(backend, &versions, &m);
+        } else {
+            println!("\n{backend:?}: not run (set COCREATE_TEST_POSTGRES)");
         }
     }
 }

@@ -5,7 +5,9 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::header::LINK;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
@@ -43,26 +45,81 @@ async fn submit_idea(
     ))
 }
 
+/// `page` and `per_page` of a list request.
+#[derive(Deserialize)]
+struct PageQuery {
+    page: Option<u32>,
+    per_page: Option<u32>,
+}
+
+impl PageQuery {
+    fn paging(&self) -> Result<ideas::Paging> {
+        ideas::Paging::of(self.page, self.per_page)
+    }
+}
+
+/// A page of ideas, with `Link: <...>; rel="next"` when the page is full (RFC 8288, as
+/// GitHub and Mastodon page their lists).
+fn page_of(
+    ctx: &Ctx,
+    path_and_query: String,
+    paging: ideas::Paging,
+    items: Vec<ideas::IdeaDetail>,
+) -> Response {
+    let mut headers = HeaderMap::new();
+    if items.len() == paging.size as usize {
+        let sep = if path_and_query.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
+        let next = format!(
+            "<{}{path_and_query}{sep}page={}&per_page={}>; rel=\"next\"",
+            ctx.urls.base,
+            paging.number + 1,
+            paging.size
+        );
+        if let Ok(v) = HeaderValue::from_str(&next) {
+            headers.insert(LINK, v);
+        }
+    }
+    (headers, Json(items)).into_response()
+}
+
 async fn room_ideas(
     State(ctx): State<Ctx>,
     User(u): User,
     Path(name): Path<String>,
-) -> Result<Json<Vec<ideas::IdeaDetail>>> {
-    Ok(Json(ideas::list_local_room(&ctx, &u, &name).await?))
+    Query(p): Query<PageQuery>,
+) -> Result<Response> {
+    let paging = p.paging()?;
+    let items = ideas::list_local_room(&ctx, &u, &name, paging).await?;
+    let path = format!("/api/v1/rooms/{}/ideas", urlencoding(&name));
+    Ok(page_of(&ctx, path, paging, items))
 }
 
 #[derive(Deserialize)]
 struct RoomQuery {
     room: String,
+    page: Option<u32>,
+    per_page: Option<u32>,
 }
 
-/// Ideas of a local or followed remote room, by handle or URL.
+/// Ideas of a local or followed remote room, by handle or URL, one page.
 async fn ideas_by_room(
     State(ctx): State<Ctx>,
     User(u): User,
     Query(q): Query<RoomQuery>,
-) -> Result<Json<Vec<ideas::IdeaDetail>>> {
-    Ok(Json(ideas::list_room_by_ref(&ctx, &u, &q.room).await?))
+) -> Result<Response> {
+    let paging = ideas::Paging::of(q.page, q.per_page)?;
+    let items = ideas::list_room_by_ref(&ctx, &u, &q.room, paging).await?;
+    let path = format!("/api/v1/ideas?room={}", urlencoding(&q.room));
+    Ok(page_of(&ctx, path, paging, items))
+}
+
+/// Percent-encodes a query or path value.
+fn urlencoding(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 async fn get_idea(

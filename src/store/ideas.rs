@@ -37,11 +37,19 @@ pub fn insert(conn: &mut DbConnection, new: &NewIdea) -> Result<Idea> {
     Ok(idea)
 }
 
-pub fn in_room(conn: &mut DbConnection, room_id: i32) -> Result<Vec<Idea>> {
+/// One page of a room's live ideas, newest first: `limit` ideas after skipping `offset`.
+pub fn in_room(
+    conn: &mut DbConnection,
+    room_id: i32,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<Idea>> {
     Ok(ideas::table
         .filter(ideas::room_id.eq(room_id))
         .filter(ideas::deleted.eq(false))
-        .order(ideas::published.desc())
+        .order((ideas::published.desc(), ideas::id.desc()))
+        .limit(limit)
+        .offset(offset)
         .load(conn)?)
 }
 
@@ -115,7 +123,11 @@ pub fn stage_history(conn: &mut DbConnection, idea: i32) -> Result<Vec<StageStep
 /// number: the live ideas (newest first), then the counts of supports and live comments per
 /// idea.
 pub fn board_of_room(conn: &mut DbConnection, room_id: i32) -> Result<Vec<(Idea, i64, i64)>> {
-    let list = in_room(conn, room_id)?;
+    let list: Vec<Idea> = ideas::table
+        .filter(ideas::room_id.eq(room_id))
+        .filter(ideas::deleted.eq(false))
+        .order((ideas::published.desc(), ideas::id.desc()))
+        .load(conn)?;
     let supports: std::collections::HashMap<i32, i64> = supports::table
         .inner_join(ideas::table)
         .filter(ideas::room_id.eq(room_id))

@@ -350,7 +350,13 @@ async fn load(
     let member_list = members::list_members(ctx, user, name).await?;
     let request_list = members::list_requests(ctx, user, name).await?;
     let sent = invitations::sent(ctx, user, name).await?;
-    let room_ideas = ideas::list_local_room(ctx, user, name).await?;
+    let room_ideas = ideas::list_local_room(
+        ctx,
+        user,
+        name,
+        ideas::Paging::first(ideas::Paging::MAX_SIZE),
+    )
+    .await?;
 
     let phases = view
         .phases

@@ -159,7 +159,14 @@ async fn load(
     if let Some(name) = &local_room {
         rooms::get_phases(ctx, user, name).await?;
     }
-    let others = ideas::list_room_by_ref(ctx, user, &idea.room.ap_id).await?;
+    // The newest ideas are the likely duplicates; a room's whole history is not one list.
+    let others = ideas::list_room_by_ref(
+        ctx,
+        user,
+        &idea.room.ap_id,
+        ideas::Paging::first(ideas::Paging::MAX_SIZE),
+    )
+    .await?;
     let merge_into = others
         .into_iter()
         .filter(|o| o.id != idea.id && !o.deleted)

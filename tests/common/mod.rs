@@ -100,6 +100,8 @@ pub struct Node {
     pub dir: tempfile::TempDir,
     child: Option<Child>,
     pub http: reqwest::Client,
+    /// The `cocreate` executable this node runs (this build's unless told otherwise).
+    pub binary: PathBuf,
 }
 
 impl Node {
@@ -110,6 +112,18 @@ impl Node {
     /// [`Node::start`] with more lines for its TOML configuration file, e.g.
     /// `org_display_name = "Acme"`.
     pub async fn start_with_config(name: &str, backend: Backend, config: &str) -> Node {
+        let binary = PathBuf::from(env!("CARGO_BIN_EXE_cocreate"));
+        Node::start_binary(name, backend, config, &binary).await
+    }
+
+    /// [`Node::start_with_config`] running another `cocreate` executable (the benchmarks run
+    /// a previous release beside this build).
+    pub async fn start_binary(
+        name: &str,
+        backend: Backend,
+        config: &str,
+        binary: &std::path::Path,
+    ) -> Node {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let database_url = match backend {
@@ -129,6 +143,7 @@ impl Node {
             database_url,
             dir,
             child: None,
+            binary: binary.to_path_buf(),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .build()
@@ -139,7 +154,7 @@ impl Node {
     }
 
     fn command(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cocreate"));
+        let mut cmd = Command::new(&self.binary);
         cmd.env("COCREATE_DOMAIN", &self.domain)
             .env("COCREATE_LISTEN", format!("127.0.0.1:{}", self.port))
             .env("COCREATE_DATABASE_URL", &self.database_url)
@@ -207,6 +222,11 @@ impl Node {
     pub async fn restart(&mut self) {
         self.kill();
         self.launch().await;
+    }
+
+    /// The process id while the node runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
     }
 
     pub fn log(&self) -> String {

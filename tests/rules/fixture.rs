@@ -451,7 +451,12 @@ impl Fixture {
     }
 }
 
-fn build(method: Method, path: &str, token: Option<&str>, body: impl Into<Body>) -> Request<Body> {
+pub fn build(
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: impl Into<Body>,
+) -> Request<Body> {
     let mut request = Request::builder().method(method).uri(path);
     if let Some(t) = token {
         request = request.header(header::AUTHORIZATION, format!("Bearer {t}"));
@@ -462,7 +467,7 @@ fn build(method: Method, path: &str, token: Option<&str>, body: impl Into<Body>)
         .unwrap()
 }
 
-async fn read(response: Response) -> (StatusCode, Value) {
+pub async fn read(response: Response) -> (StatusCode, Value) {
     let status = response.status();
     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
         .await

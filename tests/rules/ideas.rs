@@ -1,5 +1,6 @@
 //! Submitting, reading, editing and deleting ideas.
 
+use axum::http::Method;
 use serde_json::json;
 
 use crate::fixture::*;
@@ -182,4 +183,70 @@ async fn a_deleted_idea_cannot_be_edited() {
     fx.delete(&path, &fx.staff).await;
     let reply = fx.patch(&path, &fx.staff, json!({"title": "Back"})).await;
     assert_refused(&reply, 409, "deleted");
+}
+
+#[tokio::test]
+async fn a_room_s_ideas_come_in_pages_with_a_link_to_the_next() {
+    let fx = Fixture::new().await;
+    fx.public_room("widgets").await;
+    for n in 1..=5 {
+        fx.idea("widgets", &format!("Idea {n}")).await;
+    }
+    let page = |query: &str| {
+        let path = format!("/api/v1/rooms/widgets/ideas{query}");
+        let fx = &fx;
+        async move {
+            let response = fx
+                .respond(build(Method::GET, &path, Some(&fx.staff), ""))
+                .await;
+            let link = response
+                .headers()
+                .get("link")
+                .map(|v| v.to_str().unwrap().to_string());
+            let (status, body) = read(response).await;
+            (status, body, link)
+        }
+    };
+    let titles = |body: &serde_json::Value| -> Vec<String> {
+        body.as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["title"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    // Newest first, two at a time, each full page pointing at the next.
+    let (s, first, link) = page("?per_page=2").await;
+    assert_eq!(s, 200, "{first}");
+    assert_eq!(titles(&first), ["Idea 5", "Idea 4"]);
+    let link = link.expect("a full page links to the next");
+    assert!(
+        link.ends_with("/api/v1/rooms/widgets/ideas?page=2&per_page=2>; rel=\"next\""),
+        "{link}"
+    );
+    let (_, third, link) = page("?page=3&per_page=2").await;
+    assert_eq!(titles(&third), ["Idea 1"]);
+    assert_eq!(link, None, "the last page links nowhere");
+
+    // The same pages by handle, and the default page holds all five.
+    let by_handle = format!(
+        "/api/v1/ideas?room={}&page=2&per_page=2",
+        Fixture::handle("widgets").replace('@', "%40")
+    );
+    let (s, second) = fx.get(&by_handle, &fx.staff).await;
+    assert_eq!(s, 200, "{second}");
+    assert_eq!(titles(&second), ["Idea 3", "Idea 2"]);
+    let (_, all, link) = page("").await;
+    assert_eq!(all.as_array().unwrap().len(), 5);
+    assert_eq!(link, None);
+
+    // Out of range: refused in words, not clamped.
+    for (query, words) in [
+        ("?per_page=0", "per_page: give 1 to 500"),
+        ("?per_page=501", "per_page: give 1 to 500"),
+        ("?page=0", "page: pages count from 1"),
+    ] {
+        let (s, body, _) = page(query).await;
+        assert_refused(&(s, body), 400, words);
+    }
 }

@@ -330,10 +330,56 @@ pub async fn delete(ctx: &Ctx, actor: Actor, key: String) -> Result<()> {
     .await
 }
 
-/// The ideas of a local room by name, for a local user.
-pub async fn list_local_room(ctx: &Ctx, viewer: &Actor, name: &str) -> Result<Vec<IdeaDetail>> {
+/// Which part of a long list to return: page `number` (from 1) of `size` items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Paging {
+    pub number: u32,
+    pub size: u32,
+}
+
+impl Paging {
+    /// The most items one page may hold: a room of 100,000 ideas is read page by page, never
+    /// into memory at once.
+    pub const MAX_SIZE: u32 = 500;
+    /// The page size when none is asked for.
+    pub const DEFAULT_SIZE: u32 = 100;
+
+    /// The first `size` items.
+    pub fn first(size: u32) -> Paging {
+        Paging { number: 1, size }
+    }
+
+    /// Page `number` of `size` (the defaults when absent), refused in words when out of range.
+    pub fn of(number: Option<u32>, size: Option<u32>) -> Result<Paging> {
+        let number = number.unwrap_or(1);
+        let size = size.unwrap_or(Paging::DEFAULT_SIZE);
+        if number == 0 {
+            return Err(Error::bad_request("page: pages count from 1"));
+        }
+        if size == 0 || size > Paging::MAX_SIZE {
+            return Err(Error::bad_request(format!(
+                "per_page: give 1 to {} (default {})",
+                Paging::MAX_SIZE,
+                Paging::DEFAULT_SIZE
+            )));
+        }
+        Ok(Paging { number, size })
+    }
+
+    fn offset(self) -> i64 {
+        i64::from(self.number - 1) * i64::from(self.size)
+    }
+}
+
+/// The ideas of a local room by name, for a local user, one page.
+pub async fn list_local_room(
+    ctx: &Ctx,
+    viewer: &Actor,
+    name: &str,
+    paging: Paging,
+) -> Result<Vec<IdeaDetail>> {
     let room = crate::service::rooms::local_by_name(ctx, name).await?;
-    list_room(ctx, Some(viewer), &room).await
+    list_room(ctx, Some(viewer), &room, paging).await
 }
 
 /// The ideas of a local or followed remote room, named by handle (`room@host`) or by its
@@ -342,6 +388,7 @@ pub async fn list_room_by_ref(
     ctx: &Ctx,
     viewer: &Actor,
     room_ref: &str,
+    paging: Paging,
 ) -> Result<Vec<IdeaDetail>> {
     let room = if room_ref.starts_with("http://") || room_ref.starts_with("https://") {
         let r = room_ref.to_string();
@@ -355,16 +402,23 @@ pub async fn list_room_by_ref(
     if !room.is_room() {
         return Err(Error::bad_request(format!("{room_ref} is not a room")));
     }
-    list_room(ctx, Some(viewer), &room).await
+    list_room(ctx, Some(viewer), &room, paging).await
 }
 
-/// The ideas of a room, for `viewer` (a local user; `None` for an anonymous web page).
-pub async fn list_room(ctx: &Ctx, viewer: Option<&Actor>, room: &Actor) -> Result<Vec<IdeaDetail>> {
+/// One page of the ideas of a room, newest first, for `viewer` (a local user; `None` for an
+/// anonymous web page).
+pub async fn list_room(
+    ctx: &Ctx,
+    viewer: Option<&Actor>,
+    room: &Actor,
+    paging: Paging,
+) -> Result<Vec<IdeaDetail>> {
     let (room, viewer) = (room.clone(), viewer.cloned());
+    let (limit, offset) = (i64::from(paging.size), paging.offset());
     ctx.db
         .read(move |c| {
             check_visible(c, &room, viewer.as_ref())?;
-            store::ideas::in_room(c, room.id)?
+            store::ideas::in_room(c, room.id, limit, offset)?
                 .iter()
                 .map(|i| summary(c, i))
                 .collect()
