@@ -223,7 +223,8 @@ async fn sigkill_during_fan_out(backend: Backend) {
         (done >= 8).then_some(())
     })
     .await;
-    node.kill(); // std's Child::kill: SIGKILL, no graceful shutdown
+    // std's Child::kill sends SIGKILL: no graceful shutdown, nothing flushed.
+    assert_eq!(node.kill_signal(), Some(9), "the node dies of SIGKILL");
     tokio::time::sleep(Duration::from_millis(300)).await;
     let received_before: BTreeMap<(String, String), usize> = fleet.receipts();
     let leased = leased_deliveries(&node.database_url);
@@ -366,7 +367,7 @@ async fn two_processes_on_one_postgresql() {
 
     // Followers on 50 servers; their Follows spread over both processes.
     let room = public_room(&b, &staff).await;
-    let fleet = Fleet::start(SERVERS, "g").await;
+    let mut fleet = Fleet::start(SERVERS, "g").await;
     fleet.follow(&room, &both).await;
     fleet.wait_accepted(90).await;
     let follows = r#"cocreate_inbox_activities_total{type="Follow",result="accepted"}"#;
@@ -430,6 +431,7 @@ async fn two_processes_on_one_postgresql() {
     assert!(unverified.is_empty(), "{unverified:?}");
 
     inbound_over_both(&a, &b, &fleet, &ideas[0], &carol).await;
+    key_rotation_over_both(&a, &b, &mut fleet, &ideas[1]).await;
     web_session_over_both(&a, &b).await;
 }
 
@@ -533,6 +535,42 @@ async fn inbound_over_both(a: &Node, b: &Node, fleet: &Fleet, idea: &str, token:
     }
     assert_eq!(duplicates, 15.0, "10 replies and 5 likes were sent twice");
 }
+
+/// The actor cache lives in the database: a key that one process fetched again after a
+/// rotation is the key the other process checks with, with no fetch of its own.
+async fn key_rotation_over_both(a: &Node, b: &Node, fleet: &mut Fleet, idea: &str) {
+    let public = format!("http://{}/inbox", a.domain);
+    let server = &mut fleet.servers[SERVERS_ROTATING];
+    let like = |s: &common::fleet::FleetServer| {
+        json!({"@context": "https://www.w3.org/ns/activitystreams",
+            "id": s.new_id("like"), "type": "Like", "actor": s.actor_id, "object": idea})
+    };
+    server.rotate_key().await;
+    let before = server.actor_fetches();
+    let (s1, t1) = server.post_via(&public, &b.base, &like(server)).await;
+    assert_eq!(s1, 202, "B fetches the rotated key once and accepts: {t1}");
+    assert_eq!(
+        server.actor_fetches(),
+        before + 1,
+        "B fetched the key again"
+    );
+    let reply = json!({"@context": "https://www.w3.org/ns/activitystreams",
+        "id": server.new_id("note"), "type": "Create", "actor": server.actor_id,
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "object": {"id": server.new_id("note"), "type": "Note", "attributedTo": server.actor_id,
+            "inReplyTo": idea, "content": "<p>new key</p>",
+            "to": ["https://www.w3.org/ns/activitystreams#Public"]}});
+    let (s2, t2) = server.post_via(&public, &a.base, &reply).await;
+    assert_eq!(s2, 202, "A checks with the key B stored: {t2}");
+    assert_eq!(
+        server.actor_fetches(),
+        before + 1,
+        "A used the key B refreshed, with no fetch of its own"
+    );
+}
+
+/// Which fleet server rotates its key (one that sent nothing inbound before).
+const SERVERS_ROTATING: usize = 40;
 
 /// A web session made by signing in through one process works on the other, and signing out
 /// through that one ends it on both.

@@ -13,7 +13,7 @@
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -57,7 +57,9 @@ struct Inbox {
     posts: Mutex<Vec<Post>>,
     /// How long the inbox waits before it answers, in milliseconds.
     delay_ms: AtomicU64,
-    actor: Value,
+    actor: Mutex<Value>,
+    /// How many times the actor document was fetched.
+    actor_gets: AtomicUsize,
     keys: KeyCache,
     http: reqwest::Client,
 }
@@ -272,7 +274,8 @@ impl FleetServer {
         let state = Arc::new(Inbox {
             posts: Mutex::new(Vec::new()),
             delay_ms: AtomicU64::new(0),
-            actor,
+            actor: Mutex::new(actor),
+            actor_gets: AtomicUsize::new(0),
             keys,
             http: http.clone(),
         });
@@ -322,6 +325,27 @@ impl FleetServer {
         self.sender().post_via(public_url, entry, activity).await
     }
 
+    /// Gives this server's actor a key of its own (same key id), as a server rotating its
+    /// keys does; later activities are signed with it.
+    pub async fn rotate_key(&mut self) {
+        let key = tokio::task::spawn_blocking(|| {
+            RsaPrivateKey::new(&mut rand::thread_rng(), 2048).expect("generate an RSA key")
+        })
+        .await
+        .unwrap();
+        let pem = key
+            .to_public_key()
+            .to_public_key_pem(LineEnding::LF)
+            .unwrap();
+        self.state.actor.lock().unwrap()["publicKey"]["publicKeyPem"] = json!(pem);
+        self.key = Arc::new(key);
+    }
+
+    /// How many times the actor document (with its key) was fetched.
+    pub fn actor_fetches(&self) -> usize {
+        self.state.actor_gets.load(Ordering::SeqCst)
+    }
+
     /// How long the inbox waits before answering.
     pub fn set_delay(&self, delay: Duration) {
         self.state
@@ -336,10 +360,9 @@ impl FleetServer {
 }
 
 async fn serve_actor(State(s): State<Arc<Inbox>>) -> impl IntoResponse {
-    (
-        [("content-type", "application/activity+json")],
-        s.actor.to_string(),
-    )
+    s.actor_gets.fetch_add(1, Ordering::SeqCst);
+    let doc = s.actor.lock().unwrap().to_string();
+    ([("content-type", "application/activity+json")], doc)
 }
 
 /// Records the POST, checks its signature, waits the delay, answers 202.

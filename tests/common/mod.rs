@@ -233,6 +233,16 @@ impl Node {
         }
     }
 
+    /// [`Node::kill`], returning the signal that ended the process (9 for SIGKILL; `None`
+    /// when it had already exited on its own, or had not been started).
+    #[cfg(unix)]
+    pub fn kill_signal(&mut self) -> Option<i32> {
+        use std::os::unix::process::ExitStatusExt;
+        let mut c = self.child.take()?;
+        let _ = c.kill();
+        c.wait().ok()?.signal()
+    }
+
     pub async fn restart(&mut self) {
         self.kill();
         self.launch().await;
