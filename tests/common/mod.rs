@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 pub use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+pub mod fleet;
 pub mod internals;
 pub mod remote;
 
@@ -153,6 +154,34 @@ impl Node {
         node
     }
 
+    /// Another `cocreate serve` process of the same node, as behind a load balancer: the same
+    /// database, domain and settings, listening on its own port (`base` is that port; ids stay
+    /// on `domain`). Only PostgreSQL takes several processes (an SQLite file refuses a second).
+    pub async fn start_beside(&self, name: &str) -> Node {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(
+            self.dir.path().join("cocreate.toml"),
+            dir.path().join("cocreate.toml"),
+        )
+        .unwrap();
+        let port = free_port();
+        let mut node = Node {
+            name: name.to_string(),
+            port,
+            domain: self.domain.clone(),
+            base: format!("http://localhost:{port}"),
+            database_url: self.database_url.clone(),
+            dir,
+            child: None,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+        };
+        node.launch().await;
+        node
+    }
+
     fn command(&self) -> Command {
         let mut cmd = Command::new(&self.binary);
         cmd.env("COCREATE_DOMAIN", &self.domain)
@@ -217,6 +246,16 @@ impl Node {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+
+    /// [`Node::kill`], returning the signal that ended the process (9 for SIGKILL; `None`
+    /// when it had already exited on its own, or had not been started).
+    #[cfg(unix)]
+    pub fn kill_signal(&mut self) -> Option<i32> {
+        use std::os::unix::process::ExitStatusExt;
+        let mut c = self.child.take()?;
+        let _ = c.kill();
+        c.wait().ok()?.signal()
     }
 
     pub async fn restart(&mut self) {
