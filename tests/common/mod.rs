@@ -173,6 +173,7 @@ impl Node {
             database_url: self.database_url.clone(),
             dir,
             child: None,
+            binary: self.binary.clone(),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .build()
