@@ -134,7 +134,11 @@ impl DeliverySettings {
                 file.delivery_max_attempts,
                 d.max_attempts,
             )?,
-            park_after: count("delivery_park_after", file.delivery_park_after, d.park_after)?,
+            park_after: count(
+                "delivery_park_after",
+                file.delivery_park_after,
+                d.park_after,
+            )?,
             max_retry_delay: secs(
                 "delivery_max_retry_delay_secs",
                 file.delivery_max_retry_delay_secs,
@@ -458,7 +462,10 @@ mod tests {
             ..Default::default()
         })
         .unwrap_err();
-        assert!(err.starts_with("delivery_max_attempts: must be 1 or more"), "{err}");
+        assert!(
+            err.starts_with("delivery_max_attempts: must be 1 or more"),
+            "{err}"
+        );
     }
 
     #[test]

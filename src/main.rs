@@ -314,7 +314,10 @@ async fn run_deliveries(
             for d in rows {
                 let when = match d.state {
                     cocreate::domain::kinds::DeliveryState::Pending => {
-                        format!(" next try {}", d.next_attempt_at.format("%Y-%m-%d %H:%M:%S"))
+                        format!(
+                            " next try {}",
+                            d.next_attempt_at.format("%Y-%m-%d %H:%M:%S")
+                        )
                     }
                     _ => String::new(),
                 };
@@ -357,11 +360,17 @@ async fn run_deliveries(
                 d.id, d.inbox, d.activity
             );
         }
-        DeliveriesCommand::Retry { id: None, all: true } => {
+        DeliveriesCommand::Retry {
+            id: None,
+            all: true,
+        } => {
             let n = deliveries::retry_all_dead(ctx, by).await?;
             println!("{n} dead deliveries queued again");
         }
-        DeliveriesCommand::Retry { id: None, all: false } => {
+        DeliveriesCommand::Retry {
+            id: None,
+            all: false,
+        } => {
             anyhow::bail!("retry: give a delivery ID, or --all for every dead delivery")
         }
         DeliveriesCommand::Purge => {

@@ -178,7 +178,10 @@ async fn peer_down_then_up(backend: Backend) {
         Some(1.0)
     );
     let queued = count(&counts(&node, &staff).await, "pending");
-    assert!(queued >= 8, "two ideas and six comments are queued: {queued}");
+    assert!(
+        queued >= 8,
+        "two ideas and six comments are queued: {queued}"
+    );
 
     // Down for 6 s in all.
     tokio::time::sleep(Duration::from_secs(6).saturating_sub(down.elapsed())).await;
@@ -291,7 +294,10 @@ async fn answers_and_dead_letters(backend: Backend) {
     assert_eq!(reqs[0].status, 429);
     assert_eq!(reqs[1].status, 202);
     let gap = reqs[1].at - reqs[0].at;
-    assert!(gap >= Duration::from_millis(1950), "Retry-After: 2 honoured: {gap:?}");
+    assert!(
+        gap >= Duration::from_millis(1950),
+        "Retry-After: 2 honoured: {gap:?}"
+    );
 
     // (c) A 410 ends the delivery as failed, with the answer kept and logged; no retry.
     let n1 = remote.requests().len();
@@ -339,7 +345,10 @@ async fn answers_and_dead_letters(backend: Backend) {
             .lines()
             .find(|l| l.starts_with(&format!("{id} dead attempts=2 ")))
             .unwrap_or_else(|| panic!("delivery {id} not listed: {out}"));
-        assert!(line.contains("last error: 503 Service Unavailable: down"), "{line}");
+        assert!(
+            line.contains("last error: 503 Service Unavailable: down"),
+            "{line}"
+        );
     }
     assert!(
         out.contains(&format!("host {} backing off", remote.domain)),

@@ -40,7 +40,11 @@ async fn list(
     User(u): User,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Vec<DeliveryView>>> {
-    let state = q.state.as_deref().map(deliveries::parse_state).transpose()?;
+    let state = q
+        .state
+        .as_deref()
+        .map(deliveries::parse_state)
+        .transpose()?;
     Ok(Json(
         deliveries::list(&ctx, Operator::Staff(&u), state, q.limit).await?,
     ))
@@ -57,7 +61,9 @@ async fn retry(
     User(u): User,
     Path(id): Path<i32>,
 ) -> Result<Json<DeliveryView>> {
-    Ok(Json(deliveries::retry(&ctx, Operator::Staff(&u), id).await?))
+    Ok(Json(
+        deliveries::retry(&ctx, Operator::Staff(&u), id).await?,
+    ))
 }
 
 async fn retry_all_dead(State(ctx): State<Ctx>, User(u): User) -> Result<Json<Value>> {

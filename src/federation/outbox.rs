@@ -86,7 +86,11 @@ type Signers = Arc<Mutex<HashMap<i32, knock::Signer>>>;
 /// Runs the delivery loop until the process ends: claims hosts while fewer than
 /// [`HOSTS_IN_FLIGHT`] are being served, and waits for a commit, a finished run or 0.5 s.
 pub async fn run_worker(ctx: Ctx) {
-    match ctx.db.write(store::delivery_hosts::ensure_all_pending).await {
+    match ctx
+        .db
+        .write(store::delivery_hosts::ensure_all_pending)
+        .await
+    {
         Ok(0) => {}
         Ok(n) => tracing::info!(hosts = n, "delivery worker: added the missing host rows"),
         Err(e) => tracing::warn!(error = %e, "delivery worker: cannot check the host rows"),
@@ -449,7 +453,9 @@ pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
         // Absurd numbers saturate; the cap applies later.
         return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
     }
-    let at = DateTime::parse_from_rfc2822(value).ok()?.with_timezone(&Utc);
+    let at = DateTime::parse_from_rfc2822(value)
+        .ok()?
+        .with_timezone(&Utc);
     Some((at - now).to_std().unwrap_or(Duration::ZERO))
 }
 

@@ -83,10 +83,7 @@ pub async fn stats(ctx: &Ctx, user: &Actor) -> Result<BTreeMap<String, i64>> {
 pub fn parse_state(s: &str) -> Result<DeliveryState> {
     DeliveryState::parse(s.trim()).ok_or_else(|| {
         let names: Vec<&str> = DeliveryState::ALL.iter().map(|s| s.as_str()).collect();
-        Error::bad_request(format!(
-            "state '{s}': use one of {}",
-            names.join(", ")
-        ))
+        Error::bad_request(format!("state '{s}': use one of {}", names.join(", ")))
     })
 }
 
@@ -157,7 +154,11 @@ pub async fn retry_all_dead(ctx: &Ctx, by: Operator<'_>) -> Result<i64> {
         })
         .await?;
     let n = hosts.iter().map(|(_, n)| n).sum();
-    tracing::info!(deliveries = n, hosts = hosts.len(), "dead letters queued again by an operator");
+    tracing::info!(
+        deliveries = n,
+        hosts = hosts.len(),
+        "dead letters queued again by an operator"
+    );
     ctx.delivery_wake.notify_one();
     Ok(n)
 }

@@ -227,10 +227,12 @@ fn requeued() -> (
 
 /// Deletes every dead letter; returns how many.
 pub fn purge_dead(conn: &mut DbConnection) -> Result<usize> {
-    Ok(diesel::delete(
-        deliveries::table.filter(deliveries::state.eq(DeliveryState::Dead.as_str())),
+    Ok(
+        diesel::delete(
+            deliveries::table.filter(deliveries::state.eq(DeliveryState::Dead.as_str())),
+        )
+        .execute(conn)?,
     )
-    .execute(conn)?)
 }
 
 /// Delivery counts by state, for the operator and tests.
