@@ -460,3 +460,42 @@ fn log_has(node: &Node, text: &str) -> bool {
 }
 
 backends!(answers_and_dead_letters);
+
+/// Two workers on one PostgreSQL: a host whose row another worker holds (mid-claim) is
+/// skipped at once (`FOR UPDATE SKIP LOCKED`), not waited for and not claimed twice; a host's
+/// deliveries are claimed together, in order, by one worker.
+#[tokio::test]
+async fn claims_skip_locked_hosts_on_postgres() {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    if !backend_available(Backend::Postgres) {
+        return;
+    }
+    let url = fresh_postgres_db();
+    let db = common::internals::OutboxProbe::open(&url).await;
+    let activity = |n: u32| json!({"id": format!("http://localhost:1/activities/{n}"), "type": "Like", "to": ["https://www.w3.org/ns/activitystreams#Public"]});
+    db.publish(activity(1), &["http://b.localhost:2/inbox"])
+        .await;
+    db.publish(activity(2), &["http://c.localhost:3/inbox"])
+        .await;
+    db.publish(activity(3), &["http://b.localhost:2/inbox"])
+        .await;
+
+    let mut other = diesel::PgConnection::establish(&url).unwrap();
+    other
+        .batch_execute(
+            "BEGIN; SELECT host FROM delivery_hosts WHERE host = 'b.localhost:2' FOR UPDATE;",
+        )
+        .unwrap();
+    let claimed = tokio::time::timeout(Duration::from_secs(10), db.claim_batch())
+        .await
+        .expect("a host locked by another worker is skipped, not waited for");
+    assert_eq!(claimed, 1, "only the delivery to c.localhost:3 is free");
+    other.batch_execute("COMMIT;").unwrap();
+    assert_eq!(
+        db.claim_batch().await,
+        2,
+        "b.localhost:2's two deliveries, together"
+    );
+    assert_eq!(db.claim_batch().await, 0, "nothing is claimed twice");
+}
