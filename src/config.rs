@@ -12,7 +12,8 @@ use std::time::Duration;
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct ConfigArgs {
     /// TOML file with any of: domain, listen, database, dev, signup, org_name,
-    /// org_display_name, retry_base_secs, max_body_bytes, log_format.
+    /// org_display_name, retry_base_secs, max_body_bytes, log_format, delivery_max_attempts,
+    /// delivery_park_after, delivery_max_retry_delay_secs, delivery_max_age_hours.
     #[arg(long, env = "COCREATE_CONFIG", global = true)]
     pub config: Option<PathBuf>,
     /// Public host[:port] of this node, as other servers reach it.
@@ -49,6 +50,10 @@ struct FileConfig {
     retry_base_secs: Option<f64>,
     max_body_bytes: Option<usize>,
     log_format: Option<String>,
+    delivery_max_attempts: Option<i32>,
+    delivery_park_after: Option<i32>,
+    delivery_max_retry_delay_secs: Option<f64>,
+    delivery_max_age_hours: Option<f64>,
 }
 
 /// Validated settings of a node.
@@ -70,6 +75,84 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// How log lines are written on standard error.
     pub log_format: LogFormat,
+    /// Retries, parking and dead letters of outbound deliveries.
+    pub delivery: DeliverySettings,
+}
+
+/// How the delivery worker retries (see `spec/README.md`, "Delivery and retries"); the first
+/// delay is [`Settings::retry_base`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliverySettings {
+    /// A delivery whose attempts reach this number becomes a dead letter.
+    pub max_attempts: i32,
+    /// Retryable failures in a row after which a host is parked (probed with one delivery).
+    pub park_after: i32,
+    /// Longest wait before a host is tried again (backoff, probes and `Retry-After` alike).
+    pub max_retry_delay: Duration,
+    /// A delivery still undelivered this long after it was queued becomes a dead letter at
+    /// its host's next failure.
+    pub max_age: Duration,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        DeliverySettings {
+            max_attempts: 14,
+            park_after: 5,
+            max_retry_delay: Duration::from_secs(12 * 3600),
+            max_age: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
+}
+
+/// The delivery keys of the TOML file.
+struct DeliveryFile {
+    delivery_max_attempts: Option<i32>,
+    delivery_park_after: Option<i32>,
+    delivery_max_retry_delay_secs: Option<f64>,
+    delivery_max_age_hours: Option<f64>,
+}
+
+impl DeliverySettings {
+    fn from_file(file: DeliveryFile) -> Result<DeliverySettings, String> {
+        let d = DeliverySettings::default();
+        let count = |name: &str, v: Option<i32>, default: i32| match v {
+            None => Ok(default),
+            Some(n) if n >= 1 => Ok(n),
+            Some(n) => Err(format!("{name}: must be 1 or more, got {n}")),
+        };
+        let secs = |name: &str, v: Option<f64>, scale: f64, default: Duration| match v {
+            None => Ok(default),
+            Some(x) if x.is_finite() && x > 0.0 && x * scale < 1e10 => {
+                Ok(Duration::from_secs_f64(x * scale))
+            }
+            Some(x) => Err(format!("{name}: must be a positive number, got {x}")),
+        };
+        Ok(DeliverySettings {
+            max_attempts: count(
+                "delivery_max_attempts",
+                file.delivery_max_attempts,
+                d.max_attempts,
+            )?,
+            park_after: count(
+                "delivery_park_after",
+                file.delivery_park_after,
+                d.park_after,
+            )?,
+            max_retry_delay: secs(
+                "delivery_max_retry_delay_secs",
+                file.delivery_max_retry_delay_secs,
+                1.0,
+                d.max_retry_delay,
+            )?,
+            max_age: secs(
+                "delivery_max_age_hours",
+                file.delivery_max_age_hours,
+                3600.0,
+                d.max_age,
+            )?,
+        })
+    }
 }
 
 /// How log lines are written: readable text, or one JSON object a line for log collectors.
@@ -168,6 +251,12 @@ impl Settings {
         };
         let org_name = file.org_name.unwrap_or_else(|| "org".to_string());
         let retry_base_secs = file.retry_base_secs.unwrap_or(30.0);
+        let delivery = DeliverySettings::from_file(DeliveryFile {
+            delivery_max_attempts: file.delivery_max_attempts,
+            delivery_park_after: file.delivery_park_after,
+            delivery_max_retry_delay_secs: file.delivery_max_retry_delay_secs,
+            delivery_max_age_hours: file.delivery_max_age_hours,
+        })?;
         let settings = Settings {
             org_display_name: file
                 .org_display_name
@@ -191,6 +280,7 @@ impl Settings {
             },
             max_body_bytes: file.max_body_bytes.unwrap_or(1024 * 1024),
             log_format,
+            delivery,
         };
         if settings.dev && !is_loopback_host(&settings.domain) {
             return Err(format!(
@@ -344,6 +434,38 @@ mod tests {
             "{err}"
         );
         assert_eq!(err.lines().count(), 1, "{err}");
+    }
+
+    #[test]
+    fn delivery_settings_have_defaults_and_are_checked() {
+        let s = Settings::load(&ConfigArgs::default()).unwrap();
+        assert_eq!(s.delivery, DeliverySettings::default());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "delivery_max_attempts = 3\ndelivery_park_after = 2\ndelivery_max_retry_delay_secs = 1.5\ndelivery_max_age_hours = 0.5\n",
+        )
+        .unwrap();
+        let s = Settings::load(&ConfigArgs {
+            config: Some(path.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(s.delivery.max_attempts, 3);
+        assert_eq!(s.delivery.park_after, 2);
+        assert_eq!(s.delivery.max_retry_delay, Duration::from_millis(1500));
+        assert_eq!(s.delivery.max_age, Duration::from_secs(1800));
+        std::fs::write(&path, "delivery_max_attempts = 0\n").unwrap();
+        let err = Settings::load(&ConfigArgs {
+            config: Some(path),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(
+            err.starts_with("delivery_max_attempts: must be 1 or more"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The `cocreate` command: run a node, manage accounts, run migrations.
+//! The `cocreate` command: run a node, manage accounts, run migrations, look after the
+//! delivery queue.
 
 use clap::{Parser, Subcommand};
 use cocreate::config::{ConfigArgs, LogFormat, Settings};
@@ -42,6 +43,32 @@ enum Command {
         #[arg(long = "as", global = true)]
         acting: Option<String>,
     },
+    /// The outbound delivery queue: list deliveries, retry dead letters, purge them.
+    Deliveries {
+        #[command(subcommand)]
+        command: DeliveriesCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeliveriesCommand {
+    /// List deliveries, newest first, then the hosts that are backing off or parked.
+    List {
+        /// pending, delivered, failed or dead.
+        #[arg(long)]
+        state: Option<String>,
+        /// At most this many (default 50).
+        #[arg(long)]
+        limit: Option<i64>,
+    },
+    /// Queue a dead (or failed) delivery again, due now; with --all, every dead delivery.
+    Retry {
+        id: Option<i32>,
+        #[arg(long, conflicts_with = "id")]
+        all: bool,
+    },
+    /// Delete every dead delivery.
+    Purge,
 }
 
 #[derive(Subcommand)]
@@ -213,6 +240,10 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&out)?);
             Ok(())
         }
+        Command::Deliveries { command } => {
+            let ctx = cocreate::build_state(settings).await?;
+            run_deliveries(&ctx, command).await
+        }
         Command::User {
             command:
                 UserCommand::Add {
@@ -252,6 +283,107 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `cocreate deliveries ...`: the operator's console on the delivery queue, one line per item.
+async fn run_deliveries(
+    ctx: &cocreate::state::Ctx,
+    command: DeliveriesCommand,
+) -> anyhow::Result<()> {
+    use cocreate::service::deliveries::{self, Operator};
+    let by = Operator::Console;
+    match command {
+        DeliveriesCommand::List { state, limit } => {
+            let state = state
+                .as_deref()
+                .map(deliveries::parse_state)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--state: {e}"))?;
+            let rows = deliveries::list(ctx, by, state, limit)
+                .await
+                .map_err(|e| match e {
+                    cocreate::error::Error::BadRequest(m) => anyhow::anyhow!("--limit: {m}"),
+                    e => e.into(),
+                })?;
+            if rows.is_empty() {
+                match state {
+                    Some(s) => println!("no {s} deliveries"),
+                    None => println!("no deliveries"),
+                }
+            }
+            for d in rows {
+                let when = match d.state {
+                    cocreate::domain::kinds::DeliveryState::Pending => {
+                        format!(
+                            " next try {}",
+                            d.next_attempt_at.format("%Y-%m-%d %H:%M:%S")
+                        )
+                    }
+                    _ => String::new(),
+                };
+                println!(
+                    "{} {} attempts={} queued {}{} to {} activity {}{}",
+                    d.id,
+                    d.state,
+                    d.attempts,
+                    d.created_at.format("%Y-%m-%d %H:%M:%S"),
+                    when,
+                    d.inbox,
+                    d.activity,
+                    d.last_error
+                        .map(|e| format!(" last error: {}", one_line(&e)))
+                        .unwrap_or_default(),
+                );
+            }
+            for h in deliveries::troubled_hosts(ctx, by).await? {
+                let status = match h.parked_since {
+                    Some(t) => format!("parked since {}", t.format("%Y-%m-%d %H:%M:%S")),
+                    None => "backing off".to_string(),
+                };
+                println!(
+                    "host {} {status}, {} failures in a row, next try {}{}",
+                    h.host,
+                    h.failures,
+                    h.retry_at
+                        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                        .unwrap_or_else(|| "now".into()),
+                    h.last_error
+                        .map(|e| format!(", last error: {}", one_line(&e)))
+                        .unwrap_or_default(),
+                );
+            }
+        }
+        DeliveriesCommand::Retry { id: Some(id), .. } => {
+            let d = deliveries::retry(ctx, by, id).await?;
+            println!(
+                "delivery {} queued again to {} (activity {})",
+                d.id, d.inbox, d.activity
+            );
+        }
+        DeliveriesCommand::Retry {
+            id: None,
+            all: true,
+        } => {
+            let n = deliveries::retry_all_dead(ctx, by).await?;
+            println!("{n} dead deliveries queued again");
+        }
+        DeliveriesCommand::Retry {
+            id: None,
+            all: false,
+        } => {
+            anyhow::bail!("retry: give a delivery ID, or --all for every dead delivery")
+        }
+        DeliveriesCommand::Purge => {
+            let n = deliveries::purge_dead(ctx, by).await?;
+            println!("purged {n} dead deliveries");
+        }
+    }
+    Ok(())
+}
+
+/// Collapses a peer's answer onto one line.
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The password for `--password-stdin`: the first line of standard input without its line end,

@@ -22,6 +22,9 @@
 //!   the same attempts by the inbox's host (failures: every outcome but `delivered`).
 //! - `cocreate_outbox_pending` and `cocreate_outbox_oldest_age_seconds`: deliveries not yet
 //!   done and the age of the oldest of them, read from the database at each scrape.
+//! - `cocreate_parked_hosts`: remote hosts whose deliveries are parked (they kept failing;
+//!   only a probe is sent to them), and `cocreate_dead_deliveries`: dead letters waiting for an
+//!   operator (`cocreate deliveries`); both read from the database at each scrape.
 //! - `cocreate_http_request_duration_seconds{route}`: a histogram of request latency by the
 //!   matched route template (`/r/{name}`, never the concrete path); requests that matched no
 //!   route are labelled `other`.
@@ -81,6 +84,8 @@ pub struct Metrics {
     delivery_failures: Family<HostLabel, Counter>,
     outbox_pending: Gauge,
     outbox_oldest_age: Gauge<f64, std::sync::atomic::AtomicU64>,
+    parked_hosts: Gauge,
+    dead_deliveries: Gauge,
     latency: LatencyFamily,
 }
 
@@ -188,6 +193,18 @@ impl Metrics {
             "Age of the oldest delivery not yet done, 0 when none",
             outbox_oldest_age.clone(),
         );
+        let parked_hosts = Gauge::default();
+        registry.register(
+            "parked_hosts",
+            "Remote hosts parked after failing deliveries again and again (probed, not hammered)",
+            parked_hosts.clone(),
+        );
+        let dead_deliveries = Gauge::default();
+        registry.register(
+            "dead_deliveries",
+            "Deliveries that ran out of attempts, waiting for an operator to retry or purge them",
+            dead_deliveries.clone(),
+        );
         let latency: LatencyFamily = Family::new_with_constructor(latency_histogram);
         registry.register(
             "http_request_duration_seconds",
@@ -202,6 +219,8 @@ impl Metrics {
             delivery_failures,
             outbox_pending,
             outbox_oldest_age,
+            parked_hosts,
+            dead_deliveries,
             latency,
         }
     }
@@ -289,6 +308,25 @@ async fn metrics(State(ctx): State<Ctx>) -> Response {
         }
         Err(e) => tracing::warn!(error = %e, "metrics: cannot read the outbox"),
     }
+    let troubles = ctx
+        .db
+        .read(|c| {
+            Ok((
+                crate::store::delivery_hosts::count_parked(c)?,
+                crate::store::deliveries::count_in_state(
+                    c,
+                    crate::domain::kinds::DeliveryState::Dead,
+                )?,
+            ))
+        })
+        .await;
+    match troubles {
+        Ok((parked, dead)) => {
+            ctx.metrics.parked_hosts.set(parked);
+            ctx.metrics.dead_deliveries.set(dead);
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: cannot read parked hosts and dead letters"),
+    }
     (
         [(
             header::CONTENT_TYPE,
@@ -338,6 +376,8 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("cocreate_outbox_pending 0"), "{text}");
+        assert!(text.contains("cocreate_parked_hosts 0"), "{text}");
+        assert!(text.contains("cocreate_dead_deliveries 0"), "{text}");
         assert!(
             text.contains(
                 r#"cocreate_http_request_duration_seconds_bucket{le="+Inf",route="/inbox"} 1"#

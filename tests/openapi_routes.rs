@@ -147,6 +147,7 @@ async fn the_router_serves_every_route_of_the_table() {
         org_name: "org".into(),
         org_display_name: "Test organisation".into(),
         retry_base: Duration::from_secs(1),
+        delivery: Default::default(),
         max_body_bytes: 1 << 20,
         log_format: cocreate::config::LogFormat::Text,
     };

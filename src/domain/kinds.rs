@@ -121,9 +121,15 @@ text_enum! {
 text_enum! {
     /// One queued delivery of an activity to one inbox.
     DeliveryState ("delivery state") {
+        /// Queued, or waiting for its host's next try.
         Pending = "pending",
+        /// The inbox answered 2xx.
         Delivered = "delivered",
+        /// Refused for good: a 4xx other than 408/429, or an inbox this node may not contact.
         Failed = "failed",
+        /// A dead letter: out of attempts (or too old) after retryable failures; an operator
+        /// may retry it (`cocreate deliveries retry`) or purge it.
+        Dead = "dead",
     }
 }
 

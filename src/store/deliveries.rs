@@ -1,15 +1,18 @@
-//! Queued deliveries of published activities, one row per activity and remote inbox.
+//! Queued deliveries of published activities, one row per activity and remote inbox, each
+//! naming its inbox's `host[:port]`.
 //!
-//! A delivery is leased with a conditional UPDATE (`claimed_until`), so several node processes
-//! sharing one database never send the same row at once, and a process killed mid-send leaves
-//! a lease that simply expires.
+//! Promises: deliveries to one host are claimed in `id` order, and only by the worker holding
+//! that host ([`super::delivery_hosts::lock_ready`]); a claimed delivery carries a lease
+//! (`claimed_until`), so a worker killed mid-send leaves a lease that simply expires, and no
+//! other worker claims a host while one of its deliveries is leased. Dead letters (`dead`) stay
+//! until an operator retries or purges them.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::models::Delivery;
 use super::schema::deliveries;
-use super::{now, DbConnection};
+use super::{delivery_hosts, now, DbConnection};
 use crate::domain::kinds::DeliveryState;
 use crate::error::Result;
 
@@ -22,6 +25,9 @@ pub fn enqueue(
     body: &str,
 ) -> Result<()> {
     let t = now();
+    // An inbox with no host fails at its first try ("invalid inbox URL"), under host "".
+    let host = crate::vocab::host_of(inbox).unwrap_or_default();
+    delivery_hosts::ensure(conn, &host)?;
     diesel::insert_into(deliveries::table)
         .values((
             deliveries::activity_ap_id.eq(activity_ap_id),
@@ -32,49 +38,67 @@ pub fn enqueue(
             deliveries::attempts.eq(0),
             deliveries::next_attempt_at.eq(t),
             deliveries::created_at.eq(t),
+            deliveries::host.eq(&host),
         ))
         .execute(conn)?;
     Ok(())
 }
 
-/// Leases up to `limit` due deliveries until `lease_until`; rows leased by another worker are
-/// skipped, so two processes never send the same delivery at once.
-pub fn claim_due(
+/// Leases the first `limit` pending deliveries to `host`, in `id` order, until `lease_until`,
+/// stopping before the first one not yet due (so order holds). None when a delivery to `host`
+/// is leased already: another worker is sending to it. Call with the host's row locked
+/// ([`delivery_hosts::lock_ready`]); this query's fresh snapshot then sees every lease taken
+/// before that lock was obtained.
+pub fn claim_for_host(
     conn: &mut DbConnection,
+    host: &str,
     limit: i64,
     lease_until: NaiveDateTime,
+    t: NaiveDateTime,
 ) -> Result<Vec<Delivery>> {
-    let t = now();
-    let due: Vec<Delivery> = deliveries::table
-        .filter(deliveries::state.eq(DeliveryState::Pending.as_str()))
-        .filter(deliveries::next_attempt_at.le(t))
-        .filter(
-            deliveries::claimed_until
-                .is_null()
-                .or(deliveries::claimed_until.lt(t)),
-        )
-        .order(deliveries::next_attempt_at.asc())
-        .limit(limit)
-        .load(conn)?;
-    let mut claimed = Vec::with_capacity(due.len());
-    for d in due {
-        let won = diesel::update(
-            deliveries::table
-                .filter(deliveries::id.eq(d.id))
-                .filter(deliveries::state.eq(DeliveryState::Pending.as_str()))
-                .filter(
-                    deliveries::claimed_until
-                        .is_null()
-                        .or(deliveries::claimed_until.lt(t)),
-                ),
-        )
-        .set(deliveries::claimed_until.eq(Some(lease_until)))
-        .execute(conn)?;
-        if won == 1 {
-            claimed.push(d);
-        }
+    let pending = || {
+        deliveries::table
+            .filter(deliveries::host.eq(host))
+            .filter(deliveries::state.eq(DeliveryState::Pending.as_str()))
+    };
+    let leased: i64 = pending()
+        .filter(deliveries::claimed_until.ge(t))
+        .count()
+        .get_result(conn)?;
+    if leased > 0 {
+        return Ok(Vec::new());
     }
-    Ok(claimed)
+    let query = pending().order(deliveries::id.asc()).limit(limit);
+    let rows: Vec<Delivery> = match conn {
+        DbConnection::Postgresql(c) => query.for_update().load(c)?,
+        DbConnection::Sqlite(c) => query.load(c)?,
+    };
+    let due: Vec<Delivery> = rows
+        .into_iter()
+        .take_while(|d| d.next_attempt_at <= t)
+        .collect();
+    let ids: Vec<i32> = due.iter().map(|d| d.id).collect();
+    if !ids.is_empty() {
+        diesel::update(deliveries::table.filter(deliveries::id.eq_any(&ids)))
+            .set(deliveries::claimed_until.eq(Some(lease_until)))
+            .execute(conn)?;
+    }
+    Ok(due)
+}
+
+/// Gives claimed deliveries back unattempted (their host's run stopped before them).
+pub fn release(conn: &mut DbConnection, ids: &[i32]) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    diesel::update(
+        deliveries::table
+            .filter(deliveries::id.eq_any(ids))
+            .filter(deliveries::state.eq(DeliveryState::Pending.as_str())),
+    )
+    .set(deliveries::claimed_until.eq(None::<NaiveDateTime>))
+    .execute(conn)?;
+    Ok(())
 }
 
 /// Records an attempt: the new state, the attempt count, when to try next (for `pending`) and
@@ -110,12 +134,121 @@ pub fn record_attempt(
     Ok(())
 }
 
+/// Turns the pending deliveries to `host` queued before `cutoff` into dead letters, with
+/// `reason`; returns how many. Leased ones are included (their worker's record then finds them
+/// dead and leaves them so).
+pub fn expire_queued_before(
+    conn: &mut DbConnection,
+    host: &str,
+    cutoff: NaiveDateTime,
+    reason: &str,
+) -> Result<usize> {
+    Ok(diesel::update(
+        deliveries::table
+            .filter(deliveries::host.eq(host))
+            .filter(deliveries::state.eq(DeliveryState::Pending.as_str()))
+            .filter(deliveries::created_at.lt(cutoff)),
+    )
+    .set((
+        deliveries::state.eq(DeliveryState::Dead.as_str()),
+        deliveries::claimed_until.eq(None::<NaiveDateTime>),
+        deliveries::last_error.eq(Some(reason)),
+    ))
+    .execute(conn)?)
+}
+
+/// One delivery by id.
+pub fn by_id(conn: &mut DbConnection, id: i32) -> Result<Option<Delivery>> {
+    Ok(deliveries::table
+        .filter(deliveries::id.eq(id))
+        .first(conn)
+        .optional()?)
+}
+
+/// Deliveries, newest first, in `state` when given, at most `limit`.
+pub fn list(
+    conn: &mut DbConnection,
+    state: Option<DeliveryState>,
+    limit: i64,
+) -> Result<Vec<Delivery>> {
+    Ok(match state {
+        Some(s) => deliveries::table
+            .filter(deliveries::state.eq(s.as_str()))
+            .order(deliveries::id.desc())
+            .limit(limit)
+            .load(conn)?,
+        None => deliveries::table
+            .order(deliveries::id.desc())
+            .limit(limit)
+            .load(conn)?,
+    })
+}
+
+/// Puts a `dead` or `failed` delivery back in the queue, due now, with its attempts reset;
+/// false when `id` is in neither state.
+pub fn requeue(conn: &mut DbConnection, id: i32) -> Result<bool> {
+    let n = diesel::update(
+        deliveries::table.filter(deliveries::id.eq(id)).filter(
+            deliveries::state
+                .eq(DeliveryState::Dead.as_str())
+                .or(deliveries::state.eq(DeliveryState::Failed.as_str())),
+        ),
+    )
+    .set(requeued())
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Puts every dead letter back in the queue; returns the hosts concerned, with how many each.
+pub fn requeue_dead(conn: &mut DbConnection) -> Result<Vec<(String, i64)>> {
+    let dead = || deliveries::table.filter(deliveries::state.eq(DeliveryState::Dead.as_str()));
+    let hosts: Vec<(String, i64)> = dead()
+        .group_by(deliveries::host)
+        .select((deliveries::host, diesel::dsl::count_star()))
+        .load(conn)?;
+    diesel::update(dead()).set(requeued()).execute(conn)?;
+    Ok(hosts)
+}
+
+#[allow(clippy::type_complexity)]
+fn requeued() -> (
+    diesel::dsl::Eq<deliveries::state, &'static str>,
+    diesel::dsl::Eq<deliveries::attempts, i32>,
+    diesel::dsl::Eq<deliveries::next_attempt_at, NaiveDateTime>,
+    diesel::dsl::Eq<deliveries::claimed_until, Option<NaiveDateTime>>,
+) {
+    (
+        deliveries::state.eq(DeliveryState::Pending.as_str()),
+        deliveries::attempts.eq(0),
+        deliveries::next_attempt_at.eq(now()),
+        deliveries::claimed_until.eq(None::<NaiveDateTime>),
+    )
+}
+
+/// Deletes every dead letter; returns how many.
+pub fn purge_dead(conn: &mut DbConnection) -> Result<usize> {
+    Ok(
+        diesel::delete(
+            deliveries::table.filter(deliveries::state.eq(DeliveryState::Dead.as_str())),
+        )
+        .execute(conn)?,
+    )
+}
+
 /// Delivery counts by state, for the operator and tests.
 pub fn count_by_state(conn: &mut DbConnection) -> Result<Vec<(String, i64)>> {
     Ok(deliveries::table
         .group_by(deliveries::state)
         .select((deliveries::state, diesel::dsl::count_star()))
         .load(conn)?)
+}
+
+/// How many deliveries are in `state`.
+pub fn count_in_state(conn: &mut DbConnection, state: DeliveryState) -> Result<i64> {
+    Ok(deliveries::table
+        .filter(deliveries::state.eq(state.as_str()))
+        .count()
+        .get_result(conn)?)
 }
 
 /// Deliveries not yet done (`pending`, including those waiting for a retry) and when the

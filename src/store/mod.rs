@@ -8,6 +8,7 @@ pub mod activities;
 pub mod actors;
 pub mod comments;
 pub mod deliveries;
+pub mod delivery_hosts;
 pub mod follows;
 pub mod handoffs;
 pub mod ideas;

@@ -314,6 +314,25 @@ pub struct Delivery {
     pub claimed_until: Option<NaiveDateTime>,
     pub last_error: Option<String>,
     pub created_at: NaiveDateTime,
+    /// `host[:port]` of `inbox`: deliveries to one host are sent in `id` order.
+    pub host: String,
+}
+
+/// How deliveries to one remote host are going ([`crate::store::delivery_hosts`]).
+#[derive(Debug, Clone, Queryable, serde::Serialize)]
+#[diesel(table_name = delivery_hosts)]
+pub struct DeliveryHost {
+    pub host: String,
+    /// Retryable failures in a row (network errors, 5xx, 408, 429); 0 after any answer that
+    /// is not one of those.
+    pub failures: i32,
+    /// No delivery to this host is tried before this time.
+    pub retry_at: Option<NaiveDateTime>,
+    /// Set while the host is parked: only its oldest pending delivery is tried, as a probe.
+    pub parked_since: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub last_attempt_at: Option<NaiveDateTime>,
+    pub updated_at: NaiveDateTime,
 }
 
 /// A signed-in browser: `id` is the hash of the token in its cookie.

@@ -245,6 +245,19 @@ diesel::table! {
         claimed_until -> Nullable<Timestamp>,
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
+        host -> Text,
+    }
+}
+
+diesel::table! {
+    delivery_hosts (host) {
+        host -> Text,
+        failures -> Integer,
+        retry_at -> Nullable<Timestamp>,
+        parked_since -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        last_attempt_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
     }
 }
 
@@ -282,6 +295,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     activities,
     inbox_receipts,
     deliveries,
+    delivery_hosts,
     peers,
     peer_software,
 );

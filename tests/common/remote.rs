@@ -7,7 +7,9 @@
 //!
 //! Its inbox takes anything by default; [`RemoteActor::accept_only`] makes it a server that
 //! checks signatures of one scheme only and answers 401 to the other (a cavage-only server, or
-//! one that has moved to RFC 9421), to watch a node double-knock.
+//! one that has moved to RFC 9421), to watch a node double-knock. [`RemoteActor::answer_with`]
+//! makes it a server that is down or refusing (503, 429 with `Retry-After`, 410...), to watch
+//! a node retry, park the host and give up; every POST is recorded with the time it came.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -45,6 +47,16 @@ pub struct Received {
     pub status: u16,
     pub headers: HashMap<String, String>,
     pub body: Value,
+    /// When the request came.
+    pub at: std::time::Instant,
+}
+
+/// What the inbox answers instead of taking the activity (see [`RemoteActor::answer_with`]).
+#[derive(Debug, Clone)]
+struct Forced {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
 }
 
 #[derive(Default)]
@@ -56,6 +68,7 @@ struct Shared {
     actor: Value,
     /// NodeInfo's `software.name`; no NodeInfo at all when `None`.
     software: Option<String>,
+    forced: Option<Forced>,
 }
 
 pub struct RemoteActor {
@@ -162,6 +175,25 @@ impl RemoteActor {
     /// Every POST the inbox answered, refused ones included, in order.
     pub fn requests(&self) -> Vec<Received> {
         self.shared.lock().unwrap().requests.clone()
+    }
+
+    /// Makes the inbox answer every POST with `status`, `headers` and `body`, taking nothing
+    /// (the request is still recorded in [`RemoteActor::requests`]): a server that is down
+    /// (503), busy (429 with `Retry-After`) or refusing (410, 403).
+    pub fn answer_with(&self, status: u16, headers: &[(&str, &str)], body: &str) {
+        self.shared.lock().unwrap().forced = Some(Forced {
+            status,
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body: body.to_string(),
+        });
+    }
+
+    /// Back to taking activities (after [`RemoteActor::answer_with`]).
+    pub fn answer_normally(&self) {
+        self.shared.lock().unwrap().forced = None;
     }
 
     /// Makes the inbox check signatures and take only those of one scheme.
@@ -368,7 +400,8 @@ async fn record(
     uri: axum::http::Uri,
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
-) -> (StatusCode, String) {
+) -> axum::response::Response {
+    let at = std::time::Instant::now();
     let scheme = if headers.contains_key("signature-input") {
         "rfc9421"
     } else if headers.contains_key("signature") {
@@ -376,7 +409,10 @@ async fn record(
     } else {
         "none"
     };
-    let accepts = s.shared.lock().unwrap().accepts;
+    let (accepts, forced) = {
+        let shared = s.shared.lock().unwrap();
+        (shared.accepts, shared.forced.clone())
+    };
     let refusal = match (accepts, scheme) {
         (Accepts::Anything, _) => None,
         (Accepts::Cavage, "cavage") | (Accepts::Rfc9421, "rfc9421") => {
@@ -386,10 +422,10 @@ async fn record(
         }
         _ => Some(format!("signature scheme {scheme} is not accepted here")),
     };
-    let status = if refusal.is_some() {
-        StatusCode::UNAUTHORIZED
-    } else {
-        StatusCode::ACCEPTED
+    let status = match (&forced, &refusal) {
+        (Some(f), _) => StatusCode::from_u16(f.status).unwrap(),
+        (None, Some(_)) => StatusCode::UNAUTHORIZED,
+        (None, None) => StatusCode::ACCEPTED,
     };
     let value = serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null);
     let mut shared = s.shared.lock().unwrap();
@@ -402,9 +438,20 @@ async fn record(
             .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
             .collect(),
         body: value.clone(),
+        at,
     });
+    if let Some(f) = forced {
+        let mut resp = (status, f.body).into_response();
+        for (k, v) in f.headers {
+            resp.headers_mut().insert(
+                axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                axum::http::HeaderValue::from_str(&v).unwrap(),
+            );
+        }
+        return resp;
+    }
     if refusal.is_none() && !value.is_null() {
         shared.received.push(value);
     }
-    (status, refusal.unwrap_or_default())
+    (status, refusal.unwrap_or_default()).into_response()
 }

@@ -1,0 +1,176 @@
+//! How deliveries to each remote host are going: one row per `host[:port]` a delivery was ever
+//! queued for, with its retryable failures in a row, the time before which it is not tried
+//! (`retry_at`) and whether it is parked (only a probe is sent).
+//!
+//! Promises: a host row exists before any delivery to that host is queued ([`ensure`], called
+//! by [`super::deliveries::enqueue`]); [`lock_ready`] is how a delivery worker takes hosts to
+//! work on, and on PostgreSQL it locks their rows with `FOR UPDATE SKIP LOCKED`, so two workers
+//! claiming at the same moment never take the same host.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::models::DeliveryHost;
+use super::schema::{deliveries, delivery_hosts};
+use super::{now, DbConnection};
+use crate::domain::kinds::DeliveryState;
+use crate::error::Result;
+
+/// Makes sure `host` has a row (a new host starts healthy).
+pub fn ensure(conn: &mut DbConnection, host: &str) -> Result<()> {
+    let insert = diesel::insert_into(delivery_hosts::table).values((
+        delivery_hosts::host.eq(host),
+        delivery_hosts::failures.eq(0),
+        delivery_hosts::updated_at.eq(now()),
+    ));
+    // `ON CONFLICT` is written per backend, as diesel's multi-backend connection lacks it; on
+    // PostgreSQL a concurrent insert of the same host waits and then inserts nothing.
+    match conn {
+        DbConnection::Postgresql(c) => insert.on_conflict_do_nothing().execute(c)?,
+        DbConnection::Sqlite(c) => insert.on_conflict_do_nothing().execute(c)?,
+    };
+    Ok(())
+}
+
+/// Adds a row for every host with pending deliveries that has none (a database written by an
+/// older version); returns how many were added.
+pub fn ensure_all_pending(conn: &mut DbConnection) -> Result<usize> {
+    let missing: Vec<String> = deliveries::table
+        .filter(deliveries::state.eq(DeliveryState::Pending.as_str()))
+        .filter(diesel::dsl::not(
+            deliveries::host.eq_any(delivery_hosts::table.select(delivery_hosts::host)),
+        ))
+        .select(deliveries::host)
+        .distinct()
+        .load(conn)?;
+    for host in &missing {
+        ensure(conn, host)?;
+    }
+    Ok(missing.len())
+}
+
+/// Up to `limit` hosts that have a due, unleased pending delivery and are not waiting for
+/// their `retry_at`, least recently served first. On PostgreSQL the rows are locked until the
+/// claiming transaction ends, and rows another worker holds are skipped.
+pub fn lock_ready(
+    conn: &mut DbConnection,
+    limit: i64,
+    t: NaiveDateTime,
+) -> Result<Vec<DeliveryHost>> {
+    let due_hosts = deliveries::table
+        .filter(deliveries::state.eq(DeliveryState::Pending.as_str()))
+        .filter(deliveries::next_attempt_at.le(t))
+        .filter(
+            deliveries::claimed_until
+                .is_null()
+                .or(deliveries::claimed_until.lt(t)),
+        )
+        .select(deliveries::host);
+    let query = delivery_hosts::table
+        .filter(
+            delivery_hosts::retry_at
+                .is_null()
+                .or(delivery_hosts::retry_at.le(t)),
+        )
+        .filter(delivery_hosts::host.eq_any(due_hosts))
+        .order((delivery_hosts::updated_at.asc(), delivery_hosts::host.asc()))
+        .limit(limit);
+    Ok(match conn {
+        DbConnection::Postgresql(c) => query.for_update().skip_locked().load(c)?,
+        // One writer at a time: the claiming transaction is the lock.
+        DbConnection::Sqlite(c) => query.load(c)?,
+    })
+}
+
+/// Marks `host` as just served, so that the next claim starts with other hosts.
+pub fn touch(conn: &mut DbConnection, host: &str, t: NaiveDateTime) -> Result<()> {
+    diesel::update(delivery_hosts::table.filter(delivery_hosts::host.eq(host)))
+        .set(delivery_hosts::updated_at.eq(t))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The row of `host`, if any.
+pub fn get(conn: &mut DbConnection, host: &str) -> Result<Option<DeliveryHost>> {
+    Ok(delivery_hosts::table
+        .filter(delivery_hosts::host.eq(host))
+        .first(conn)
+        .optional()?)
+}
+
+/// The host answered (2xx, or a final 4xx): its failures are forgotten and it is unparked.
+/// Returns the row as it was before, when there was anything to forget.
+pub fn record_answer(conn: &mut DbConnection, host: &str) -> Result<Option<DeliveryHost>> {
+    let before = get(conn, host)?;
+    let Some(before) = before else {
+        return Ok(None);
+    };
+    if before.failures == 0 && before.parked_since.is_none() && before.retry_at.is_none() {
+        return Ok(None);
+    }
+    let t = now();
+    diesel::update(delivery_hosts::table.filter(delivery_hosts::host.eq(host)))
+        .set((
+            delivery_hosts::failures.eq(0),
+            delivery_hosts::retry_at.eq(None::<NaiveDateTime>),
+            delivery_hosts::parked_since.eq(None::<NaiveDateTime>),
+            delivery_hosts::last_attempt_at.eq(Some(t)),
+            delivery_hosts::updated_at.eq(t),
+        ))
+        .execute(conn)?;
+    Ok(Some(before))
+}
+
+/// A retryable failure: `failures` in a row now, no try before `retry_at`, parked since
+/// `parked_since` (kept when already parked).
+pub fn record_failure(
+    conn: &mut DbConnection,
+    host: &str,
+    failures: i32,
+    retry_at: NaiveDateTime,
+    parked_since: Option<NaiveDateTime>,
+    error: &str,
+) -> Result<()> {
+    ensure(conn, host)?;
+    let t = now();
+    diesel::update(delivery_hosts::table.filter(delivery_hosts::host.eq(host)))
+        .set((
+            delivery_hosts::failures.eq(failures),
+            delivery_hosts::retry_at.eq(Some(retry_at)),
+            delivery_hosts::parked_since.eq(parked_since),
+            delivery_hosts::last_error.eq(Some(error)),
+            delivery_hosts::last_attempt_at.eq(Some(t)),
+            delivery_hosts::updated_at.eq(t),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Lets `host` be tried at once (an operator retried one of its deliveries); its failure count
+/// and parking stay, so a parked host gets one probe.
+pub fn try_now(conn: &mut DbConnection, host: &str) -> Result<()> {
+    diesel::update(
+        delivery_hosts::table
+            .filter(delivery_hosts::host.eq(host))
+            .filter(delivery_hosts::retry_at.is_not_null()),
+    )
+    .set(delivery_hosts::retry_at.eq(Some(now())))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Hosts that are parked or backing off, most failures first: what an operator looks at.
+pub fn troubled(conn: &mut DbConnection) -> Result<Vec<DeliveryHost>> {
+    Ok(delivery_hosts::table
+        .filter(delivery_hosts::failures.gt(0))
+        .order((delivery_hosts::failures.desc(), delivery_hosts::host.asc()))
+        .load(conn)?)
+}
+
+/// How many hosts are parked; for the metrics.
+pub fn count_parked(conn: &mut DbConnection) -> Result<i64> {
+    Ok(delivery_hosts::table
+        .filter(delivery_hosts::parked_since.is_not_null())
+        .count()
+        .get_result(conn)?)
+}
