@@ -135,6 +135,15 @@ pub async fn refuse_blocked(ctx: &Ctx, url: &Url) -> Result<()> {
     }
 }
 
+/// Refuses an actor (by its id) on a blocked host, as [`refuse_blocked`] refuses its URLs: for
+/// a follow of an actor already known, which fetches nothing.
+pub async fn refuse_blocked_actor(ctx: &Ctx, ap_id: &str) -> Result<()> {
+    match Url::parse(ap_id) {
+        Ok(url) => refuse_blocked(ctx, &url).await,
+        Err(_) => Ok(()),
+    }
+}
+
 /// The inbox's refusal of an activity from a blocked host.
 pub fn inbox_refusal(block: &BlockedHost) -> Error {
     Error::Forbidden(format!(
