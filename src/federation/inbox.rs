@@ -3,10 +3,10 @@
 //! not the room's; the target is found from the activity itself.
 //!
 //! Checks run in the order `spec/README.md` gives: the body is within the JSON limits of
-//! [`crate::limits`] (400 naming the limit) and is a JSON object with a type, an id and an
-//! actor (400); the claimed sender's host (of the signature's key id, else of the actor) is
-//! within its rate limit (429 with `Retry-After`) and is not blocked (403, counted `refused`),
-//! both before any signature work or fetch; the HTTP signature, draft-cavage or RFC 9421, verifies (401 with
+//! [`crate::limits`] (400 naming the limit) and is JSON (400); the claimed sender's host (of
+//! the signature's key id, else of the actor) is within its rate limit (429 with
+//! `Retry-After`) and is not blocked (403, counted `refused`), both before any signature work
+//! or fetch; the body is an object with a type, an id and an actor (400); the HTTP signature, draft-cavage or RFC 9421, verifies (401 with
 //! `Accept-Signature`, so that a double-knocking sender can retry with the other scheme; 503
 //! when the signer's key server is down for a moment); the signer and the actor share a host (401) and so do the actor and the activity
 //! id (400); an id already applied is answered as a duplicate; then the activity's own file in
@@ -54,7 +54,12 @@ pub async fn post_inbox(
         .and_then(vocab::type_of)
         .map(str::to_string);
     let count = |result| ctx.metrics.inbox(kind.as_deref(), result);
-    match screen(&ctx, &limiter, &headers, activity.as_ref().ok()).await {
+    // A body that is not JSON (or over the limits) is answered 400 below, unscreened.
+    let screened = match &activity {
+        Ok(a) => screen(&ctx, &limiter, &headers, a).await,
+        Err(_) => Ok(()),
+    };
+    match screened {
         Ok(()) => {}
         Err(Screened::Throttled(t)) => {
             tracing::info!(who = %t.who, "inbox rate limit: activity refused");
@@ -127,10 +132,10 @@ async fn screen(
     ctx: &Ctx,
     limiter: &RateLimiter,
     headers: &HeaderMap,
-    activity: Option<&Value>,
+    activity: &Value,
 ) -> std::result::Result<(), Screened> {
     let signer_host = limits::signer_host(headers);
-    let actor = activity.and_then(|a| vocab::id_of(&a["actor"]));
+    let actor = vocab::id_of(&activity["actor"]);
     if let Some(host) = signer_host
         .clone()
         .or_else(|| actor.and_then(vocab::host_of))
