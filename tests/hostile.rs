@@ -590,3 +590,43 @@ async fn a_blocked_host_is_refused_everything(backend: Backend) {
 }
 
 backends!(blocks => a_blocked_host_is_refused_everything);
+
+async fn behind_a_trusted_proxy_clients_are_told_apart(backend: Backend) {
+    let node = Node::start_with_config(
+        "A",
+        backend,
+        "rate_limit_api_per_ip = 2\ntrusted_proxies = [\"127.0.0.1\"]\n",
+    )
+    .await;
+    let staff = node.add_user("alice", true);
+    let proxy = client_from("127.0.0.1");
+    let me = |forwarded: &'static str, client: &reqwest::Client| {
+        client
+            .get(format!("{}/api/v1/me", node.base))
+            .bearer_auth(&staff)
+            .header("x-forwarded-for", forwarded)
+            .send()
+    };
+    // Through the proxy: the client named by X-Forwarded-For is counted.
+    for _ in 0..2 {
+        assert_eq!(me("203.0.113.1", &proxy).await.unwrap().status(), 200);
+    }
+    let r = me("203.0.113.1", &proxy).await.unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.text().await.unwrap().contains("(203.0.113.1)"));
+    assert_eq!(me("203.0.113.2", &proxy).await.unwrap().status(), 200);
+    // Any other peer is counted by its own address, whatever header it sends.
+    let direct = client_from("127.0.0.5");
+    for _ in 0..2 {
+        assert_eq!(me("203.0.113.9", &direct).await.unwrap().status(), 200);
+    }
+    let r = me("203.0.113.10", &direct).await.unwrap();
+    assert_eq!(
+        r.status(),
+        429,
+        "a forged X-Forwarded-For does not buy a new bucket"
+    );
+    assert!(r.text().await.unwrap().contains("(127.0.0.5)"));
+}
+
+backends!(trusted_proxies => behind_a_trusted_proxy_clients_are_told_apart);
