@@ -3,7 +3,7 @@
 //!
 //! One file per resource, each calling into the service module of the same name (`accounts`,
 //! `rooms`, `members`, `ideas`, `comments`, `supports`, `follows`, `invitations`, `handoffs`;
-//! `admin` for staff-only routes). Handlers parse and authenticate, then call one service
+//! `admin` and `blocks` for staff-only routes). Handlers parse and authenticate, then call one service
 //! function; every rule lives in the service. Every resource declares its routes with one
 //! `routes!` block, which builds both its axum router and its table of (path, method), so
 //! [`route_table`] is exactly what [`router`] serves; `tests/openapi_routes.rs` holds that table
