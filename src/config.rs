@@ -13,7 +13,9 @@ use std::time::Duration;
 pub struct ConfigArgs {
     /// TOML file with any of: domain, listen, database, dev, signup, org_name,
     /// org_display_name, retry_base_secs, max_body_bytes, log_format, delivery_max_attempts,
-    /// delivery_park_after, delivery_max_retry_delay_secs, delivery_max_age_hours.
+    /// delivery_park_after, delivery_max_retry_delay_secs, delivery_max_age_hours,
+    /// rate_limit_inbox_per_ip, rate_limit_inbox_per_host, rate_limit_api_per_ip,
+    /// trusted_proxies.
     #[arg(long, env = "COCREATE_CONFIG", global = true)]
     pub config: Option<PathBuf>,
     /// Public host[:port] of this node, as other servers reach it.
@@ -54,6 +56,10 @@ struct FileConfig {
     delivery_park_after: Option<i32>,
     delivery_max_retry_delay_secs: Option<f64>,
     delivery_max_age_hours: Option<f64>,
+    rate_limit_inbox_per_ip: Option<u32>,
+    rate_limit_inbox_per_host: Option<u32>,
+    rate_limit_api_per_ip: Option<u32>,
+    trusted_proxies: Option<Vec<String>>,
 }
 
 /// Validated settings of a node.
@@ -77,6 +83,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Retries, parking and dead letters of outbound deliveries.
     pub delivery: DeliverySettings,
+    /// Requests a minute per client or remote host (see [`crate::limits`]).
+    pub rate_limits: RateLimits,
 }
 
 /// How the delivery worker retries (see `spec/README.md`, "Delivery and retries"); the first
@@ -101,6 +109,34 @@ impl Default for DeliverySettings {
             park_after: 5,
             max_retry_delay: Duration::from_secs(12 * 3600),
             max_age: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
+}
+
+/// Rate limits, in requests a minute per key: each key has a bucket of that many requests,
+/// refilled at that rate, so a burst of up to the whole minute's worth is served at once.
+/// `0` turns a limit off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimits {
+    /// POSTs to any inbox from one client address.
+    pub inbox_per_ip: u32,
+    /// POSTs to any inbox from one remote host (the host of the signature's key, else of the
+    /// activity's actor).
+    pub inbox_per_host: u32,
+    /// API requests and page form posts from one client address.
+    pub api_per_ip: u32,
+    /// Reverse proxies or load balancers whose `X-Forwarded-For` names the client (addresses
+    /// or CIDR ranges); empty: the peer address is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+impl Default for RateLimits {
+    fn default() -> RateLimits {
+        RateLimits {
+            inbox_per_ip: 1200,
+            inbox_per_host: 1200,
+            api_per_ip: 600,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -153,6 +189,21 @@ impl DeliverySettings {
             )?,
         })
     }
+}
+
+/// `trusted_proxies` entries: an address (`10.0.0.2`) or a CIDR range (`10.0.0.0/8`).
+fn parse_trusted_proxies(entries: &[String]) -> Result<Vec<ipnet::IpNet>, String> {
+    entries
+        .iter()
+        .map(|e| {
+            let e = e.trim();
+            e.parse::<ipnet::IpNet>()
+                .or_else(|_| e.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    format!("trusted_proxies: '{e}' is not an IP address or a CIDR range such as 10.0.0.0/8")
+                })
+        })
+        .collect()
 }
 
 /// How log lines are written: readable text, or one JSON object a line for log collectors.
@@ -249,6 +300,17 @@ impl Settings {
                 )
             })?,
         };
+        let defaults = RateLimits::default();
+        let rate_limits = RateLimits {
+            inbox_per_ip: file
+                .rate_limit_inbox_per_ip
+                .unwrap_or(defaults.inbox_per_ip),
+            inbox_per_host: file
+                .rate_limit_inbox_per_host
+                .unwrap_or(defaults.inbox_per_host),
+            api_per_ip: file.rate_limit_api_per_ip.unwrap_or(defaults.api_per_ip),
+            trusted_proxies: parse_trusted_proxies(&file.trusted_proxies.unwrap_or_default())?,
+        };
         let org_name = file.org_name.unwrap_or_else(|| "org".to_string());
         let retry_base_secs = file.retry_base_secs.unwrap_or(30.0);
         let delivery = DeliverySettings::from_file(DeliveryFile {
@@ -281,6 +343,7 @@ impl Settings {
             max_body_bytes: file.max_body_bytes.unwrap_or(1024 * 1024),
             log_format,
             delivery,
+            rate_limits,
         };
         if settings.dev && !is_loopback_host(&settings.domain) {
             return Err(format!(
@@ -434,6 +497,39 @@ mod tests {
             "{err}"
         );
         assert_eq!(err.lines().count(), 1, "{err}");
+    }
+
+    #[test]
+    fn rate_limits_have_defaults_and_are_read_and_checked_from_the_file() {
+        let s = Settings::load(&ConfigArgs::default()).unwrap();
+        assert_eq!(s.rate_limits, RateLimits::default());
+        assert!(s.rate_limits.trusted_proxies.is_empty());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "rate_limit_api_per_ip = 0\nrate_limit_inbox_per_host = 50\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\"]\n",
+        )
+        .unwrap();
+        let s = Settings::load(&ConfigArgs {
+            config: Some(path.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(s.rate_limits.api_per_ip, 0);
+        assert_eq!(s.rate_limits.inbox_per_host, 50);
+        assert_eq!(
+            s.rate_limits.inbox_per_ip,
+            RateLimits::default().inbox_per_ip
+        );
+        assert_eq!(s.rate_limits.trusted_proxies.len(), 2);
+        std::fs::write(&path, "trusted_proxies = [\"proxy.local\"]\n").unwrap();
+        let err = Settings::load(&ConfigArgs {
+            config: Some(path),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(err.starts_with("trusted_proxies: 'proxy.local'"), "{err}");
     }
 
     #[test]

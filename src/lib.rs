@@ -28,6 +28,8 @@
 //! - [`domain`]: pure rules (idea life cycle, membership and phases, names, kinds, text).
 //! - Shared by all: [`config`] (settings, validated), [`error`] (the library error and its one
 //!   mapping to an HTTP response), [`state`] (what handlers, services and workers share).
+//! - [`limits`]: what one request and one client may cost: JSON shape limits, rate limits per
+//!   client IP and per remote host (domain blocks are a use case: [`service::blocks`]).
 //! - [`metrics`]: observability for operators: Prometheus metrics (`/metrics`, counted by the
 //!   inbox, the delivery worker and a latency middleware) and the `/healthz` and `/readyz`
 //!   probes.
@@ -37,6 +39,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod federation;
+pub mod limits;
 pub mod metrics;
 pub mod remote;
 pub mod service;
@@ -118,6 +121,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<Ctx> {
 /// The HTTP application: federation routes, the REST API and pages.
 pub fn router(ctx: Ctx) -> Router {
     let limit = ctx.settings.max_body_bytes;
+    let rate_limiter = Arc::new(limits::RateLimiter::new(&ctx.settings.rate_limits));
     Router::new()
         .merge(federation::routes::router())
         .merge(federation::followers_sync::router())
@@ -125,6 +129,12 @@ pub fn router(ctx: Ctx) -> Router {
         .merge(web::router())
         .merge(metrics::router())
         .layer(DefaultBodyLimit::max(limit))
+        // The inbox counts requests per remote host; per-IP limits apply before the body is read.
+        .layer(axum::Extension(rate_limiter.clone()))
+        .layer(axum::middleware::from_fn_with_state(
+            (ctx.clone(), rate_limiter),
+            limits::per_ip,
+        ))
         // A bug must cost one request, never the process or a silent connection reset.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,
@@ -192,7 +202,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     tokio::spawn(federation::outbox::run_worker(ctx.clone()));
     tracing::info!(%listen, base = %ctx.urls.base, dev = ctx.settings.dev, "Cocreate node ready");
-    axum::serve(listener, router(ctx))
+    // The peer address is what per-IP rate limits count by.
+    let app = router(ctx).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     tracing::info!("stopped");

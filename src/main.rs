@@ -36,6 +36,11 @@ enum Command {
         #[arg(long = "as", global = true)]
         acting: Option<String>,
     },
+    /// Domain blocks: refuse a host's activities and fetches, and stop deliveries to it.
+    Block {
+        #[command(subcommand)]
+        command: BlockCommand,
+    },
     /// Handoffs of ideas between organisations (acting as a local staff user).
     Handoff {
         #[command(subcommand)]
@@ -154,6 +159,21 @@ enum HandoffCommand {
 }
 
 #[derive(Subcommand)]
+enum BlockCommand {
+    /// Block a host (and its subdomains; with :PORT, that port only).
+    Add {
+        host: String,
+        /// Why, for staff (never shown to the blocked host).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Lift the block of a host.
+    Remove { host: String },
+    /// List blocked hosts (JSON).
+    List,
+}
+
+#[derive(Subcommand)]
 enum UserCommand {
     /// Create a local account; prints its API token as the last line.
     Add {
@@ -212,6 +232,29 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             let user = acting_user(&ctx, acting).await?;
             let out = run_room(&ctx, &user, command).await?;
             println!("{}", serde_json::to_string_pretty(&out)?);
+            Ok(())
+        }
+        Command::Block { command } => {
+            use cocreate::service::blocks::{self, By};
+            let ctx = cocreate::build_state(settings).await?;
+            match command {
+                BlockCommand::Add { host, reason } => {
+                    let (block, new) = blocks::add(&ctx, By::Operator, &host, reason).await?;
+                    if new {
+                        println!("blocked {}", block.host);
+                    } else {
+                        println!("{} was already blocked", block.host);
+                    }
+                }
+                BlockCommand::Remove { host } => {
+                    blocks::remove(&ctx, By::Operator, &host).await?;
+                    println!("unblocked {}", blocks::normalize_host(&host)?);
+                }
+                BlockCommand::List => {
+                    let list = blocks::list(&ctx, By::Operator).await?;
+                    println!("{}", serde_json::to_string_pretty(&list)?);
+                }
+            }
             Ok(())
         }
         Command::Handoff { command, acting } => {

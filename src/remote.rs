@@ -25,6 +25,7 @@ use crate::vocab::{host_of, same_host, type_of};
 /// Refuses URLs a node must not contact: plain http outside development mode, and (in
 /// production) hosts that resolve to private or loopback addresses.
 pub async fn check_remote_url(ctx: &Ctx, url: &Url) -> Result<()> {
+    crate::service::blocks::refuse_blocked(ctx, url).await?;
     match url.scheme() {
         "https" => {}
         "http" if ctx.settings.dev => {}

@@ -111,6 +111,7 @@ fn concrete(path: &str) -> String {
     path.replace("{name}", "lab")
         .replace("{id}", "1")
         .replace("{handle}", "sam@localhost")
+        .replace("{host}", "spam.example")
 }
 
 async fn call(app: &axum::Router, method: &str, uri: &str) -> (StatusCode, serde_json::Value) {
@@ -150,6 +151,7 @@ async fn the_router_serves_every_route_of_the_table() {
         delivery: Default::default(),
         max_body_bytes: 1 << 20,
         log_format: cocreate::config::LogFormat::Text,
+        rate_limits: Default::default(),
     };
     let ctx = cocreate::build_state(settings).await.expect("build state");
     let app = cocreate::router(ctx);

@@ -3,7 +3,7 @@
 //!
 //! One file per resource, each calling into the service module of the same name (`accounts`,
 //! `rooms`, `members`, `ideas`, `comments`, `supports`, `follows`, `invitations`, `handoffs`;
-//! `admin` for staff-only routes). Handlers parse and authenticate, then call one service
+//! `admin` and `blocks` for staff-only routes). Handlers parse and authenticate, then call one service
 //! function; every rule lives in the service. Every resource declares its routes with one
 //! `routes!` block, which builds both its axum router and its table of (path, method), so
 //! [`route_table`] is exactly what [`router`] serves; `tests/openapi_routes.rs` holds that table
@@ -73,6 +73,7 @@ macro_rules! routes {
 
 mod accounts;
 mod admin;
+mod blocks;
 mod comments;
 mod follows;
 mod handoffs;
@@ -97,6 +98,7 @@ const RESOURCES: &[Resource] = &[
     (invitations::router, invitations::ROUTES),
     (handoffs::router, handoffs::ROUTES),
     (admin::router, admin::ROUTES),
+    (blocks::router, blocks::ROUTES),
 ];
 
 /// The whole API, plus the JSON 404 for any unknown path (of the whole application, since
@@ -146,6 +148,7 @@ impl FromRequestParts<Ctx> for User {
 
 /// A JSON request body, whatever its `Content-Type`.
 fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T> {
+    crate::limits::check_json(body)?;
     serde_json::from_slice(body).map_err(|e| Error::bad_request(format!("invalid JSON body: {e}")))
 }
 

@@ -2,8 +2,11 @@
 //! here, because Mastodon sends replies and likes to the author's inbox or the shared inbox,
 //! not the room's; the target is found from the activity itself.
 //!
-//! Checks run in the order `spec/README.md` gives: the body is a JSON object with a type, an
-//! id and an actor (400); the HTTP signature, draft-cavage or RFC 9421, verifies (401 with
+//! Checks run in the order `spec/README.md` gives: the body is within the JSON limits of
+//! [`crate::limits`] (400 naming the limit) and is JSON (400); the claimed sender's host (of
+//! the signature's key id, else of the actor) is within its rate limit (429 with
+//! `Retry-After`) and is not blocked (403, counted `refused`), both before any signature work
+//! or fetch; the body is an object with a type, an id and an actor (400); the HTTP signature, draft-cavage or RFC 9421, verifies (401 with
 //! `Accept-Signature`, so that a double-knocking sender can retry with the other scheme; 503
 //! when the signer's key server is down for a moment); the signer and the actor share a host (401) and so do the actor and the activity
 //! id (400); an id already applied is answered as a duplicate; then the activity's own file in
@@ -13,8 +16,10 @@
 //! signature a 401, and other refusals a 4xx saying why. Every answer is counted in
 //! `cocreate_inbox_activities_total` ([`crate::metrics`]).
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
@@ -22,8 +27,10 @@ use serde_json::{json, Value};
 use crate::error::{Error, Result};
 use crate::federation::activities::DirectActivity;
 use crate::federation::signatures;
+use crate::limits::{self, RateLimiter};
 use crate::metrics::InboxResult;
 use crate::remote;
+use crate::service::blocks;
 use crate::service::inbound::{self, Applied};
 use crate::state::Ctx;
 use crate::vocab::{self, same_host};
@@ -31,19 +38,44 @@ use crate::vocab::{self, same_host};
 /// POST handler of every inbox.
 pub async fn post_inbox(
     State(ctx): State<Ctx>,
+    Extension(limiter): Extension<Arc<RateLimiter>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let activity: Result<Value> = serde_json::from_slice(&body)
-        .map_err(|e| Error::bad_request(format!("body is not valid JSON: {e}")));
+    let activity: Result<Value> = limits::check_json(&body).and_then(|()| {
+        serde_json::from_slice(&body)
+            .map_err(|e| Error::bad_request(format!("body is not valid JSON: {e}")))
+    });
     let kind = activity
         .as_ref()
         .ok()
         .and_then(vocab::type_of)
         .map(str::to_string);
     let count = |result| ctx.metrics.inbox(kind.as_deref(), result);
+    // A body that is not JSON (or over the limits) is answered 400 below, unscreened.
+    let screened = match &activity {
+        Ok(a) => screen(&ctx, &limiter, &headers, a).await,
+        Err(_) => Ok(()),
+    };
+    match screened {
+        Ok(()) => {}
+        Err(Screened::Throttled(t)) => {
+            tracing::info!(who = %t.who, "inbox rate limit: activity refused");
+            count(InboxResult::Rejected);
+            return t.into_response();
+        }
+        Err(Screened::Blocked(e)) => {
+            tracing::info!(error = %e, "inbox refused an activity from a blocked host");
+            count(InboxResult::Refused);
+            return e.into_response();
+        }
+        Err(Screened::Failed(e)) => {
+            count(InboxResult::Error);
+            return e.into_response();
+        }
+    }
     match receive(&ctx, &method, &uri, &headers, &body, activity).await {
         Ok(applied) => {
             let body = match applied {
@@ -80,6 +112,43 @@ pub async fn post_inbox(
             });
             e.into_response()
         }
+    }
+}
+
+/// Why [`screen`] turned a request away.
+enum Screened {
+    /// The claimed sender's host is over its rate limit.
+    Throttled(limits::Throttled),
+    /// The claimed sender's host is blocked (a 403 to answer).
+    Blocked(Error),
+    /// The block list could not be read (a 5xx: the sender retries).
+    Failed(Error),
+}
+
+/// What is checked of the claimed sender before any signature work or fetch (which could
+/// contact its server): the host of the signature's key id and of the activity's actor. The
+/// claim is not verified yet; that is enough to throttle or refuse, never to accept.
+async fn screen(
+    ctx: &Ctx,
+    limiter: &RateLimiter,
+    headers: &HeaderMap,
+    activity: &Value,
+) -> std::result::Result<(), Screened> {
+    let signer_host = limits::signer_host(headers);
+    let actor = vocab::id_of(&activity["actor"]);
+    if let Some(host) = signer_host
+        .clone()
+        .or_else(|| actor.and_then(vocab::host_of))
+    {
+        limiter.check_host(&host).map_err(Screened::Throttled)?;
+    }
+    // The key id's host stands for the key id (the block check looks at hosts only).
+    let signer_url = signer_host.map(|h| format!("https://{h}/"));
+    let urls: Vec<&str> = signer_url.as_deref().into_iter().chain(actor).collect();
+    match blocks::block_of(ctx, &urls).await {
+        Ok(None) => Ok(()),
+        Ok(Some(block)) => Err(Screened::Blocked(blocks::inbox_refusal(&block))),
+        Err(e) => Err(Screened::Failed(e)),
     }
 }
 

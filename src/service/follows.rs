@@ -53,6 +53,7 @@ async fn send_request(
         return Err(Error::bad_request("you cannot follow yourself"));
     }
     if !target.local {
+        crate::service::blocks::refuse_blocked_actor(ctx, &target.ap_id).await?;
         peers::learn(ctx, &target.host).await;
     }
     let follow_id = ctx.urls.new_activity();

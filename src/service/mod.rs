@@ -8,6 +8,7 @@
 //! Who may do what is decided in [`policy`], once for the API, the inbox and the pages.
 
 pub mod accounts;
+pub mod blocks;
 pub mod comments;
 pub mod deliveries;
 pub mod documents;

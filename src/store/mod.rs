@@ -6,6 +6,7 @@
 
 pub mod activities;
 pub mod actors;
+pub mod blocked_hosts;
 pub mod comments;
 pub mod deliveries;
 pub mod delivery_hosts;

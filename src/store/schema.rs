@@ -224,6 +224,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    blocked_hosts (host) {
+        host -> Text,
+        reason -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     inbox_receipts (ap_id) {
         ap_id -> Text,
         actor -> Text,
@@ -298,4 +306,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     delivery_hosts,
     peers,
     peer_software,
+    blocked_hosts,
 );

@@ -131,9 +131,16 @@ impl Node {
             Backend::Sqlite => format!("sqlite://{}", dir.path().join("node.db").display()),
             Backend::Postgres => fresh_postgres_db(),
         };
+        // Tests and benchmarks send bursts from loopback: no rate limits unless a test sets them.
+        let no_limits = "rate_limit_inbox_per_ip = 0\nrate_limit_inbox_per_host = 0\nrate_limit_api_per_ip = 0\n";
+        let limits = if config.contains("rate_limit_") {
+            ""
+        } else {
+            no_limits
+        };
         std::fs::write(
             dir.path().join("cocreate.toml"),
-            format!("retry_base_secs = 0.3\n{config}\n"),
+            format!("retry_base_secs = 0.3\n{limits}{config}\n"),
         )
         .unwrap();
         let mut node = Node {

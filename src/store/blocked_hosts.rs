@@ -1,0 +1,76 @@
+//! The `blocked_hosts` table: hosts the node's staff blocked, with the reason and when.
+//! Promises: hosts are stored as given (the service normalises them first); adding a host
+//! twice keeps one row.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::blocked_hosts;
+use super::DbConnection;
+use crate::error::Result;
+
+/// One blocked host.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, serde::Serialize)]
+pub struct BlockedHost {
+    /// Lower-case `name[:port]`.
+    pub host: String,
+    pub reason: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+/// Blocks `host`; when it is already blocked, only the reason is replaced (when one is given).
+/// Returns the row and whether it is new.
+pub fn put(
+    conn: &mut DbConnection,
+    host: &str,
+    reason: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<(BlockedHost, bool)> {
+    if let Some(existing) = get(conn, host)? {
+        if reason.is_none() || reason == existing.reason.as_deref() {
+            return Ok((existing, false));
+        }
+        diesel::update(blocked_hosts::table.find(host))
+            .set(blocked_hosts::reason.eq(reason))
+            .execute(conn)?;
+        let row = blocked_hosts::table.find(host).first(conn)?;
+        return Ok((row, false));
+    }
+    diesel::insert_into(blocked_hosts::table)
+        .values((
+            blocked_hosts::host.eq(host),
+            blocked_hosts::reason.eq(reason),
+            blocked_hosts::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    let row = blocked_hosts::table.find(host).first(conn)?;
+    Ok((row, true))
+}
+
+pub fn get(conn: &mut DbConnection, host: &str) -> Result<Option<BlockedHost>> {
+    Ok(blocked_hosts::table.find(host).first(conn).optional()?)
+}
+
+/// Lifts the block of `host`; whether there was one.
+pub fn delete(conn: &mut DbConnection, host: &str) -> Result<bool> {
+    Ok(diesel::delete(blocked_hosts::table.find(host)).execute(conn)? > 0)
+}
+
+/// Every blocked host, by host.
+pub fn all(conn: &mut DbConnection) -> Result<Vec<BlockedHost>> {
+    Ok(blocked_hosts::table
+        .order(blocked_hosts::host.asc())
+        .load(conn)?)
+}
+
+/// The first of `hosts` that is blocked, if any (one indexed query).
+pub fn any_of(conn: &mut DbConnection, hosts: &[String]) -> Result<Option<BlockedHost>> {
+    if hosts.is_empty() {
+        return Ok(None);
+    }
+    Ok(blocked_hosts::table
+        .filter(blocked_hosts::host.eq_any(hosts))
+        .order(blocked_hosts::host.asc())
+        .first(conn)
+        .optional()?)
+}
