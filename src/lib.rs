@@ -195,8 +195,18 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response:
 /// Runs a node until the process is stopped: HTTP server plus the delivery worker.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let listen = settings.listen;
-    let _serving = store::ServeLock::take(&settings.database_url).map_err(anyhow::Error::msg)?;
+    let serving = store::ServeLock::take(&settings.database_url).map_err(anyhow::Error::msg)?;
     let ctx = build_state(settings).await?;
+    if serving.is_sole_server() {
+        // An SQLite node that was killed left its leases behind; nobody else can hold them.
+        let released = ctx.db.write(store::deliveries::release_all).await?;
+        if released > 0 {
+            tracing::info!(
+                deliveries = released,
+                "released the delivery leases of a previous run that did not stop cleanly"
+            );
+        }
+    }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;

@@ -101,6 +101,19 @@ pub fn release(conn: &mut DbConnection, ids: &[i32]) -> Result<()> {
     Ok(())
 }
 
+/// Gives back every leased pending delivery: for a process that knows it is the only one
+/// serving (SQLite), the leases in the table are those of a process that died, and waiting for
+/// them to expire would only hold up its deliveries. Returns how many were leased.
+pub fn release_all(conn: &mut DbConnection) -> Result<usize> {
+    Ok(diesel::update(
+        deliveries::table
+            .filter(deliveries::state.eq(DeliveryState::Pending.as_str()))
+            .filter(deliveries::claimed_until.is_not_null()),
+    )
+    .set(deliveries::claimed_until.eq(None::<NaiveDateTime>))
+    .execute(conn)?)
+}
+
 /// Records an attempt: the new state, the attempt count, when to try next (for `pending`) and
 /// the peer's answer or the error; the lease is released.
 pub fn record_attempt(

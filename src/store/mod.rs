@@ -107,6 +107,12 @@ impl ServeLock {
             }
         }
     }
+
+    /// Whether this process is the only one serving from the database (SQLite): then nothing
+    /// another process leased can still be in flight.
+    pub fn is_sole_server(&self) -> bool {
+        self._file.is_some()
+    }
 }
 
 /// Opens connections for the r2d2 pool and applies the per-connection SQLite settings.
