@@ -4,6 +4,7 @@
 pub mod kinds;
 pub mod lifecycle;
 pub mod membership;
+pub mod net;
 pub mod peers;
 pub mod text;
 
