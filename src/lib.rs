@@ -37,6 +37,8 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod federation;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod metrics;
 pub mod remote;
 pub mod service;
