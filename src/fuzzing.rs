@@ -264,4 +264,27 @@ mod tests {
         handle(b"alice@[::1]");
         handle(b"alice@10.0.0.1");
     }
+
+    // Findings of the fuzzers, each kept as a regression test.
+
+    /// `signature_header`: a draft-cavage `created` far in the past (`-1e30` reads as
+    /// `i64::MIN`) overflowed the age computation (a panic in debug builds, a wrapped age in
+    /// release ones). It is now a stale signature.
+    #[test]
+    fn a_cavage_created_far_out_of_range_is_stale_not_a_panic() {
+        let input = b"keyId=\"k\",headers=\"(request-target) host (created)\",created=-1e30,signature=\"AAAA\"\n";
+        signature_header(input);
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "signature",
+            HeaderValue::from_static(
+                "keyId=\"k\",headers=\"(request-target) host (created)\",created=-1e30,signature=\"AAAA\"",
+            ),
+        );
+        let sig = signatures::parse_header(&headers).unwrap();
+        assert_eq!(sig.created, Some(i64::MIN));
+        let e = signatures::check_coverage_and_freshness(&sig, &headers, false, Utc::now())
+            .unwrap_err();
+        assert!(matches!(e, signatures::SignatureError::Stale(_)), "{e}");
+    }
 }
