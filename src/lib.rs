@@ -39,6 +39,8 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod federation;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod limits;
 pub mod metrics;
 pub mod remote;
@@ -49,7 +51,6 @@ pub mod vocab;
 pub mod web;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::response::IntoResponse;
@@ -85,16 +86,12 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<Ctx> {
             urls.base
         );
     }
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .connect_timeout(Duration::from_secs(5))
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(format!(
-            "Cocreate/{} (+{})",
-            env!("CARGO_PKG_VERSION"),
-            urls.base
-        ))
-        .build()?;
+    // Redirects are followed by the callers, each hop checked; outside development mode the
+    // resolver drops addresses that are not public (the SSRF guard, `remote::guard`).
+    let http = remote::guard::client(
+        remote::guard::Guard::for_dev(settings.dev),
+        format!("Cocreate/{} (+{})", env!("CARGO_PKG_VERSION"), urls.base),
+    )?;
     let fed = federation::federation_config(&settings.domain, settings.dev, http.clone()).await?;
     let pem = instance
         .private_key_pem

@@ -6,9 +6,17 @@
 //! Every GET is signed by the instance actor, with the scheme the host accepts
 //! ([`crate::federation::knock`]): GoToSocial and Mastodon in authorized-fetch mode answer
 //! nothing else. A fetched document must come with an ActivityPub content type and carry the
-//! URL fetched as its `id`; one redirect is followed.
+//! URL fetched as its `id`; one redirect is followed (of documents, WebFinger and NodeInfo
+//! alike), and the redirect's target is checked as the first URL was.
+//!
+//! Outside development mode no request reaches an address that is not public ([`guard`]):
+//! every URL and every redirect hop goes through [`check_remote_url`], and the shared HTTP
+//! client resolves names through [`guard::GuardedResolver`], so a name that resolves to a
+//! private address at the moment of connecting is refused too.
 
-use http::{Method, StatusCode};
+pub mod guard;
+
+use http::{HeaderMap, Method, StatusCode};
 use serde_json::Value;
 use thiserror::Error as ThisError;
 use url::Url;
@@ -23,7 +31,8 @@ use crate::store::{self, now};
 use crate::vocab::{host_of, same_host, type_of};
 
 /// Refuses URLs a node must not contact: plain http outside development mode, and (in
-/// production) hosts that resolve to private or loopback addresses.
+/// production) hosts that are, or resolve only to, addresses that are not public (loopback,
+/// private, link-local...: [`guard::check_url`]).
 pub async fn check_remote_url(ctx: &Ctx, url: &Url) -> Result<()> {
     crate::service::blocks::refuse_blocked(ctx, url).await?;
     match url.scheme() {
@@ -35,10 +44,14 @@ pub async fn check_remote_url(ctx: &Ctx, url: &Url) -> Result<()> {
             )))
         }
     }
-    ctx.fed_data()
-        .is_valid_ip(url)
+    guard::check_url(guard_of(ctx), url)
         .await
         .map_err(|e| Error::bad_request(format!("refusing {url}: {e}")))
+}
+
+/// The SSRF guard of this node: off in development mode only.
+fn guard_of(ctx: &Ctx) -> guard::Guard {
+    guard::Guard::for_dev(ctx.settings.dev)
 }
 
 /// Content types a fetched ActivityPub document may have (compared in lowercase).
@@ -127,28 +140,80 @@ async fn check_fetch_url(ctx: &Ctx, url: &Url) -> std::result::Result<(), FetchE
     Ok(())
 }
 
+/// What each hop of a GET must pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hop {
+    /// An ActivityPub document: [`check_fetch_url`].
+    Document,
+    /// WebFinger and NodeInfo, on the host a handle names: [`check_remote_url`].
+    Discovery,
+}
+
+async fn check_hop(ctx: &Ctx, url: &Url, hop: Hop) -> std::result::Result<(), FetchError> {
+    match hop {
+        Hop::Document => check_fetch_url(ctx, url).await,
+        Hop::Discovery => check_remote_url(ctx, url)
+            .await
+            .map_err(FetchError::NotAllowed),
+    }
+}
+
+/// Where a redirect answer of `from` leads, checked as an ActivityPub document's URL is (the
+/// SSRF guard included): the redirect of a public host to `http://169.254.169.254/` is
+/// refused like that URL itself.
+pub async fn redirect_target(
+    ctx: &Ctx,
+    from: &Url,
+    status: StatusCode,
+    headers: &HeaderMap,
+) -> std::result::Result<Url, FetchError> {
+    next_hop(ctx, from, status, headers, Hop::Document).await
+}
+
+async fn next_hop(
+    ctx: &Ctx,
+    from: &Url,
+    status: StatusCode,
+    headers: &HeaderMap,
+    hop: Hop,
+) -> std::result::Result<Url, FetchError> {
+    let location = headers
+        .get(http::header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .and_then(|l| from.join(l).ok())
+        .ok_or_else(|| FetchError::Invalid {
+            url: from.to_string(),
+            reason: format!("answered {status} without a usable Location"),
+        })?;
+    check_hop(ctx, &location, hop).await?;
+    Ok(location)
+}
+
+/// A signed GET of `url`, checked first, following one redirect (checked too): the URL that
+/// answered and its answer.
+async fn get_checked(
+    ctx: &Ctx,
+    url: Url,
+    accept: &str,
+    hop: Hop,
+) -> std::result::Result<(Url, knock::Answer), FetchError> {
+    check_hop(ctx, &url, hop).await?;
+    let answer = signed_get(ctx, &url, accept).await?;
+    if !answer.status.is_redirection() {
+        return Ok((url, answer));
+    }
+    let next = next_hop(ctx, &url, answer.status, &answer.headers, hop).await?;
+    let answer = signed_get(ctx, &next, accept).await?;
+    Ok((next, answer))
+}
+
 /// One signed GET of an ActivityPub document (one redirect followed): the URL that answered
 /// and the parsed body.
 async fn get_document(ctx: &Ctx, url: &str) -> std::result::Result<(Url, Value), FetchError> {
-    let mut url = Url::parse(url).map_err(|e| {
+    let url = Url::parse(url).map_err(|e| {
         FetchError::NotAllowed(Error::bad_request(format!("invalid URL {url}: {e}")))
     })?;
-    check_fetch_url(ctx, &url).await?;
-    let mut answer = signed_get(ctx, &url, "application/activity+json").await?;
-    if answer.status.is_redirection() {
-        let location = answer
-            .headers
-            .get(http::header::LOCATION)
-            .and_then(|l| l.to_str().ok())
-            .and_then(|l| url.join(l).ok())
-            .ok_or_else(|| FetchError::Invalid {
-                url: url.to_string(),
-                reason: format!("answered {} without a usable Location", answer.status),
-            })?;
-        check_fetch_url(ctx, &location).await?;
-        url = location;
-        answer = signed_get(ctx, &url, "application/activity+json").await?;
-    }
+    let (url, answer) = get_checked(ctx, url, "application/activity+json", Hop::Document).await?;
     let status = answer.status;
     if status == StatusCode::NOT_FOUND || status == StatusCode::GONE {
         return Err(FetchError::Gone {
@@ -188,12 +253,18 @@ async fn get_document(ctx: &Ctx, url: &str) -> std::result::Result<(Url, Value),
     Ok((url, doc))
 }
 
-/// A GET signed by the instance actor, with the scheme the host accepts.
+/// A GET signed by the instance actor, with the scheme the host accepts. Callers check the
+/// URL first ([`check_remote_url`]); IP literals are checked once more here, since the
+/// guarded resolver never sees them, and a name the resolver refuses is `NotAllowed`.
 async fn signed_get(
     ctx: &Ctx,
     url: &Url,
     accept: &str,
 ) -> std::result::Result<knock::Answer, FetchError> {
+    let refused = |e: &guard::Refused| {
+        FetchError::NotAllowed(Error::bad_request(format!("refusing {url}: {e}")))
+    };
+    guard::check_literal(guard_of(ctx), url).map_err(|e| refused(&e))?;
     let headers = [("accept", accept.to_string())];
     knock::send(
         ctx,
@@ -207,9 +278,12 @@ async fn signed_get(
     )
     .await
     .map_err(|e| match e {
-        knock::KnockError::Transport(e) => FetchError::Unreachable {
-            url: url.to_string(),
-            reason: e.to_string(),
+        knock::KnockError::Transport(e) => match guard::refusal_in(&e) {
+            Some(r) => refused(r),
+            None => FetchError::Unreachable {
+                url: url.to_string(),
+                reason: e.to_string(),
+            },
         },
         other => FetchError::Invalid {
             url: url.to_string(),
@@ -424,10 +498,17 @@ pub async fn webfinger(ctx: &Ctx, h: &Handle) -> Result<Value> {
     );
     let parsed =
         Url::parse(&url).map_err(|e| Error::bad_request(format!("bad handle {handle}: {e}")))?;
-    check_remote_url(ctx, &parsed).await?;
-    let resp = signed_get(ctx, &parsed, "application/jrd+json, application/json")
-        .await
-        .map_err(|e| Error::Remote(format!("WebFinger for {handle} failed: {e}")))?;
+    let (_, resp) = get_checked(
+        ctx,
+        parsed,
+        "application/jrd+json, application/json",
+        Hop::Discovery,
+    )
+    .await
+    .map_err(|e| match e {
+        FetchError::NotAllowed(e) => e,
+        e => Error::Remote(format!("WebFinger for {handle} failed: {e}")),
+    })?;
     if resp.status == StatusCode::NOT_FOUND {
         return Err(Error::not_found(format!("{handle} (WebFinger)")));
     }
@@ -448,11 +529,13 @@ pub async fn nodeinfo(ctx: &Ctx, host: &str) -> Result<Option<PeerSoftware>> {
     let get_json = |url: String| async move {
         let parsed =
             Url::parse(&url).map_err(|e| Error::bad_request(format!("bad URL {url}: {e}")))?;
-        check_remote_url(ctx, &parsed).await?;
         // Signed like every GET this node makes (authorized-fetch servers may require it).
-        let resp = signed_get(ctx, &parsed, "application/json")
+        let (_, resp) = get_checked(ctx, parsed, "application/json", Hop::Discovery)
             .await
-            .map_err(|e| Error::Remote(format!("NodeInfo of {host} failed: {e}")))?;
+            .map_err(|e| match e {
+                FetchError::NotAllowed(e) => e,
+                e => Error::Remote(format!("NodeInfo of {host} failed: {e}")),
+            })?;
         if !resp.status.is_success() {
             return Ok(None);
         }

@@ -4,6 +4,7 @@
 pub mod kinds;
 pub mod lifecycle;
 pub mod membership;
+pub mod net;
 pub mod peers;
 pub mod text;
 
@@ -77,7 +78,7 @@ impl Handle {
         let host_ok = !host.is_empty()
             && host
                 .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == ':');
+                .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c));
         if name.is_empty() || !host_ok || name.contains('/') {
             return Err(format!(
                 "'{input}' is not a handle: expected name@host[:port]"

@@ -278,7 +278,7 @@ pub fn check_coverage_and_freshness(
     } else {
         return Err(SignatureError::Uncovered("date"));
     };
-    let age = now.timestamp() - signed_at;
+    let age = now.timestamp().saturating_sub(signed_at);
     if !(-MAX_SKEW_SECS..=MAX_AGE_SECS).contains(&age) {
         return Err(SignatureError::Stale(format!("signed {age} seconds ago")));
     }
