@@ -464,8 +464,17 @@ async fn send(ctx: &Ctx, d: &Delivery, signer: &knock::Signer) -> Outcome {
         Ok(u) => u,
         Err(e) => return Outcome::Final(format!("invalid inbox URL: {e}")),
     };
-    if let Err(e) = crate::remote::check_remote_url(ctx, &url).await {
-        return Outcome::Final(e.to_string());
+    match crate::remote::check_remote_url(ctx, &url).await {
+        Ok(()) => {}
+        // This node's database could not say whether the host is blocked: try again later.
+        Err(e @ (Error::Database(_) | Error::Unavailable(_) | Error::Internal(_))) => {
+            return Outcome::Retry {
+                error: format!("checking {url}: {e}"),
+                retry_after: None,
+            }
+        }
+        // Refused: blocked host, plain http outside development mode, private address.
+        Err(refused) => return Outcome::Final(refused.to_string()),
     }
     let inbox_host = d.host.clone();
     let signer_id = d.signer_id;
