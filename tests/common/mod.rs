@@ -133,7 +133,16 @@ impl Node {
         };
         // Tests and benchmarks send bursts from loopback: no rate limits unless a test sets them.
         let no_limits = "rate_limit_inbox_per_ip = 0\nrate_limit_inbox_per_host = 0\nrate_limit_api_per_ip = 0\n";
-        let limits = if config.contains("rate_limit_") {
+        // (A release from before rate limits refuses the keys it does not know: its --help
+        // lists the keys it reads.)
+        let knows_limits = || {
+            Command::new(binary)
+                .arg("--help")
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).contains("rate_limit_inbox_per_ip"))
+                .unwrap_or(false)
+        };
+        let limits = if config.contains("rate_limit_") || !knows_limits() {
             ""
         } else {
             no_limits
