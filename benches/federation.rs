@@ -139,21 +139,10 @@ async fn post(client: &reqwest::Client, inbox: &str, p: SignedPost) -> u16 {
     req.send().await.unwrap().status().as_u16()
 }
 
-fn rss_mb(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(f64::NAN)
-}
-
 async fn one_run(backend: Backend, binary: &std::path::Path, senders: &Senders) -> Vec<f64> {
     let node = Node::start_binary("bench", backend, "", binary).await;
-    let pid = node.pid().unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let rss_idle = rss_mb(pid);
+    let rss_idle = node.resident_mb();
     let staff = node.add_user("alice", true);
     node.post(
         "/api/v1/rooms",
@@ -335,7 +324,7 @@ async fn one_run(backend: Backend, binary: &std::path::Path, senders: &Senders) 
     }
     out.push(reads as f64 / start.elapsed().as_secs_f64());
     out.push(rss_idle);
-    out.push(rss_mb(pid));
+    out.push(node.resident_mb());
     out
 }
 

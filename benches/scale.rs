@@ -18,16 +18,6 @@ const SERVERS: usize = 1000;
 const IDEAS: usize = 5;
 const SEEDED_IDEAS: usize = 100_000;
 
-fn rss_mb(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(f64::NAN)
-}
-
 /// RSA-2048 PKCS#1 v1.5 SHA-256 signatures a second with AWS-LC, on `threads` threads at once.
 fn signing_rate(threads: usize) -> f64 {
     let key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap();
@@ -93,9 +83,8 @@ async fn fan_out(backend: Backend, fleet: &Fleet) -> (f64, usize) {
 /// collections that list them have been read.
 async fn memory(backend: Backend) -> (f64, f64, f64) {
     let node = Node::start("memory", backend).await;
-    let pid = node.pid().unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let idle = rss_mb(pid);
+    let idle = node.resident_mb();
     let staff = node.add_user("alice", true);
     node.post(
         "/api/v1/rooms",
@@ -140,9 +129,9 @@ async fn memory(backend: Backend) -> (f64, f64, f64) {
             r.bytes().await.unwrap();
         }
     }
-    let loaded = rss_mb(pid);
+    let loaded = node.resident_mb();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    (idle, loaded, rss_mb(pid))
+    (idle, loaded, node.resident_mb())
 }
 
 /// Inserts SEEDED_IDEAS ideas (and their stage rows) into the room of `first_idea` with one

@@ -285,6 +285,20 @@ impl Node {
         self.child.as_ref().map(|c| c.id())
     }
 
+    /// The process's resident memory (`VmRSS`) in MB; NaN when it cannot be read.
+    pub fn resident_mb(&self) -> f64 {
+        let Some(pid) = self.pid() else {
+            return f64::NAN;
+        };
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .map(|kb| kb / 1024.0)
+            .unwrap_or(f64::NAN)
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.log_path()).unwrap_or_default()
     }
