@@ -136,11 +136,12 @@ impl Node {
         // (A release from before rate limits refuses the keys it does not know: its --help
         // lists the keys it reads.)
         let knows_limits = || {
-            Command::new(binary)
-                .arg("--help")
-                .output()
-                .map(|o| String::from_utf8_lossy(&o.stdout).contains("rate_limit_inbox_per_ip"))
-                .unwrap_or(false)
+            binary == std::path::Path::new(env!("CARGO_BIN_EXE_cocreate"))
+                || Command::new(binary)
+                    .arg("--help")
+                    .output()
+                    .map(|o| String::from_utf8_lossy(&o.stdout).contains("rate_limit_inbox_per_ip"))
+                    .unwrap_or(false)
         };
         let limits = if config.contains("rate_limit_") || !knows_limits() {
             ""
