@@ -245,7 +245,7 @@ async fn paged_outbox_backfill(backend: Backend) {
         .await;
     assert_eq!(s, 201, "{f}");
     b.get_until(
-        &format!("/api/v1/ideas?room={}", encode(&handle)),
+        &format!("/api/v1/ideas?room={}&per_page=500", encode(&handle)),
         &bob,
         60,
         "all 120 ideas reach the follower",
