@@ -3,6 +3,13 @@
 //! The backend is chosen by the database URL. Migrations for both backends are embedded and run
 //! at start. Queries are synchronous, so [`Db::read`] and [`Db::write`] run them on tokio's
 //! blocking pool; `write` wraps its closure in a transaction.
+//!
+//! Pooled connections are not tested on every checkout (a `SELECT 1` before each use was a
+//! round trip per database hop on PostgreSQL). Instead, as HikariCP does, a connection idle
+//! for longer than [`IDLE_CHECK_AFTER`] is pinged before it is handed out, and a connection
+//! whose work failed is pinged after it: one that does not answer is discarded, and every
+//! other pooled connection is pinged at its next checkout. A database that went away costs at
+//! most the one request that found out, and none after an idle period.
 
 pub mod activities;
 pub mod actors;
@@ -32,8 +39,9 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 
@@ -115,16 +123,61 @@ impl ServeLock {
     }
 }
 
+/// A pooled connection is pinged before use when it has been idle this long.
+pub const IDLE_CHECK_AFTER: Duration = Duration::from_secs(2);
+
 /// Opens connections for the r2d2 pool and applies the per-connection SQLite settings.
 struct Manager {
     backend: Backend,
+    /// Bumped whenever a connection is found broken: every pooled connection that has not
+    /// been checked since is pinged at its next checkout.
+    breaks: Arc<AtomicU64>,
+}
+
+/// A connection with what the pool knows of its health.
+pub struct Pooled {
+    conn: DbConnection,
+    /// When it last answered (a query that succeeded, or a ping).
+    last_ok: Instant,
+    /// The value of [`Manager::breaks`] when it last answered.
+    seen_breaks: u64,
+    /// Found not answering: the pool drops it instead of handing it out again.
+    broken: bool,
+}
+
+impl Pooled {
+    fn ping(&mut self) -> bool {
+        self.conn.batch_execute("SELECT 1").is_ok()
+    }
 }
 
 impl ManageConnection for Manager {
-    type Connection = DbConnection;
+    type Connection = Pooled;
     type Error = r2d2::Error;
 
-    fn connect(&self) -> std::result::Result<DbConnection, r2d2::Error> {
+    fn connect(&self) -> std::result::Result<Pooled, r2d2::Error> {
+        let conn = self.open()?;
+        Ok(Pooled {
+            conn,
+            last_ok: Instant::now(),
+            seen_breaks: self.breaks.load(Ordering::Acquire),
+            broken: false,
+        })
+    }
+
+    fn is_valid(&self, conn: &mut Pooled) -> std::result::Result<(), r2d2::Error> {
+        conn.conn
+            .batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut Pooled) -> bool {
+        conn.broken
+    }
+}
+
+impl Manager {
+    fn open(&self) -> std::result::Result<DbConnection, r2d2::Error> {
         match &self.backend {
             Backend::Postgres { url } => diesel::PgConnection::establish(url)
                 .map(DbConnection::Postgresql)
@@ -144,21 +197,16 @@ impl ManageConnection for Manager {
             }
         }
     }
-
-    fn is_valid(&self, conn: &mut DbConnection) -> std::result::Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1")
-            .map_err(r2d2::Error::QueryError)
-    }
-
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
-    }
 }
 
 /// The database handle shared by services and workers.
 #[derive(Clone)]
 pub struct Db {
     pool: r2d2::Pool<Manager>,
+    /// Shared with the pool's [`Manager`].
+    breaks: Arc<AtomicU64>,
+    /// Write transactions this process committed (see [`Db::changes`]).
+    changes: Arc<AtomicU64>,
     /// SQLite allows one writer; serialising this process's writers avoids SQLITE_BUSY on the
     /// upgrade of a deferred transaction. PostgreSQL needs no such lock.
     write_lock: Option<Arc<Mutex<()>>>,
@@ -186,13 +234,20 @@ impl Db {
             conn.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")
                 .map_err(|e| format!("cannot switch {path} to WAL mode: {e}"))?;
         }
+        let breaks = Arc::new(AtomicU64::new(0));
         let pool = r2d2::Pool::builder()
             .max_size(if is_sqlite { 4 } else { 8 })
             .connection_timeout(Duration::from_secs(5))
-            .build(Manager { backend })
+            .test_on_check_out(false)
+            .build(Manager {
+                backend,
+                breaks: breaks.clone(),
+            })
             .map_err(|e| format!("cannot connect to the database {}: {e}", redact(url)))?;
         let db = Db {
             pool,
+            breaks,
+            changes: Arc::default(),
             write_lock: is_sqlite.then(|| Arc::new(Mutex::new(()))),
         };
         db.migrate()?;
@@ -204,7 +259,7 @@ impl Db {
             .pool
             .get()
             .map_err(|e| format!("cannot connect to the database: {e}"))?;
-        let applied = match &mut *conn {
+        let applied = match &mut conn.conn {
             DbConnection::Postgresql(c) => c
                 .run_pending_migrations(POSTGRES_MIGRATIONS)
                 .map(|v| v.len()),
@@ -220,14 +275,17 @@ impl Db {
     /// Whether the node can serve: the database answers a query and has every migration of
     /// this build applied. The reason is a one-line message for `/readyz`.
     pub async fn readiness(&self) -> std::result::Result<(), String> {
-        let pool = self.pool.clone();
+        let db = self.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = pool
-                .get()
-                .map_err(|e| format!("database unreachable: {e}"))?;
-            conn.batch_execute("SELECT 1")
-                .map_err(|e| format!("database query failed: {e}"))?;
-            let pending = match &mut *conn {
+            // A connection that answers a ping (dead ones are discarded on the way), so that
+            // the first check after the database came back does not trip on a connection
+            // it cut.
+            let mut conn = db.checkout().map_err(|e| e.to_string())?;
+            if let Err(e) = conn.conn.batch_execute("SELECT 1") {
+                db.found_broken(&mut conn);
+                return Err(format!("database query failed: {e}"));
+            }
+            let pending = match &mut conn.conn {
                 DbConnection::Postgresql(c) => c.has_pending_migration(POSTGRES_MIGRATIONS),
                 DbConnection::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS),
             }
@@ -247,13 +305,10 @@ impl Db {
         F: FnOnce(&mut DbConnection) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get().map_err(|e| Error::Unavailable(e.to_string()))?;
-            f(&mut conn)
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("database task failed: {e}")))?
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.with_connection(f))
+            .await
+            .map_err(|e| Error::Internal(format!("database task failed: {e}")))?
     }
 
     /// Runs `f` in one transaction off the async runtime: all of its writes commit or none.
@@ -262,18 +317,96 @@ impl Db {
         F: FnOnce(&mut DbConnection) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.pool.clone();
-        let lock = self.write_lock.clone();
+        let db = self.clone();
         tokio::task::spawn_blocking(move || {
-            let _guard = lock
+            let _guard = db
+                .write_lock
                 .as_ref()
                 .map(|l| l.lock().unwrap_or_else(|p| p.into_inner()));
-            let mut conn = pool.get().map_err(|e| Error::Unavailable(e.to_string()))?;
-            let conn: &mut DbConnection = &mut conn;
-            conn.transaction(f)
+            let out = db.with_connection(|conn| conn.transaction(f));
+            if out.is_ok() {
+                db.changes.fetch_add(1, Ordering::AcqRel);
+            }
+            out
         })
         .await
         .map_err(|e| Error::Internal(format!("database task failed: {e}")))?
+    }
+
+    /// How many write transactions this process has committed: a value that moves after
+    /// every change made here, read before a read to tell later whether what it read may
+    /// have changed since (writes of other processes are not counted).
+    pub fn changes(&self) -> u64 {
+        self.changes.load(Ordering::Acquire)
+    }
+
+    /// Whether the database is an SQLite file (one serving process, see [`ServeLock`]).
+    pub fn is_sqlite(&self) -> bool {
+        self.write_lock.is_some()
+    }
+
+    /// Runs `f` on a pooled connection that is known to answer: pinged first when it was idle
+    /// for [`IDLE_CHECK_AFTER`] or another connection broke since it last answered, and
+    /// pinged after `f` failed, so that a dead connection leaves the pool and its failure is
+    /// reported as [`Error::Unavailable`] (503: try again) rather than as a query error.
+    fn with_connection<T>(&self, f: impl FnOnce(&mut DbConnection) -> Result<T>) -> Result<T> {
+        let mut conn = self.checkout()?;
+        match f(&mut conn.conn) {
+            Ok(v) => {
+                conn.last_ok = Instant::now();
+                Ok(v)
+            }
+            Err(e) if conn.ping() => {
+                conn.last_ok = Instant::now();
+                Err(e)
+            }
+            // The connection died under the work: the database went away (or the
+            // connection was cut), which the caller reports as unavailable, not as a fault
+            // of its own.
+            Err(e) => {
+                self.found_broken(&mut conn);
+                Err(Error::Unavailable(format!("the connection was lost: {e}")))
+            }
+        }
+    }
+
+    /// A pooled connection that answers (or the error that says the database does not).
+    fn checkout(&self) -> Result<r2d2::PooledConnection<Manager>> {
+        // Each broken connection found is discarded; a pool's worth of them means the
+        // database itself is gone, which the last error says.
+        let mut last_error = None;
+        for _ in 0..=self.pool.max_size() {
+            let mut conn = self
+                .pool
+                .get()
+                .map_err(|e| Error::Unavailable(format!("database unreachable: {e}")))?;
+            let breaks = self.breaks.load(Ordering::Acquire);
+            if conn.last_ok.elapsed() < IDLE_CHECK_AFTER && conn.seen_breaks == breaks {
+                return Ok(conn);
+            }
+            match conn.conn.batch_execute("SELECT 1") {
+                Ok(()) => {
+                    conn.last_ok = Instant::now();
+                    conn.seen_breaks = breaks;
+                    return Ok(conn);
+                }
+                Err(e) => {
+                    self.found_broken(&mut conn);
+                    last_error = Some(e);
+                }
+            }
+        }
+        Err(Error::Unavailable(format!(
+            "database unreachable: {}",
+            last_error.map_or_else(|| "no connection answers".to_string(), |e| e.to_string())
+        )))
+    }
+
+    /// Marks a connection broken (the pool drops it) and has every other one checked.
+    fn found_broken(&self, conn: &mut Pooled) {
+        conn.broken = true;
+        self.breaks.fetch_add(1, Ordering::AcqRel);
+        tracing::warn!("a database connection stopped answering; it is replaced");
     }
 }
 
