@@ -19,6 +19,9 @@
 pub mod keys;
 pub mod rfc9421;
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
 use base64::{engine::general_purpose::STANDARD as B64, Engine};
 use chrono::{DateTime, Utc};
 use http::{HeaderMap, Method, Uri};
@@ -97,9 +100,28 @@ pub fn parse_private_key(pem: &str) -> Result<SigningKey, SignatureError> {
 }
 
 /// A peer's public key (SubjectPublicKeyInfo or PKCS#1 PEM), ready to verify.
-pub fn parse_public_key(pem: &str) -> Result<VerifyingKey, SignatureError> {
-    VerifyingKey::from_pem(pem)
+///
+/// Parsed keys are remembered by their PEM (at most [`PARSED_KEYS`]; the memo starts over
+/// when full): parsing costs about as much as verifying, and the same few keys sign most of
+/// what arrives. A PEM is its key, so a remembered one is never stale; a rotated key is a
+/// new PEM.
+pub fn parse_public_key(pem: &str) -> Result<Arc<VerifyingKey>, SignatureError> {
+    static PARSED: OnceLock<Mutex<HashMap<String, Arc<VerifyingKey>>>> = OnceLock::new();
+    let memo = PARSED.get_or_init(Default::default);
+    if let Some(key) = memo.lock().unwrap_or_else(|p| p.into_inner()).get(pem) {
+        return Ok(key.clone());
+    }
+    let key = Arc::new(VerifyingKey::from_pem(pem)?);
+    let mut memo = memo.lock().unwrap_or_else(|p| p.into_inner());
+    if memo.len() >= PARSED_KEYS {
+        memo.clear();
+    }
+    memo.insert(pem.to_string(), key.clone());
+    Ok(key)
 }
+
+/// How many parsed public keys [`parse_public_key`] remembers.
+pub const PARSED_KEYS: usize = 4096;
 
 /// Headers to add to a request so that it carries a cavage-12 `rsa-sha256` signature.
 /// Returns `(name, value)` pairs: `host`, `date`, `digest` (when there is a body), `signature`.
@@ -457,6 +479,20 @@ pub async fn verify_request(
     headers: &HeaderMap,
     body: Option<&[u8]>,
 ) -> AppResult<Actor> {
+    verify_request_by(ctx, method, uri, headers, body, None).await
+}
+
+/// [`verify_request`], for a caller that has already read the owner of the claimed key from
+/// this node's database (`known`, used only if it owns the key id the signature names; the
+/// inbox reads it together with its other checks).
+pub async fn verify_request_by(
+    ctx: &Ctx,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Option<&[u8]>,
+    known: Option<Actor>,
+) -> AppResult<Actor> {
     let has_body = body.is_some();
     let bad = |e: SignatureError| bad_signature(e.to_string(), has_body);
     let presented = Presented::check(ctx, uri, headers, body).map_err(bad)?;
@@ -473,7 +509,10 @@ pub async fn verify_request(
                 })
         }
     };
-    let signer = owner(false).await?;
+    let signer = match known.filter(|a| a.key_id == key_id) {
+        Some(a) => a,
+        None => owner(false).await?,
+    };
     if presented
         .verify(method, uri, headers, &signer.public_key_pem)
         .is_ok()
