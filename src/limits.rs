@@ -349,9 +349,15 @@ fn client_ip(trusted: &[ipnet::IpNet], peer: IpAddr, headers: &HeaderMap) -> IpA
         .unwrap_or(peer)
 }
 
-/// The host of the key that signed a request, from `Signature` (draft-cavage `keyId`) or
-/// `Signature-Input` (RFC 9421 `keyid`), unverified: good enough to count requests by.
+/// The host of the key that signed a request (see [`claimed_key_id`]), unverified: good
+/// enough to count requests by.
 pub fn signer_host(headers: &HeaderMap) -> Option<String> {
+    claimed_key_id(headers).and_then(|k| crate::vocab::host_of(&k))
+}
+
+/// The id of the key that claims to have signed a request, from `Signature` (draft-cavage
+/// `keyId`) or `Signature-Input` (RFC 9421 `keyid`): the first that names a host. Unverified.
+pub fn claimed_key_id(headers: &HeaderMap) -> Option<String> {
     for name in ["signature", "signature-input"] {
         for value in headers.get_all(name) {
             let Ok(v) = value.to_str() else { continue };
@@ -361,8 +367,9 @@ pub fn signer_host(headers: &HeaderMap) -> Option<String> {
             };
             let rest = &v[i + 7..];
             if let Some(end) = rest.find('"') {
-                if let Some(host) = crate::vocab::host_of(&rest[..end]) {
-                    return Some(host);
+                let key_id = &rest[..end];
+                if crate::vocab::host_of(key_id).is_some() {
+                    return Some(key_id.to_string());
                 }
             }
         }

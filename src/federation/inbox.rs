@@ -31,7 +31,7 @@ use crate::limits::{self, RateLimiter};
 use crate::metrics::InboxResult;
 use crate::remote;
 use crate::service::blocks;
-use crate::service::inbound::{self, Applied};
+use crate::service::inbound::{self, Applied, Precheck};
 use crate::state::Ctx;
 use crate::vocab::{self, same_host};
 
@@ -57,10 +57,10 @@ pub async fn post_inbox(
     // A body that is not JSON (or over the limits) is answered 400 below, unscreened.
     let screened = match &activity {
         Ok(a) => screen(&ctx, &limiter, &headers, a).await,
-        Err(_) => Ok(()),
+        Err(_) => Ok(Precheck::default()),
     };
-    match screened {
-        Ok(()) => {}
+    let precheck = match screened {
+        Ok(precheck) => precheck,
         Err(Screened::Throttled(t)) => {
             tracing::info!(who = %t.who, "inbox rate limit: activity refused");
             count(InboxResult::Rejected);
@@ -75,8 +75,8 @@ pub async fn post_inbox(
             count(InboxResult::Error);
             return e.into_response();
         }
-    }
-    match receive(&ctx, &method, &uri, &headers, &body, activity).await {
+    };
+    match receive(&ctx, &method, &uri, &headers, &body, activity, precheck).await {
         Ok(applied) => {
             let body = match applied {
                 Applied::Done => {
@@ -127,14 +127,16 @@ enum Screened {
 
 /// What is checked of the claimed sender before any signature work or fetch (which could
 /// contact its server): the host of the signature's key id and of the activity's actor. The
-/// claim is not verified yet; that is enough to throttle or refuse, never to accept.
+/// claim is not verified yet; that is enough to throttle or refuse, never to accept. The same
+/// database read fetches what the rest of the inbox needs from it ([`Precheck`]).
 async fn screen(
     ctx: &Ctx,
     limiter: &RateLimiter,
     headers: &HeaderMap,
     activity: &Value,
-) -> std::result::Result<(), Screened> {
-    let signer_host = limits::signer_host(headers);
+) -> std::result::Result<Precheck, Screened> {
+    let key_id = limits::claimed_key_id(headers);
+    let signer_host = key_id.as_deref().and_then(vocab::host_of);
     let actor = vocab::id_of(&activity["actor"]);
     if let Some(host) = signer_host
         .clone()
@@ -145,9 +147,12 @@ async fn screen(
     // The key id's host stands for the key id (the block check looks at hosts only).
     let signer_url = signer_host.map(|h| format!("https://{h}/"));
     let urls: Vec<&str> = signer_url.as_deref().into_iter().chain(actor).collect();
-    match blocks::block_of(ctx, &urls).await {
-        Ok(None) => Ok(()),
-        Ok(Some(block)) => Err(Screened::Blocked(blocks::inbox_refusal(&block))),
+    let id = activity["id"].as_str().map(str::to_string);
+    match inbound::precheck(ctx, &urls, key_id, id).await {
+        Ok(Precheck {
+            block: Some(block), ..
+        }) => Err(Screened::Blocked(blocks::inbox_refusal(&block))),
+        Ok(precheck) => Ok(precheck),
         Err(e) => Err(Screened::Failed(e)),
     }
 }
@@ -159,6 +164,7 @@ async fn receive(
     headers: &HeaderMap,
     body: &[u8],
     activity: Result<Value>,
+    precheck: Precheck,
 ) -> Result<Applied> {
     let activity = activity?;
     if !activity.is_object() {
@@ -172,7 +178,9 @@ async fn receive(
     let actor_id = vocab::id_of(&activity["actor"])
         .ok_or_else(|| Error::bad_request("activity has no actor"))?
         .to_string();
-    let signer = signatures::verify_request(ctx, method, uri, headers, Some(body)).await?;
+    let signer =
+        signatures::verify_request_by(ctx, method, uri, headers, Some(body), precheck.signer)
+            .await?;
     if !same_host(&actor_id, &signer.ap_id) {
         return Err(Error::Unauthorized(format!(
             "signed by {} but the actor is {actor_id}: hosts differ",
@@ -184,7 +192,7 @@ async fn receive(
             "activity id {id} is not on the host of its actor {actor_id}"
         )));
     }
-    if inbound::seen(ctx, &id).await? {
+    if precheck.seen {
         return Ok(Applied::Duplicate);
     }
     let actor = if actor_id == signer.ap_id {

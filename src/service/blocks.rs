@@ -102,11 +102,7 @@ pub async fn list(ctx: &Ctx, by: By<'_>) -> Result<Vec<BlockedHost>> {
 /// The block that covers the host of any of `urls` (ids, key ids, inbox URLs), if any. URLs
 /// that do not parse are skipped: they are refused elsewhere for what they are.
 pub async fn block_of(ctx: &Ctx, urls: &[&str]) -> Result<Option<BlockedHost>> {
-    let candidates: Vec<String> = urls
-        .iter()
-        .filter_map(|u| Url::parse(u).ok())
-        .flat_map(|u| candidates(&u))
-        .collect();
+    let candidates = covering(urls);
     if candidates.is_empty() {
         return Ok(None);
     }
@@ -186,6 +182,16 @@ pub fn normalize_host(input: &str) -> Result<String> {
         Some(p) => format!("{host}:{p}"),
         None => host,
     })
+}
+
+/// The rows of `blocked_hosts` that would cover any of `urls` (see [`candidates`]), for a
+/// caller that reads them in a transaction of its own with [`store::blocked_hosts::any_of`].
+/// URLs that do not parse are skipped.
+pub fn covering(urls: &[&str]) -> Vec<String> {
+    urls.iter()
+        .filter_map(|u| Url::parse(u).ok())
+        .flat_map(|u| candidates(&u))
+        .collect()
 }
 
 /// The rows of `blocked_hosts` that would cover `url`: its host and each parent domain, each

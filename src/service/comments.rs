@@ -185,27 +185,45 @@ pub struct IncomingComment {
 
 /// Stores a reply from another server; in a local room the room announces it to followers.
 pub async fn receive(ctx: &Ctx, reply: Inbound<IncomingComment>) -> Result<Applied> {
+    match receive_in_thread(ctx, reply).await? {
+        Threaded::Applied(applied) => Ok(applied),
+        Threaded::NoThread(reply) => Err(Error::Unsupported(format!(
+            "{} does not reply to an idea on this node",
+            reply.content.ap_id
+        ))),
+    }
+}
+
+/// What became of a reply offered to [`receive_in_thread`].
+#[derive(Debug)]
+pub enum Threaded {
+    Applied(Applied),
+    /// It answers nothing this node holds (no idea, no comment on one): handed back unchanged,
+    /// for the caller to fetch the thread and offer it again.
+    NoThread(Box<Inbound<IncomingComment>>),
+}
+
+/// [`receive`], handing the reply back when its thread is not here, so that the inbox needs
+/// no separate read to know whether to fetch the thread first.
+pub async fn receive_in_thread(ctx: &Ctx, reply: Inbound<IncomingComment>) -> Result<Threaded> {
     if reply.content.content.len() > MAX_COMMENT * 4 {
         return Err(Error::TooLarge("comment content".into()));
     }
     commit(ctx, move |c| {
+        let Some(idea) = thread_of(c, &reply.content.in_reply_to)? else {
+            return Ok(Threaded::NoThread(Box::new(reply)));
+        };
         let Inbound {
             actor: author,
             receipt,
             content: incoming,
             original,
         } = reply;
-        let idea = thread_of(c, &incoming.in_reply_to)?.ok_or_else(|| {
-            Error::Unsupported(format!(
-                "{} does not reply to an idea on this node",
-                incoming.ap_id
-            ))
-        })?;
         if !receipt.record(c)? {
-            return Ok(Applied::Duplicate);
+            return Ok(Threaded::Applied(Applied::Duplicate));
         }
         if store::comments::by_ap_id(c, &incoming.ap_id)?.is_some() {
-            return Ok(Applied::Duplicate);
+            return Ok(Threaded::Applied(Applied::Duplicate));
         }
         let room = store::actors::by_id(c, idea.room_id)?;
         if !incoming.public && policy::is_public(&room) {
@@ -217,7 +235,8 @@ pub async fn receive(ctx: &Ctx, reply: Inbound<IncomingComment>) -> Result<Appli
         if room.local {
             let action = Action::Comment { stage: idea.stage };
             if let Err(reason) = policy::authorize(c, &room, &author, action)? {
-                return members::refuse(c, &room, &author, &original, &reason);
+                return members::refuse(c, &room, &author, &original, &reason)
+                    .map(Threaded::Applied);
             }
         }
         let terms = members::room_terms(c, &room)?;
@@ -238,7 +257,7 @@ pub async fn receive(ctx: &Ctx, reply: Inbound<IncomingComment>) -> Result<Appli
             },
         )?;
         c.distribute(&author, &room, &original, None, vec![])?;
-        Ok(Applied::Done)
+        Ok(Threaded::Applied(Applied::Done))
     })
     .await
 }

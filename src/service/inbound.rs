@@ -8,7 +8,9 @@
 use serde_json::Value;
 
 use crate::error::Result;
+use crate::service::blocks;
 use crate::state::Ctx;
+use crate::store::blocked_hosts::BlockedHost;
 use crate::store::models::{Actor, Idea};
 use crate::store::{self, DbConnection};
 use crate::vocab::ActivityKind;
@@ -71,6 +73,55 @@ pub async fn undone_kind(ctx: &Ctx, id: &str) -> Result<Option<ActivityKind>> {
 /// Remembers an activity as applied (an `Announce`, whose effect is that of what it relays).
 pub async fn remember(ctx: &Ctx, receipt: Receipt) -> Result<()> {
     ctx.db.write(move |c| receipt.record(c).map(|_| ())).await
+}
+
+/// What the inbox reads about an activity in one database round trip, before it checks the
+/// signature: whether the claimed sender's host is blocked, the known owner of the claimed
+/// key, and whether the activity was already applied. Nothing here is trusted yet: the block
+/// refuses, the owner is used only for a key id that the signature then proves, and `seen`
+/// answers a duplicate only after the signature verified (the transaction that applies an
+/// activity records its receipt again, so a race between two deliveries of one activity still
+/// applies it once).
+#[derive(Debug, Default)]
+pub struct Precheck {
+    pub block: Option<BlockedHost>,
+    pub signer: Option<Actor>,
+    pub seen: bool,
+}
+
+/// Reads the [`Precheck`] of an activity: `urls` are the claimed sender's ids (key id,
+/// actor), `key_id` the signature's claimed key, `id` the activity's id.
+pub async fn precheck(
+    ctx: &Ctx,
+    urls: &[&str],
+    key_id: Option<String>,
+    id: Option<String>,
+) -> Result<Precheck> {
+    let hosts = blocks::covering(urls);
+    ctx.db
+        .read(move |c| {
+            let block = store::blocked_hosts::any_of(c, &hosts)?;
+            if block.is_some() {
+                return Ok(Precheck {
+                    block,
+                    ..Precheck::default()
+                });
+            }
+            let signer = match &key_id {
+                Some(k) => store::actors::by_key_id(c, k)?,
+                None => None,
+            };
+            let seen = match &id {
+                Some(id) => store::receipts::exists(c, id)?,
+                None => false,
+            };
+            Ok(Precheck {
+                block,
+                signer,
+                seen,
+            })
+        })
+        .await
 }
 
 /// Whether an activity with this id was already applied.

@@ -15,7 +15,7 @@ use crate::domain::lifecycle::Stage;
 use crate::domain::text;
 use crate::error::{Error, Result};
 use crate::remote;
-use crate::service::comments::{self, CommentEdit, IncomingComment};
+use crate::service::comments::{self, CommentEdit, IncomingComment, Threaded};
 use crate::service::ideas::{self, IncomingIdea, MAX_TITLE};
 use crate::service::inbound::{self, Applied, Inbound};
 use crate::service::policy;
@@ -373,18 +373,23 @@ pub async fn receive(
         return comments::receive_edit(ctx, typed(inbound, edit)).await;
     }
     if let Some(parent) = post.in_reply_to.clone() {
-        if let Err(e) = fetch_missing_parents(ctx, &parent).await {
-            tracing::info!(parent = %parent, error = %e, "the missing parents of a reply could not be fetched");
-        }
         let reply = IncomingComment {
             ap_id: object_id,
-            in_reply_to: parent,
+            in_reply_to: parent.clone(),
             content,
             source: post.source.as_ref().and_then(Source::markdown),
             published,
             public,
         };
-        return comments::receive(ctx, typed(inbound, reply)).await;
+        // Most replies answer what this node holds: the thread is fetched only when it is not.
+        let reply = match comments::receive_in_thread(ctx, typed(inbound, reply)).await? {
+            Threaded::Applied(applied) => return Ok(applied),
+            Threaded::NoThread(reply) => reply,
+        };
+        if let Err(e) = fetch_missing_parents(ctx, &parent).await {
+            tracing::info!(parent = %parent, error = %e, "the missing parents of a reply could not be fetched");
+        }
+        return comments::receive(ctx, *reply).await;
     }
 
     // Ideas: a Page (or a plain post) addressed to a room.
