@@ -99,9 +99,12 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<Ctx> {
         .ok_or_else(|| anyhow::anyhow!("the instance actor has no private key"))?;
     let key = tokio::task::spawn_blocking(move || federation::signatures::parse_private_key(&pem))
         .await??;
+    // Kept documents are checked against this process's writes only: SQLite has one server.
+    let documents = federation::cache::DocumentCache::new(db.is_sqlite());
     Ok(Arc::new(AppState {
         settings,
         db,
+        documents,
         urls,
         fed,
         http,

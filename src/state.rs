@@ -6,6 +6,7 @@ use activitypub_federation::config::{Data, FederationConfig};
 use tokio::sync::Notify;
 
 use crate::config::Settings;
+use crate::federation::cache::DocumentCache;
 use crate::federation::knock::{SchemeMemory, Signer};
 use crate::metrics::Metrics;
 use crate::store::Db;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub delivery_wake: Arc<Notify>,
     /// Counters and histograms served at `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// The documents last served to anonymous ActivityPub readers.
+    pub documents: DocumentCache,
 }
 
 impl AppState {

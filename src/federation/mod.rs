@@ -2,11 +2,13 @@
 //! ([`routes`]), the inbox ([`inbox`]) and the typed activities it accepts ([`activities`],
 //! one file per activity), backfill of followed rooms ([`backfill`]), the delivery worker
 //! ([`outbox`]), HTTP signatures of both schemes ([`signatures`]), signed sending with
-//! double-knocking ([`knock`]), and followers synchronization (FEP-8fcf, [`followers_sync`]).
+//! double-knocking ([`knock`]), followers synchronization (FEP-8fcf, [`followers_sync`]), and
+//! the documents last served to anonymous readers ([`cache`]).
 //! Rules live in `service`; this module translates.
 
 pub mod activities;
 pub mod backfill;
+pub mod cache;
 pub mod followers_sync;
 pub mod inbox;
 pub mod knock;

@@ -4,6 +4,7 @@
 
 use std::future::Future;
 
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -323,22 +324,51 @@ async fn replies(
 async fn idea(State(ctx): State<Ctx>, Path(id): Path<String>, req: Request) -> Response {
     let (ctx, ap_id) = (&ctx, &ctx.urls.idea(&id));
     if wants_activitypub(&req.headers) {
-        let doc = as_reader(ctx, &req, |signer| async move {
+        return serve_kept_document(ctx, &req, |signer| async move {
             documents::idea_document(ctx, ap_id, signer.as_ref()).await
         })
         .await;
-        return serve_document(doc);
     }
     crate::web::idea_page(ctx, &req.headers, req.uri.query(), ap_id).await
 }
 
 async fn comment(State(ctx): State<Ctx>, Path(id): Path<String>, req: Request) -> Response {
     let (ctx, ap_id) = (&ctx, &ctx.urls.comment(&id));
-    let doc = as_reader(ctx, &req, |signer| async move {
+    serve_kept_document(ctx, &req, |signer| async move {
         documents::comment_document(ctx, ap_id, signer.as_ref()).await
     })
-    .await;
-    serve_document(doc)
+    .await
+}
+
+/// [`serve_document`] of what [`as_reader`] reads, through the cache of documents served to
+/// anonymous readers ([`crate::federation::cache`]): what any reader may see is kept, and
+/// served again while nothing was written; what needed a signature is read each time.
+async fn serve_kept_document<F, Fut>(ctx: &Ctx, req: &Request, read: F) -> Response
+where
+    F: Fn(Option<Actor>) -> Fut,
+    Fut: Future<Output = Result<Document>>,
+{
+    let path = req.uri.path();
+    let changes = ctx.db.changes();
+    if let Some((status, body)) = ctx.documents.get(path, changes) {
+        return (status, [(header::CONTENT_TYPE, AP_CONTENT_TYPE)], body).into_response();
+    }
+    let (status, doc) = match read(None).await {
+        Ok(Document::Live(doc)) => (StatusCode::OK, doc),
+        Ok(Document::Gone(tombstone)) => (StatusCode::GONE, tombstone),
+        Err(Error::Unauthorized(_)) if req.is_signed() => {
+            return serve_document(
+                match verify_request(ctx, &req.method, &req.uri, &req.headers, None).await {
+                    Ok(signer) => read(Some(signer)).await,
+                    Err(e) => Err(e),
+                },
+            );
+        }
+        Err(e) => return e.into_response(),
+    };
+    let body = Bytes::from(with_context(doc).to_string());
+    ctx.documents.put(path, changes, status, body.clone());
+    (status, [(header::CONTENT_TYPE, AP_CONTENT_TYPE)], body).into_response()
 }
 
 /// An activity as it was sent (its own `@context`).
