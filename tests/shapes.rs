@@ -101,6 +101,23 @@ async fn ideas_and_threads(backend: Backend) {
     let thread = format!("{idea_ap}/context");
     assert_eq!(page["context"], thread.as_str(), "{page}");
     assert_eq!(page["replies"], format!("{idea_ap}/replies"));
+    // A change is in the very next read of the document (anonymous reads may be served from
+    // the bytes last sent, but never across a write).
+    assert_eq!(
+        a.get_ap(&idea_ap).await.1,
+        page,
+        "an unchanged idea reads the same"
+    );
+    let (s, e) = a
+        .patch(
+            &idea_path(&idea["id"]),
+            &carol,
+            json!({"title": "Recycled casing"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{e}");
+    let (_, page) = a.get_ap(&idea_ap).await;
+    assert_eq!(page["name"], "Recycled casing", "{page}");
     // Its HTML page is at the same URL.
     let html = a
         .http
@@ -184,7 +201,8 @@ async fn ideas_and_threads(backend: Backend) {
     // What the room announced: activities addressed to the public, the room and its
     // followers, with the room as audience; the outbox lists only Announce(activity).
     let (_, outbox) = a.get_ap(&format!("{room}/outbox")).await;
-    assert_eq!(outbox["totalItems"], 57, "{}", outbox["totalItems"]);
+    // The idea's Create and the Update of its title, 55 comments and a reply.
+    assert_eq!(outbox["totalItems"], 58, "{}", outbox["totalItems"]);
     for announce in all_pages(&a, &outbox).await {
         assert_eq!(announce["type"], "Announce");
         assert_eq!(announce["actor"], room.as_str());
