@@ -209,6 +209,8 @@ pub async fn receive_in_thread(ctx: &Ctx, reply: Inbound<IncomingComment>) -> Re
     if reply.content.content.len() > MAX_COMMENT * 4 {
         return Err(Error::TooLarge("comment content".into()));
     }
+    // Sanitised before the transaction: the write lock is held for database work only.
+    let content = text::sanitize_html(&reply.content.content);
     commit(ctx, move |c| {
         let Some(idea) = thread_of(c, &reply.content.in_reply_to)? else {
             return Ok(Threaded::NoThread(Box::new(reply)));
@@ -247,7 +249,7 @@ pub async fn receive_in_thread(ctx: &Ctx, reply: Inbound<IncomingComment>) -> Re
                 idea_id: idea.id,
                 author_id: author.id,
                 in_reply_to: incoming.in_reply_to.clone(),
-                content: text::sanitize_html(&incoming.content),
+                content,
                 source: incoming.source.clone(),
                 local: false,
                 deleted: false,
@@ -272,6 +274,7 @@ pub struct CommentEdit {
 /// The author of a remote comment edited it. An edit of a deleted comment is acknowledged and
 /// changes nothing (deletion wins, as for ideas).
 pub async fn receive_edit(ctx: &Ctx, edit: Inbound<CommentEdit>) -> Result<Applied> {
+    let html = text::sanitize_html(&edit.content.content);
     commit(ctx, move |c| {
         let comment = authored_comment(c, &edit.actor, &edit.content.ap_id)?;
         if comment.deleted {
@@ -280,7 +283,6 @@ pub async fn receive_edit(ctx: &Ctx, edit: Inbound<CommentEdit>) -> Result<Appli
         if !edit.receipt.record(c)? {
             return Ok(Applied::Duplicate);
         }
-        let html = text::sanitize_html(&edit.content.content);
         store::comments::update(c, comment.id, &html, None)?;
         relay_change(c, &edit.actor, &comment, &edit.original)
     })
