@@ -38,18 +38,25 @@ use crate::store::{self, DbConnection};
 use crate::vocab;
 
 /// Runs a state change and the activities it sends in one transaction, then wakes the delivery
-/// worker. Every use case that changes state goes through here.
+/// worker when the change queued deliveries (a change that sends nothing leaves it asleep:
+/// waking it costs a claim transaction). Every use case that changes state goes through here.
 pub async fn commit<T, F>(ctx: &Ctx, change: F) -> Result<T>
 where
     F: FnOnce(&mut Tx<'_>) -> Result<T> + Send + 'static,
     T: Send + 'static,
 {
     let urls = ctx.urls.clone();
-    let out = ctx
+    let (out, queued) = ctx
         .db
-        .write(move |conn| change(&mut Tx::new(conn, &urls)))
+        .write(move |conn| {
+            let mut tx = Tx::new(conn, &urls);
+            let out = change(&mut tx)?;
+            Ok((out, tx.queued))
+        })
         .await?;
-    ctx.delivery_wake.notify_one();
+    if queued {
+        ctx.delivery_wake.notify_one();
+    }
     Ok(out)
 }
 
@@ -60,6 +67,8 @@ pub struct Tx<'a> {
     conn: &'a mut DbConnection,
     /// This node's URLs: ids for new activities and objects.
     pub urls: &'a Urls,
+    /// Whether this transaction queued a delivery.
+    queued: bool,
 }
 
 impl Deref for Tx<'_> {
@@ -79,7 +88,11 @@ impl<'a> Tx<'a> {
     /// A transaction context over an open transaction (for [`commit`], and for tests that
     /// drive the store directly).
     pub fn new(conn: &'a mut DbConnection, urls: &'a Urls) -> Tx<'a> {
-        Tx { conn, urls }
+        Tx {
+            conn,
+            urls,
+            queued: false,
+        }
     }
 }
 
@@ -139,6 +152,7 @@ impl Tx<'_> {
                 }
             };
             store::deliveries::enqueue(self, ap_id, signer.id, &inbox, form_body)?;
+            self.queued = true;
         }
         Ok(())
     }
