@@ -136,7 +136,13 @@ async fn post(client: &reqwest::Client, inbox: &str, p: SignedPost) -> u16 {
     for (k, v) in p.headers {
         req = req.header(k, v);
     }
-    req.send().await.unwrap().status().as_u16()
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    if status != 202 {
+        // What the node said, for the failed assertion that follows.
+        eprintln!("inbox answered {status}: {}", resp.text().await.unwrap_or_default());
+    }
+    status
 }
 
 async fn one_run(backend: Backend, binary: &std::path::Path, senders: &Senders) -> Vec<f64> {
