@@ -6,7 +6,9 @@
 //! Each delivery is signed by the activity's actor with the scheme its host accepts, and sent
 //! again with the other scheme when that one is refused ([`knock`]); a `partners` room's
 //! deliveries to its followers carry FEP-8fcf `Collection-Synchronization`
-//! ([`followers_sync`]).
+//! ([`followers_sync`]). Both the check of an inbox's URL (domain blocks, scheme, SSRF guard)
+//! and that header are worked out once per host's run (for each inbox and each signer), not
+//! once per delivery.
 //!
 //! What it promises:
 //!
@@ -58,7 +60,7 @@ const HOSTS_IN_FLIGHT: usize = 32;
 const RUN_LENGTH: i64 = 16;
 
 /// Outcome of one delivery attempt.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Outcome {
     Delivered,
     /// The peer answered with a final refusal (4xx other than 408/429): the host is up.
@@ -164,13 +166,14 @@ async fn serve_host(ctx: Ctx, signers: Signers, run: HostRun) {
     let host = run.host.host.clone();
     let mut queue = run.deliveries.into_iter();
     let parked = run.host.parked_since.is_some();
+    let mut checks = RunChecks::default();
     while let Some(d) = queue.next() {
         if started.elapsed() + LEASE_MARGIN > lease {
             give_back(&ctx, &host, std::iter::once(d).chain(queue).collect()).await;
             return;
         }
         let outcome = match signer_for(&ctx, &signers, d.signer_id).await {
-            Ok(Some(signer)) => send(&ctx, &d, &signer).await,
+            Ok(Some(signer)) => send(&ctx, &d, &signer, &mut checks).await,
             Ok(None) => Outcome::Final(format!(
                 "the signing actor {} has no private key",
                 d.signer_id
@@ -459,40 +462,79 @@ pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     Some((at - now).to_std().unwrap_or(Duration::ZERO))
 }
 
-async fn send(ctx: &Ctx, d: &Delivery, signer: &knock::Signer) -> Outcome {
-    let url = match url::Url::parse(&d.inbox) {
-        Ok(u) => u,
-        Err(e) => return Outcome::Final(format!("invalid inbox URL: {e}")),
-    };
-    match crate::remote::check_remote_url(ctx, &url).await {
-        Ok(()) => {}
-        // This node's database could not say whether the host is blocked: try again later.
-        Err(e @ (Error::Database(_) | Error::Unavailable(_) | Error::Internal(_))) => {
-            return Outcome::Retry {
-                error: format!("checking {url}: {e}"),
-                retry_after: None,
-            }
+/// What one host's run checks once and then uses for each of its deliveries: whether each
+/// inbox may be contacted (domain blocks, scheme, SSRF guard) and the FEP-8fcf header of each
+/// signer (the host is the run's). A block an operator adds during a run applies from the
+/// host's next run, a few seconds later at most.
+#[derive(Default)]
+struct RunChecks {
+    /// Inbox → its URL when it may be contacted, or why it will not be.
+    inboxes: HashMap<String, std::result::Result<url::Url, String>>,
+    /// Signer's actor id → its `Collection-Synchronization` value, if any.
+    sync: HashMap<i32, Option<String>>,
+}
+
+impl RunChecks {
+    /// The inbox's URL once checked, or the outcome that ends the delivery without a send.
+    async fn inbox(&mut self, ctx: &Ctx, inbox: &str) -> std::result::Result<url::Url, Outcome> {
+        if let Some(checked) = self.inboxes.get(inbox) {
+            return checked.clone().map_err(Outcome::Final);
         }
-        // Refused: blocked host, plain http outside development mode, private address.
-        Err(refused) => return Outcome::Final(refused.to_string()),
+        let checked = match url::Url::parse(inbox) {
+            Err(e) => Err(format!("invalid inbox URL: {e}")),
+            Ok(url) => match crate::remote::check_remote_url(ctx, &url).await {
+                Ok(()) => Ok(url),
+                // This node's database could not say whether the host is blocked: try again
+                // later (not remembered).
+                Err(e @ (Error::Database(_) | Error::Unavailable(_) | Error::Internal(_))) => {
+                    return Err(Outcome::Retry {
+                        error: format!("checking {url}: {e}"),
+                        retry_after: None,
+                    })
+                }
+                // Refused: blocked host, plain http outside development mode, private address.
+                Err(refused) => Err(refused.to_string()),
+            },
+        };
+        self.inboxes.insert(inbox.to_string(), checked.clone());
+        checked.map_err(Outcome::Final)
     }
-    let inbox_host = d.host.clone();
-    let signer_id = d.signer_id;
-    let sync = match ctx
-        .db
-        .read(move |c| {
-            let signer = store::actors::by_id(c, signer_id)?;
-            followers_sync::header_for(c, &signer, &inbox_host)
-        })
-        .await
-    {
-        Ok(v) => v,
-        Err(e) => {
-            return Outcome::Retry {
+
+    /// The `Collection-Synchronization` value of deliveries signed by `signer_id` to `host`.
+    async fn sync_header(
+        &mut self,
+        ctx: &Ctx,
+        signer_id: i32,
+        host: &str,
+    ) -> std::result::Result<Option<String>, Outcome> {
+        if let Some(v) = self.sync.get(&signer_id) {
+            return Ok(v.clone());
+        }
+        let h = host.to_string();
+        let value = ctx
+            .db
+            .read(move |c| {
+                let signer = store::actors::by_id(c, signer_id)?;
+                followers_sync::header_for(c, &signer, &h)
+            })
+            .await
+            .map_err(|e| Outcome::Retry {
                 error: format!("this node's database: {e}"),
                 retry_after: None,
-            }
-        }
+            })?;
+        self.sync.insert(signer_id, value.clone());
+        Ok(value)
+    }
+}
+
+async fn send(ctx: &Ctx, d: &Delivery, signer: &knock::Signer, checks: &mut RunChecks) -> Outcome {
+    let url = match checks.inbox(ctx, &d.inbox).await {
+        Ok(url) => url,
+        Err(outcome) => return outcome,
+    };
+    let sync = match checks.sync_header(ctx, d.signer_id, &d.host).await {
+        Ok(v) => v,
+        Err(outcome) => return outcome,
     };
     let mut headers = vec![("content-type", "application/activity+json".to_string())];
     if let Some(sync) = sync {
