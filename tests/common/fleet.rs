@@ -238,11 +238,15 @@ impl Fleet {
         let uri: axum::http::Uri = "/inbox".parse().unwrap();
         let body = br#"{"type":"Create"}"#;
         for rfc9421 in [false, true] {
-            let signed = if rfc9421 {
+            let mut signed = if rfc9421 {
                 internals::sign_rfc9421("POST", url, Some(body), "k", &key)
             } else {
                 internals::sign("POST", url, Some(body), "k", &key)
             };
+            // What the HTTP client adds (RFC 9421 signs `@authority`, read from it).
+            if !signed.iter().any(|(k, _)| *k == "host") {
+                signed.push(("host", "localhost:1".into()));
+            }
             let headers = |edit: &dyn Fn(&str, &str) -> String| {
                 let mut h = axum::http::HeaderMap::new();
                 for (k, v) in &signed {
