@@ -63,7 +63,10 @@ pub const LEASE_SECS: i64 = 120;
 /// knocking twice takes at most two 10 s timeouts).
 const LEASE_MARGIN: Duration = Duration::from_secs(30);
 /// Hosts served at the same time by one worker.
-const HOSTS_IN_FLIGHT: usize = 32;
+const HOSTS_IN_FLIGHT: usize = 64;
+/// The worker claims more hosts once at least this many of its places are free, so that one
+/// claim (a scan of the queue) serves several runs.
+const CLAIM_AT_LEAST: usize = 8;
 /// Deliveries one host's run takes at most.
 const RUN_LENGTH: i64 = 16;
 /// Outcomes the recorder writes in one transaction at most.
@@ -97,8 +100,9 @@ pub struct HostRun {
 /// Signers by actor id, shared by the runs of one worker.
 type Signers = Arc<Mutex<HashMap<i32, knock::Signer>>>;
 
-/// Runs the delivery loop until the process ends: claims hosts while fewer than
-/// [`HOSTS_IN_FLIGHT`] are being served, and waits for a commit, a finished run or 0.5 s.
+/// Runs the delivery loop until the process ends: claims hosts while at least
+/// [`CLAIM_AT_LEAST`] of its [`HOSTS_IN_FLIGHT`] places are free, and waits for a commit, a
+/// finished run or 0.5 s.
 pub async fn run_worker(ctx: Ctx) {
     match ctx
         .db
@@ -120,7 +124,7 @@ pub async fn run_worker(ctx: Ctx) {
         while running.try_join_next().is_some() {}
         let room = HOSTS_IN_FLIGHT.saturating_sub(running.len());
         let mut claimed = 0;
-        if room > 0 {
+        if room >= CLAIM_AT_LEAST {
             match ctx.db.write(move |c| claim_runs(c, room as i64)).await {
                 Ok(runs) => {
                     claimed = runs.len();
