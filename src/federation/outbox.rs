@@ -374,8 +374,8 @@ async fn record_batches(
 type Item = (String, Delivery, Outcome, f64);
 
 /// Writes a batch in one transaction and acknowledges each attempt. When that transaction
-/// fails, each outcome is written in a transaction of its own, so that one that cannot be
-/// written does not hold up the others. Returns how many transactions that took.
+/// fails (other than for want of a connection), each outcome is written in a transaction of
+/// its own, so that one that cannot be written does not hold up the others. Returns how many transactions that took.
 async fn write_batch(
     db: &Db,
     policy: &DeliverySettings,
@@ -395,6 +395,11 @@ async fn write_batch(
     {
         Ok(recorded) => recorded.into_iter().map(Ok).collect(),
         Err(e) if items.len() == 1 => vec![Err(e)],
+        // No connection: one by one would only wait for the pool that many more times.
+        Err(Error::Unavailable(why)) => items
+            .iter()
+            .map(|_| Err(Error::Unavailable(why.clone())))
+            .collect(),
         Err(e) => {
             tracing::warn!(outcomes = items.len(), error = %e, "delivery recorder: a batch could not be written; writing its outcomes one by one");
             let mut out = Vec::with_capacity(items.len());
