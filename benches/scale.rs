@@ -1,6 +1,7 @@
 //! Scale benchmarks on a release build of the node (`cargo bench --bench scale`): a fan-out to
 //! 1,000 follower servers against the rate at which this machine makes RSA signatures (each
-//! delivery carries its own), and the node's resident memory idle and with 100,000 ideas.
+//! delivery carries its own; the servers verify each one, with AWS-LC, on the same cores), and
+//! the node's resident memory idle and with 100,000 ideas.
 //! SQLite always, PostgreSQL when COCREATE_TEST_POSTGRES is set. BENCHMARKS.md has the method.
 
 #[path = "../tests/common/mod.rs"]
@@ -190,6 +191,8 @@ async fn main() {
     let two = signing_rate(2);
     println!("\nRSA-2048 signatures/s with AWS-LC on this machine: {one:.0} on one core, {two:.0} on two");
     let fleet = Fleet::start(SERVERS, "s").await;
+    // The fleet's servers verify every signature for real: a bad one fails.
+    fleet.check_verifier().await;
     for backend in [Backend::Sqlite, Backend::Postgres] {
         if !backend_available(backend) {
             println!("\n{backend:?}: not run (set COCREATE_TEST_POSTGRES)");

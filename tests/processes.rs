@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 
 /// How many hosts one worker serves at a time, and how many deliveries of one host it leases
 /// (`HOSTS_IN_FLIGHT` and `RUN_LENGTH` in src/federation/outbox.rs).
-const HOSTS_IN_FLIGHT: usize = 32;
+const HOSTS_IN_FLIGHT: usize = 64;
 const RUN_LENGTH: usize = 16;
 
 // ---------------------------------------------------------------------------------------------

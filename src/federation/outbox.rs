@@ -6,7 +6,9 @@
 //! Each delivery is signed by the activity's actor with the scheme its host accepts, and sent
 //! again with the other scheme when that one is refused ([`knock`]); a `partners` room's
 //! deliveries to its followers carry FEP-8fcf `Collection-Synchronization`
-//! ([`followers_sync`]).
+//! ([`followers_sync`]). Both the check of an inbox's URL (domain blocks, scheme, SSRF guard)
+//! and that header are worked out once per host's run (for each inbox and each signer), not
+//! once per delivery.
 //!
 //! What it promises:
 //!
@@ -27,15 +29,23 @@
 //!   whose attempts reach `delivery_max_attempts`, or older than `delivery_max_age` when its
 //!   host fails again, becomes `dead` (logged at warn): a dead letter an operator lists,
 //!   retries or purges ([`crate::service::deliveries`]).
+//! - **Acknowledged means committed.** Outcomes are written by one recorder task per worker,
+//!   which gathers them from all hosts' runs (up to 256, or what arrives within 2 ms) and
+//!   writes each batch in one transaction (its successes in a few set-wise statements). A run
+//!   waits for its outcome to be committed before it sends its host's next delivery, so a
+//!   process killed at any point re-sends at most the one delivery each host had in flight
+//!   (and the lease still covers a run whose outcome never reached the database).
 //!
-//! Each attempt is counted in `cocreate_deliveries_total` and by host ([`crate::metrics`]).
+//! Each attempt is counted in `cocreate_deliveries_total` and by host ([`crate::metrics`]),
+//! once its outcome is committed.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use rand::Rng;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
 use crate::config::DeliverySettings;
@@ -45,7 +55,7 @@ use crate::federation::{followers_sync, knock, signatures};
 use crate::metrics::DeliveryResult;
 use crate::state::Ctx;
 use crate::store::models::{Delivery, DeliveryHost};
-use crate::store::{self, now, DbConnection};
+use crate::store::{self, now, Db, DbConnection};
 
 /// How long a claim holds a host's deliveries.
 pub const LEASE_SECS: i64 = 120;
@@ -53,12 +63,19 @@ pub const LEASE_SECS: i64 = 120;
 /// knocking twice takes at most two 10 s timeouts).
 const LEASE_MARGIN: Duration = Duration::from_secs(30);
 /// Hosts served at the same time by one worker.
-const HOSTS_IN_FLIGHT: usize = 32;
+const HOSTS_IN_FLIGHT: usize = 64;
+/// The worker claims more hosts once at least this many of its places are free, so that one
+/// claim (a scan of the queue) serves several runs.
+const CLAIM_AT_LEAST: usize = 8;
 /// Deliveries one host's run takes at most.
 const RUN_LENGTH: i64 = 16;
+/// Outcomes the recorder writes in one transaction at most.
+const BATCH_MAX: usize = 256;
+/// How long the recorder waits for more outcomes before it writes a batch that is not full.
+const BATCH_WAIT: Duration = Duration::from_millis(2);
 
 /// Outcome of one delivery attempt.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Outcome {
     Delivered,
     /// The peer answered with a final refusal (4xx other than 408/429): the host is up.
@@ -83,8 +100,9 @@ pub struct HostRun {
 /// Signers by actor id, shared by the runs of one worker.
 type Signers = Arc<Mutex<HashMap<i32, knock::Signer>>>;
 
-/// Runs the delivery loop until the process ends: claims hosts while fewer than
-/// [`HOSTS_IN_FLIGHT`] are being served, and waits for a commit, a finished run or 0.5 s.
+/// Runs the delivery loop until the process ends: claims hosts while at least
+/// [`CLAIM_AT_LEAST`] of its [`HOSTS_IN_FLIGHT`] places are free, and waits for a commit, a
+/// finished run or 0.5 s.
 pub async fn run_worker(ctx: Ctx) {
     match ctx
         .db
@@ -96,17 +114,27 @@ pub async fn run_worker(ctx: Ctx) {
         Err(e) => tracing::warn!(error = %e, "delivery worker: cannot check the host rows"),
     }
     let signers: Signers = Arc::default();
+    let recorder = Recorder::spawn(
+        ctx.db.clone(),
+        ctx.settings.delivery.clone(),
+        ctx.settings.retry_base,
+    );
     let mut running: JoinSet<()> = JoinSet::new();
     loop {
         while running.try_join_next().is_some() {}
         let room = HOSTS_IN_FLIGHT.saturating_sub(running.len());
         let mut claimed = 0;
-        if room > 0 {
+        if room >= CLAIM_AT_LEAST {
             match ctx.db.write(move |c| claim_runs(c, room as i64)).await {
                 Ok(runs) => {
                     claimed = runs.len();
                     for run in runs {
-                        running.spawn(serve_host(ctx.clone(), signers.clone(), run));
+                        running.spawn(serve_host(
+                            ctx.clone(),
+                            signers.clone(),
+                            recorder.clone(),
+                            run,
+                        ));
                     }
                 }
                 Err(e) => {
@@ -158,19 +186,20 @@ pub fn claim_batch(conn: &mut DbConnection) -> Result<Vec<Delivery>> {
 
 /// Sends one host's run in order; stops at the first retryable failure (the rest are given
 /// back unattempted) or when the lease runs short.
-async fn serve_host(ctx: Ctx, signers: Signers, run: HostRun) {
+async fn serve_host(ctx: Ctx, signers: Signers, recorder: Recorder, run: HostRun) {
     let started = Instant::now();
     let lease = Duration::from_secs(LEASE_SECS as u64);
     let host = run.host.host.clone();
     let mut queue = run.deliveries.into_iter();
     let parked = run.host.parked_since.is_some();
+    let mut checks = RunChecks::default();
     while let Some(d) = queue.next() {
         if started.elapsed() + LEASE_MARGIN > lease {
             give_back(&ctx, &host, std::iter::once(d).chain(queue).collect()).await;
             return;
         }
         let outcome = match signer_for(&ctx, &signers, d.signer_id).await {
-            Ok(Some(signer)) => send(&ctx, &d, &signer).await,
+            Ok(Some(signer)) => send(&ctx, &d, &signer, &mut checks).await,
             Ok(None) => Outcome::Final(format!(
                 "the signing actor {} has no private key",
                 d.signer_id
@@ -181,11 +210,15 @@ async fn serve_host(ctx: Ctx, signers: Signers, run: HostRun) {
                 return;
             }
         };
-        let go_on = match record(&ctx, &host, &d, outcome).await {
-            Ok(go_on) => go_on,
+        let id = d.id;
+        let go_on = match recorder.record(&host, d, outcome).await {
+            Ok(rec) => {
+                ctx.metrics.delivery(&host, rec.counted);
+                rec.go_on
+            }
             Err(e) => {
                 // The lease expires and the delivery is tried again: nothing is lost.
-                tracing::warn!(%host, delivery = d.id, error = %e, "delivery worker: cannot record an attempt");
+                tracing::warn!(%host, delivery = id, error = %e, "delivery worker: cannot record an attempt");
                 false
             }
         };
@@ -250,28 +283,198 @@ async fn signer_for(ctx: &Ctx, signers: &Signers, actor_id: i32) -> Result<Optio
 }
 
 /// What became of one attempt, as recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Recorded {
     counted: DeliveryResult,
     /// Whether the host's run goes on.
     go_on: bool,
 }
 
-/// Records an attempt's outcome for the delivery and its host; returns whether the host's run
-/// goes on.
-async fn record(ctx: &Ctx, host: &str, d: &Delivery, outcome: Outcome) -> Result<bool> {
-    let policy = ctx.settings.delivery.clone();
-    let base = ctx.settings.retry_base;
-    let unit: f64 = rand::thread_rng().gen();
-    let h = host.to_string();
-    let d2 = d.clone();
-    let rec = ctx
-        .db
-        .write(move |c| record_outcome(c, &h, &d2, outcome, base, &policy, unit))
-        .await?;
-    ctx.metrics.delivery(host, rec.counted);
-    Ok(rec.go_on)
+/// One attempt's outcome on its way to the database, with the acknowledgement its run waits
+/// for.
+struct Attempt {
+    host: String,
+    delivery: Delivery,
+    outcome: Outcome,
+    /// The randomness of the host's retry delay, in `[0, 1)`.
+    unit: f64,
+    ack: oneshot::Sender<Result<Recorded>>,
 }
 
+/// Where the hosts' runs of one worker record their outcomes: a task that gathers them (up
+/// to [`BATCH_MAX`], waiting at most [`BATCH_WAIT`] for more) and writes each batch in one
+/// transaction. [`Recorder::record`] returns once its outcome is committed, so a run sends
+/// its next delivery only after the previous one's state is safe: a process killed at any
+/// point re-sends at most the delivery each host had in flight.
+#[derive(Clone)]
+struct Recorder {
+    tx: mpsc::Sender<Attempt>,
+    /// Transactions written so far (batches, and single outcomes written after a batch failed);
+    /// read by the tests, which check that outcomes are batched.
+    #[cfg_attr(not(test), allow(dead_code))]
+    writes: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Recorder {
+    /// Starts the recording task; it ends when the last handle is dropped.
+    fn spawn(db: Db, policy: DeliverySettings, base: Duration) -> Recorder {
+        let (tx, rx) = mpsc::channel(BATCH_MAX);
+        let writes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        tokio::spawn(record_batches(rx, db, policy, base, writes.clone()));
+        Recorder { tx, writes }
+    }
+
+    /// Records the outcome of an attempt of `d` (to `host`) and waits until it is committed.
+    async fn record(&self, host: &str, d: Delivery, outcome: Outcome) -> Result<Recorded> {
+        let (ack, acked) = oneshot::channel();
+        let unit: f64 = rand::thread_rng().gen();
+        let attempt = Attempt {
+            host: host.to_string(),
+            delivery: d,
+            outcome,
+            unit,
+            ack,
+        };
+        let stopped = || Error::Internal("the delivery recorder has stopped".into());
+        self.tx.send(attempt).await.map_err(|_| stopped())?;
+        acked.await.map_err(|_| stopped())?
+    }
+}
+
+/// The recorder's loop: a batch is what has arrived by the time the previous one is written,
+/// plus what arrives within [`BATCH_WAIT`], up to [`BATCH_MAX`].
+async fn record_batches(
+    mut rx: mpsc::Receiver<Attempt>,
+    db: Db,
+    policy: DeliverySettings,
+    base: Duration,
+    writes: Arc<std::sync::atomic::AtomicUsize>,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        let until = tokio::time::Instant::now() + BATCH_WAIT;
+        while batch.len() < BATCH_MAX {
+            match rx.try_recv() {
+                Ok(a) => batch.push(a),
+                Err(mpsc::error::TryRecvError::Disconnected) => break,
+                Err(mpsc::error::TryRecvError::Empty) => {
+                    match tokio::time::timeout_at(until, rx.recv()).await {
+                        Ok(Some(a)) => batch.push(a),
+                        Ok(None) | Err(_) => break,
+                    }
+                }
+            }
+        }
+        let n = write_batch(&db, &policy, base, batch).await;
+        writes.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// An attempt as [`record_all`] writes it: host, delivery, outcome, randomness.
+type Item = (String, Delivery, Outcome, f64);
+
+/// Writes a batch in one transaction and acknowledges each attempt. When that transaction
+/// fails (other than for want of a connection), each outcome is written in a transaction of
+/// its own, so that one that cannot be written does not hold up the others. Returns how many transactions that took.
+async fn write_batch(
+    db: &Db,
+    policy: &DeliverySettings,
+    base: Duration,
+    batch: Vec<Attempt>,
+) -> usize {
+    let mut writes = 1;
+    let (items, acks): (Vec<Item>, Vec<_>) = batch
+        .into_iter()
+        .map(|a| ((a.host, a.delivery, a.outcome, a.unit), a.ack))
+        .unzip();
+    let items = Arc::new(items);
+    let (all, p) = (items.clone(), policy.clone());
+    let results: Vec<Result<Recorded>> = match db
+        .write(move |c| record_all(c, &all, base, &p))
+        .await
+    {
+        Ok(recorded) => recorded.into_iter().map(Ok).collect(),
+        Err(e) if items.len() == 1 => vec![Err(e)],
+        // No connection: one by one would only wait for the pool that many more times.
+        Err(Error::Unavailable(why)) => items
+            .iter()
+            .map(|_| Err(Error::Unavailable(why.clone())))
+            .collect(),
+        Err(e) => {
+            tracing::warn!(outcomes = items.len(), error = %e, "delivery recorder: a batch could not be written; writing its outcomes one by one");
+            let mut out = Vec::with_capacity(items.len());
+            for i in 0..items.len() {
+                writes += 1;
+                let (all, p) = (items.clone(), policy.clone());
+                out.push(
+                    db.write(move |c| record_all(c, &all[i..=i], base, &p))
+                        .await
+                        .map(|r| r[0]),
+                );
+            }
+            out
+        }
+    };
+    for (ack, result) in acks.into_iter().zip(results) {
+        // A run that is gone no longer waits: its outcome is committed all the same.
+        let _ = ack.send(result);
+    }
+    writes
+}
+
+/// Records the outcomes of `items` (at most one per host: a host's run waits for each of its
+/// outcomes), in order of the items. Successes are written together: one query for which
+/// deliveries still exist, one update per attempt count, two statements for their hosts.
+fn record_all(
+    conn: &mut DbConnection,
+    items: &[Item],
+    base: Duration,
+    policy: &DeliverySettings,
+) -> Result<Vec<Recorded>> {
+    let ids: Vec<i32> = items.iter().map(|(_, d, _, _)| d.id).collect();
+    let existing = store::deliveries::existing(conn, &ids)?;
+    let mut delivered: BTreeMap<i32, Vec<i32>> = BTreeMap::new();
+    let mut answered: Vec<&str> = Vec::new();
+    let mut out = Vec::with_capacity(items.len());
+    for (host, d, outcome, unit) in items {
+        // A delivery an operator purged while it was being sent stays purged.
+        if !existing.contains(&d.id) {
+            out.push(Recorded {
+                counted: DeliveryResult::Failed,
+                go_on: true,
+            });
+            continue;
+        }
+        match outcome {
+            Outcome::Delivered => {
+                delivered.entry(d.attempts + 1).or_default().push(d.id);
+                answered.push(host);
+                out.push(Recorded {
+                    counted: DeliveryResult::Delivered,
+                    go_on: true,
+                });
+            }
+            other => out.push(record_outcome(
+                conn,
+                host,
+                d,
+                other.clone(),
+                base,
+                policy,
+                *unit,
+            )?),
+        }
+    }
+    for (attempts, ids) in delivered {
+        store::deliveries::record_delivered(conn, &ids, attempts)?;
+    }
+    for before in store::delivery_hosts::record_answers(conn, &answered)? {
+        log_unparked(&before);
+    }
+    Ok(out)
+}
+
+/// Records an outcome other than a success, for the delivery and its host.
 fn record_outcome(
     conn: &mut DbConnection,
     host: &str,
@@ -282,13 +485,6 @@ fn record_outcome(
     unit: f64,
 ) -> Result<Recorded> {
     let attempts = d.attempts + 1;
-    // A delivery an operator purged while it was being sent stays purged.
-    if store::deliveries::by_id(conn, d.id)?.is_none() {
-        return Ok(Recorded {
-            counted: DeliveryResult::Failed,
-            go_on: true,
-        });
-    }
     match outcome {
         Outcome::Delivered => {
             store::deliveries::record_attempt(
@@ -400,12 +596,17 @@ fn record_outcome(
 /// The host answered: its failures are forgotten and a parked host is unparked.
 fn host_answered(conn: &mut DbConnection, host: &str) -> Result<()> {
     if let Some(before) = store::delivery_hosts::record_answer(conn, host)? {
-        if let Some(since) = before.parked_since {
-            let parked_for = (now() - since).to_std().unwrap_or_default();
-            tracing::warn!(%host, failures = before.failures, parked_for = %human(parked_for), "host answers again: unparked, its queue is sent in order");
-        }
+        log_unparked(&before);
     }
     Ok(())
+}
+
+/// Says so when a host that answered was parked (`before` is its row before the answer).
+fn log_unparked(before: &DeliveryHost) {
+    if let Some(since) = before.parked_since {
+        let parked_for = (now() - since).to_std().unwrap_or_default();
+        tracing::warn!(host = %before.host, failures = before.failures, parked_for = %human(parked_for), "host answers again: unparked, its queue is sent in order");
+    }
 }
 
 /// `2h 5m`-style duration for log lines and messages.
@@ -459,40 +660,79 @@ pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     Some((at - now).to_std().unwrap_or(Duration::ZERO))
 }
 
-async fn send(ctx: &Ctx, d: &Delivery, signer: &knock::Signer) -> Outcome {
-    let url = match url::Url::parse(&d.inbox) {
-        Ok(u) => u,
-        Err(e) => return Outcome::Final(format!("invalid inbox URL: {e}")),
-    };
-    match crate::remote::check_remote_url(ctx, &url).await {
-        Ok(()) => {}
-        // This node's database could not say whether the host is blocked: try again later.
-        Err(e @ (Error::Database(_) | Error::Unavailable(_) | Error::Internal(_))) => {
-            return Outcome::Retry {
-                error: format!("checking {url}: {e}"),
-                retry_after: None,
-            }
+/// What one host's run checks once and then uses for each of its deliveries: whether each
+/// inbox may be contacted (domain blocks, scheme, SSRF guard) and the FEP-8fcf header of each
+/// signer (the host is the run's). A block an operator adds during a run applies from the
+/// host's next run, a few seconds later at most.
+#[derive(Default)]
+struct RunChecks {
+    /// Inbox → its URL when it may be contacted, or why it will not be.
+    inboxes: HashMap<String, std::result::Result<url::Url, String>>,
+    /// Signer's actor id → its `Collection-Synchronization` value, if any.
+    sync: HashMap<i32, Option<String>>,
+}
+
+impl RunChecks {
+    /// The inbox's URL once checked, or the outcome that ends the delivery without a send.
+    async fn inbox(&mut self, ctx: &Ctx, inbox: &str) -> std::result::Result<url::Url, Outcome> {
+        if let Some(checked) = self.inboxes.get(inbox) {
+            return checked.clone().map_err(Outcome::Final);
         }
-        // Refused: blocked host, plain http outside development mode, private address.
-        Err(refused) => return Outcome::Final(refused.to_string()),
+        let checked = match url::Url::parse(inbox) {
+            Err(e) => Err(format!("invalid inbox URL: {e}")),
+            Ok(url) => match crate::remote::check_remote_url(ctx, &url).await {
+                Ok(()) => Ok(url),
+                // This node's database could not say whether the host is blocked: try again
+                // later (not remembered).
+                Err(e @ (Error::Database(_) | Error::Unavailable(_) | Error::Internal(_))) => {
+                    return Err(Outcome::Retry {
+                        error: format!("checking {url}: {e}"),
+                        retry_after: None,
+                    })
+                }
+                // Refused: blocked host, plain http outside development mode, private address.
+                Err(refused) => Err(refused.to_string()),
+            },
+        };
+        self.inboxes.insert(inbox.to_string(), checked.clone());
+        checked.map_err(Outcome::Final)
     }
-    let inbox_host = d.host.clone();
-    let signer_id = d.signer_id;
-    let sync = match ctx
-        .db
-        .read(move |c| {
-            let signer = store::actors::by_id(c, signer_id)?;
-            followers_sync::header_for(c, &signer, &inbox_host)
-        })
-        .await
-    {
-        Ok(v) => v,
-        Err(e) => {
-            return Outcome::Retry {
+
+    /// The `Collection-Synchronization` value of deliveries signed by `signer_id` to `host`.
+    async fn sync_header(
+        &mut self,
+        ctx: &Ctx,
+        signer_id: i32,
+        host: &str,
+    ) -> std::result::Result<Option<String>, Outcome> {
+        if let Some(v) = self.sync.get(&signer_id) {
+            return Ok(v.clone());
+        }
+        let h = host.to_string();
+        let value = ctx
+            .db
+            .read(move |c| {
+                let signer = store::actors::by_id(c, signer_id)?;
+                followers_sync::header_for(c, &signer, &h)
+            })
+            .await
+            .map_err(|e| Outcome::Retry {
                 error: format!("this node's database: {e}"),
                 retry_after: None,
-            }
-        }
+            })?;
+        self.sync.insert(signer_id, value.clone());
+        Ok(value)
+    }
+}
+
+async fn send(ctx: &Ctx, d: &Delivery, signer: &knock::Signer, checks: &mut RunChecks) -> Outcome {
+    let url = match checks.inbox(ctx, &d.inbox).await {
+        Ok(url) => url,
+        Err(outcome) => return outcome,
+    };
+    let sync = match checks.sync_header(ctx, d.signer_id, &d.host).await {
+        Ok(v) => v,
+        Err(outcome) => return outcome,
     };
     let mut headers = vec![("content-type", "application/activity+json".to_string())];
     if let Some(sync) = sync {
@@ -618,5 +858,168 @@ mod tests {
         assert_eq!(human(Duration::from_secs(600)), "10m");
         assert_eq!(human(Duration::from_secs(3 * 3600 + 300)), "3h 5m");
         assert_eq!(human(Duration::from_secs(7 * 86400)), "7d 0h");
+    }
+
+    /// A database with one local signer and, for each of `hosts` hosts, `per_host`
+    /// deliveries; returns the database (its directory must outlive it) and the claimed runs.
+    async fn queued(dir: &std::path::Path, hosts: usize, per_host: usize) -> (Db, Vec<HostRun>) {
+        let url = format!("sqlite://{}", dir.join("recorder.db").display());
+        let db = tokio::task::spawn_blocking(move || Db::open(&url))
+            .await
+            .unwrap()
+            .unwrap();
+        let runs = db
+            .write(move |c| {
+                let t = now();
+                let signer = store::actors::insert(
+                    c,
+                    &store::models::NewActor {
+                        ap_id: "https://here.example/u/a".into(),
+                        kind: crate::domain::kinds::ActorKind::Person,
+                        local: true,
+                        name: "a".into(),
+                        display_name: "A".into(),
+                        summary: String::new(),
+                        inbox: "https://here.example/u/a/inbox".into(),
+                        shared_inbox: None,
+                        outbox: None,
+                        followers: None,
+                        public_key_pem: String::new(),
+                        key_id: "https://here.example/u/a#main-key".into(),
+                        private_key_pem: None,
+                        visibility: None,
+                        staff: false,
+                        host: "here.example".into(),
+                        fetched_at: t,
+                        created_at: t,
+                    },
+                )?;
+                for n in 0..per_host {
+                    for h in 0..hosts {
+                        store::deliveries::enqueue(
+                            c,
+                            &format!("https://here.example/activities/{n}"),
+                            signer.id,
+                            &format!("https://h{h}.example/inbox"),
+                            "{}",
+                        )?;
+                    }
+                }
+                claim_runs(c, hosts as i64)
+            })
+            .await
+            .unwrap();
+        (db, runs)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_recorder_commits_outcomes_in_batches_before_it_acknowledges_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let (hosts, per_host) = (40, 3);
+        let (db, runs) = queued(dir.path(), hosts, per_host).await;
+        assert_eq!(runs.len(), hosts);
+        let policy = DeliverySettings::default();
+        // h0 had failed and was parked: a success unparks it. h1's first delivery fails with
+        // a 503: its run stops. h2's second delivery is purged while it is "being sent".
+        db.write(|c| {
+            let t = now();
+            store::delivery_hosts::record_failure(c, "h0.example", 7, t, Some(t), "down")
+        })
+        .await
+        .unwrap();
+        // (Purging dead letters takes its later ones too.)
+        let purged: Vec<i32> = runs
+            .iter()
+            .find(|r| r.host.host == "h2.example")
+            .unwrap()
+            .deliveries[1..]
+            .iter()
+            .map(|d| d.id)
+            .collect();
+        let recorder = Recorder::spawn(db.clone(), policy, Duration::from_secs(30));
+        let mut sends = JoinSet::new();
+        for run in runs {
+            let (recorder, db, purged) = (recorder.clone(), db.clone(), purged.clone());
+            sends.spawn(async move {
+                let host = run.host.host.clone();
+                let mut seen = Vec::new();
+                for d in run.deliveries {
+                    let id = d.id;
+                    if id == purged[0] {
+                        db.write(move |c| {
+                            let far = now() + chrono::Duration::days(1);
+                            store::deliveries::expire_queued_before(c, "h2.example", far, "x")?;
+                            store::deliveries::purge_dead(c)
+                        })
+                        .await
+                        .unwrap();
+                    }
+                    let outcome = if host == "h1.example" {
+                        Outcome::Retry {
+                            error: "503".into(),
+                            retry_after: None,
+                        }
+                    } else {
+                        Outcome::Delivered
+                    };
+                    let rec = recorder.record(&host, d, outcome).await.unwrap();
+                    // Acknowledged means committed: another connection sees it at once.
+                    let row = db
+                        .read(move |c| store::deliveries::by_id(c, id))
+                        .await
+                        .unwrap();
+                    seen.push((id, rec, row));
+                    if !rec.go_on {
+                        break;
+                    }
+                }
+                (host, seen)
+            });
+        }
+        let mut outcomes = 0;
+        while let Some(done) = sends.join_next().await {
+            let (host, seen) = done.unwrap();
+            outcomes += seen.len();
+            for (id, rec, row) in seen {
+                if purged.contains(&id) {
+                    assert_eq!(rec.counted, DeliveryResult::Failed);
+                    assert!(rec.go_on);
+                    assert!(row.is_none(), "a purged delivery stays purged");
+                    continue;
+                }
+                let row = row.unwrap();
+                assert_eq!(row.attempts, 1);
+                assert_eq!(row.claimed_until, None);
+                if host == "h1.example" {
+                    assert_eq!(rec.counted, DeliveryResult::Retry);
+                    assert!(!rec.go_on);
+                    assert_eq!(row.state, DeliveryState::Pending);
+                    assert_eq!(row.last_error.as_deref(), Some("503"));
+                } else {
+                    assert_eq!(rec.counted, DeliveryResult::Delivered);
+                    assert!(rec.go_on);
+                    assert_eq!(row.state, DeliveryState::Delivered);
+                    assert_eq!(row.last_error, None);
+                }
+            }
+        }
+        assert_eq!(outcomes, (hosts - 1) * per_host + 1);
+        let writes = recorder.writes.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(
+            writes * 4 <= outcomes,
+            "{outcomes} outcomes took {writes} transactions"
+        );
+        let (h0, h1) = db
+            .read(|c| {
+                Ok((
+                    store::delivery_hosts::get(c, "h0.example")?.unwrap(),
+                    store::delivery_hosts::get(c, "h1.example")?.unwrap(),
+                ))
+            })
+            .await
+            .unwrap();
+        assert_eq!((h0.failures, h0.parked_since, h0.retry_at), (0, None, None));
+        assert_eq!(h1.failures, 1);
+        assert!(h1.retry_at.is_some());
     }
 }

@@ -5,7 +5,8 @@
 //! that host ([`super::delivery_hosts::lock_ready`]); a claimed delivery carries a lease
 //! (`claimed_until`), so a worker killed mid-send leaves a lease that simply expires, and no
 //! other worker claims a host while one of its deliveries is leased. Dead letters (`dead`) stay
-//! until an operator retries or purges them.
+//! until an operator retries or purges them. Outcomes can be written one at a time
+//! ([`record_attempt`]) or a batch of successes in one statement ([`record_delivered`]).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -145,6 +146,38 @@ pub fn record_attempt(
             .execute(conn)?,
     };
     Ok(())
+}
+
+/// Records a successful attempt of each of `ids`, all at their `attempts`-th attempt:
+/// `delivered`, lease released, no error. One statement for a whole batch of outcomes (the
+/// delivery worker's recorder groups its batch by attempt count). Returns how many rows.
+pub fn record_delivered(conn: &mut DbConnection, ids: &[i32], attempts: i32) -> Result<usize> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    Ok(
+        diesel::update(deliveries::table.filter(deliveries::id.eq_any(ids)))
+            .set((
+                deliveries::state.eq(DeliveryState::Delivered.as_str()),
+                deliveries::attempts.eq(attempts),
+                deliveries::claimed_until.eq(None::<NaiveDateTime>),
+                deliveries::last_error.eq(None::<String>),
+            ))
+            .execute(conn)?,
+    )
+}
+
+/// Which of `ids` are still queued or recorded (an operator may purge a delivery while it is
+/// being sent), in one query.
+pub fn existing(conn: &mut DbConnection, ids: &[i32]) -> Result<std::collections::HashSet<i32>> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let found: Vec<i32> = deliveries::table
+        .filter(deliveries::id.eq_any(ids))
+        .select(deliveries::id)
+        .load(conn)?;
+    Ok(found.into_iter().collect())
 }
 
 /// Turns the pending deliveries to `host` queued before `cutoff` into dead letters, with

@@ -121,6 +121,39 @@ pub fn record_answer(conn: &mut DbConnection, host: &str) -> Result<Option<Deliv
     Ok(Some(before))
 }
 
+/// Several hosts answered: [`record_answer`] for each of `hosts`, in two statements whatever
+/// their number (hosts with nothing to forget are not written). Returns the rows, as they were
+/// before, of the hosts that had failures, a retry time or parking.
+pub fn record_answers(conn: &mut DbConnection, hosts: &[&str]) -> Result<Vec<DeliveryHost>> {
+    if hosts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let before: Vec<DeliveryHost> = delivery_hosts::table
+        .filter(delivery_hosts::host.eq_any(hosts))
+        .filter(
+            delivery_hosts::failures
+                .ne(0)
+                .or(delivery_hosts::parked_since.is_not_null())
+                .or(delivery_hosts::retry_at.is_not_null()),
+        )
+        .load(conn)?;
+    if before.is_empty() {
+        return Ok(before);
+    }
+    let t = now();
+    let names: Vec<&str> = before.iter().map(|h| h.host.as_str()).collect();
+    diesel::update(delivery_hosts::table.filter(delivery_hosts::host.eq_any(&names)))
+        .set((
+            delivery_hosts::failures.eq(0),
+            delivery_hosts::retry_at.eq(None::<NaiveDateTime>),
+            delivery_hosts::parked_since.eq(None::<NaiveDateTime>),
+            delivery_hosts::last_attempt_at.eq(Some(t)),
+            delivery_hosts::updated_at.eq(t),
+        ))
+        .execute(conn)?;
+    Ok(before)
+}
+
 /// A retryable failure: `failures` in a row now, no try before `retry_at`, parked since
 /// `parked_since` (kept when already parked).
 pub fn record_failure(
