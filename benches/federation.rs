@@ -140,7 +140,10 @@ async fn post(client: &reqwest::Client, inbox: &str, p: SignedPost) -> u16 {
     let status = resp.status().as_u16();
     if status != 202 {
         // What the node said, for the failed assertion that follows.
-        eprintln!("inbox answered {status}: {}", resp.text().await.unwrap_or_default());
+        eprintln!(
+            "inbox answered {status}: {}",
+            resp.text().await.unwrap_or_default()
+        );
     }
     status
 }
