@@ -101,24 +101,7 @@ pub fn get(conn: &mut DbConnection, host: &str) -> Result<Option<DeliveryHost>> 
 /// The host answered (2xx, or a final 4xx): its failures are forgotten and it is unparked.
 /// Returns the row as it was before, when there was anything to forget.
 pub fn record_answer(conn: &mut DbConnection, host: &str) -> Result<Option<DeliveryHost>> {
-    let before = get(conn, host)?;
-    let Some(before) = before else {
-        return Ok(None);
-    };
-    if before.failures == 0 && before.parked_since.is_none() && before.retry_at.is_none() {
-        return Ok(None);
-    }
-    let t = now();
-    diesel::update(delivery_hosts::table.filter(delivery_hosts::host.eq(host)))
-        .set((
-            delivery_hosts::failures.eq(0),
-            delivery_hosts::retry_at.eq(None::<NaiveDateTime>),
-            delivery_hosts::parked_since.eq(None::<NaiveDateTime>),
-            delivery_hosts::last_attempt_at.eq(Some(t)),
-            delivery_hosts::updated_at.eq(t),
-        ))
-        .execute(conn)?;
-    Ok(Some(before))
+    Ok(record_answers(conn, &[host])?.pop())
 }
 
 /// Several hosts answered: [`record_answer`] for each of `hosts`, in two statements whatever
