@@ -99,18 +99,6 @@ pub async fn list(ctx: &Ctx, by: By<'_>) -> Result<Vec<BlockedHost>> {
     ctx.db.read(store::blocked_hosts::all).await
 }
 
-/// The block that covers the host of any of `urls` (ids, key ids, inbox URLs), if any. URLs
-/// that do not parse are skipped: they are refused elsewhere for what they are.
-pub async fn block_of(ctx: &Ctx, urls: &[&str]) -> Result<Option<BlockedHost>> {
-    let candidates = covering(urls);
-    if candidates.is_empty() {
-        return Ok(None);
-    }
-    ctx.db
-        .read(move |c| store::blocked_hosts::any_of(c, &candidates))
-        .await
-}
-
 /// Refuses a URL on a blocked host (`403`, naming the block): called before every fetch and
 /// every delivery (see [`crate::remote::check_remote_url`]).
 pub async fn refuse_blocked(ctx: &Ctx, url: &Url) -> Result<()> {

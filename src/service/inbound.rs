@@ -124,12 +124,6 @@ pub async fn precheck(
         .await
 }
 
-/// Whether an activity with this id was already applied.
-pub async fn seen(ctx: &Ctx, id: &str) -> Result<bool> {
-    let id = id.to_string();
-    ctx.db.read(move |c| store::receipts::exists(c, &id)).await
-}
-
 /// Whether a local actor follows `room` (accepted): only followed rooms are listened to.
 pub async fn followed_here(ctx: &Ctx, room: &Actor) -> Result<bool> {
     let room_id = room.id;
