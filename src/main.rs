@@ -187,6 +187,16 @@ enum UserCommand {
     },
 }
 
+/// jemalloc (tikv-jemallocator, the allocator of TiKV and rustc): per-thread caches, so that
+/// the node's threads (HTTP workers, the database writer, blocking readers) do not take a
+/// lock for each allocation, as they did in glibc's two arenas (a fifth of the database
+/// writer's time went to malloc and its mutex, BENCHMARKS.md), while resident memory stays
+/// near glibc's. mimalloc was as fast but held 33 MB idle and 85 MB after the benchmark
+/// (jemalloc 22 and 37).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() {
     limit_malloc_arenas();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -202,12 +212,11 @@ fn main() {
     runtime.block_on(async_main());
 }
 
-/// glibc gives threads that allocate at the same time heaps of their own ("arenas", up to 8
-/// per core), and each keeps its freed memory; the node's database work runs on many blocking
-/// threads, so a large read leaves its garbage spread over many heaps. Two arenas keep the
-/// resident memory near what is in use: after reading a room of 100,000 ideas, 96 MB against
-/// 177 MB on PostgreSQL and 49 against 74 on SQLite (BENCHMARKS.md). `MALLOC_ARENA_MAX`, when
-/// set, is left to glibc.
+/// glibc's malloc still serves the C libraries (SQLite, libpq, AWS-LC). It gives threads that
+/// allocate at the same time heaps of their own ("arenas", up to 8 per core), and each keeps
+/// its freed memory; the node's database work runs on many blocking threads, so a large read
+/// leaves its garbage spread over many heaps. Two arenas keep the resident memory near what is
+/// in use (BENCHMARKS.md, 2026-12-02). `MALLOC_ARENA_MAX`, when set, is left to glibc.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn limit_malloc_arenas() {
     if std::env::var_os("MALLOC_ARENA_MAX").is_none() {

@@ -1,8 +1,10 @@
 //! Storage: diesel over SQLite (the embedded default) or PostgreSQL, with one query code.
 //!
 //! The backend is chosen by the database URL. Migrations for both backends are embedded and run
-//! at start. Queries are synchronous, so [`Db::read`] and [`Db::write`] run them on tokio's
-//! blocking pool; `write` wraps its closure in a transaction.
+//! at start. Queries are synchronous, so [`Db::read`] runs them on tokio's blocking pool, and
+//! [`Db::write`] runs its closure as one transaction: on a pooled connection of the blocking
+//! pool on PostgreSQL, and on SQLite in a savepoint of a batch of the process's one writer
+//! thread ([`writer`]), which commits many writes at once under load.
 //!
 //! Pooled connections are not tested on every checkout (a `SELECT 1` before each use was a
 //! round trip per database hop on PostgreSQL). Instead, as HikariCP does, a connection idle
@@ -34,13 +36,14 @@ pub mod sessions;
 pub mod sign_in_attempts;
 pub mod supports;
 pub mod tokens;
+pub mod writer;
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
@@ -207,9 +210,9 @@ pub struct Db {
     breaks: Arc<AtomicU64>,
     /// Write transactions this process committed (see [`Db::changes`]).
     changes: Arc<AtomicU64>,
-    /// SQLite allows one writer; serialising this process's writers avoids SQLITE_BUSY on the
-    /// upgrade of a deferred transaction. PostgreSQL needs no such lock.
-    write_lock: Option<Arc<Mutex<()>>>,
+    /// SQLite allows one writer: this process's writes go to one thread, which commits them
+    /// in batches ([`writer`]). PostgreSQL takes writes on every pooled connection.
+    writer: Option<writer::Writer>,
 }
 
 impl Db {
@@ -235,6 +238,22 @@ impl Db {
                 .map_err(|e| format!("cannot switch {path} to WAL mode: {e}"))?;
         }
         let breaks = Arc::new(AtomicU64::new(0));
+        let changes = Arc::new(AtomicU64::new(0));
+        let writer = match &backend {
+            Backend::Sqlite { .. } => {
+                let manager = Manager {
+                    backend: backend.clone(),
+                    breaks: breaks.clone(),
+                };
+                let open = move || {
+                    manager
+                        .open()
+                        .map_err(|e| format!("cannot open the database for writing: {e}"))
+                };
+                Some(writer::Writer::start(open, changes.clone())?)
+            }
+            Backend::Postgres { .. } => None,
+        };
         let pool = r2d2::Pool::builder()
             .max_size(if is_sqlite { 4 } else { 8 })
             .connection_timeout(Duration::from_secs(5))
@@ -247,8 +266,8 @@ impl Db {
         let db = Db {
             pool,
             breaks,
-            changes: Arc::default(),
-            write_lock: is_sqlite.then(|| Arc::new(Mutex::new(()))),
+            changes,
+            writer,
         };
         db.migrate()?;
         Ok(db)
@@ -311,18 +330,19 @@ impl Db {
             .map_err(|e| Error::Internal(format!("database task failed: {e}")))?
     }
 
-    /// Runs `f` in one transaction off the async runtime: all of its writes commit or none.
+    /// Runs `f` in one transaction off the async runtime: all of its writes commit or none,
+    /// and `Ok` is answered only once they are committed. On SQLite the transaction is a
+    /// savepoint in a batch of the process's one writer ([`writer`]).
     pub async fn write<T, F>(&self, f: F) -> Result<T>
     where
         F: FnOnce(&mut DbConnection) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
+        if let Some(writer) = &self.writer {
+            return writer.write(f).await;
+        }
         let db = self.clone();
         tokio::task::spawn_blocking(move || {
-            let _guard = db
-                .write_lock
-                .as_ref()
-                .map(|l| l.lock().unwrap_or_else(|p| p.into_inner()));
             let out = db.with_connection(|conn| conn.transaction(f));
             if out.is_ok() {
                 db.changes.fetch_add(1, Ordering::AcqRel);
@@ -342,7 +362,7 @@ impl Db {
 
     /// Whether the database is an SQLite file (one serving process, see [`ServeLock`]).
     pub fn is_sqlite(&self) -> bool {
-        self.write_lock.is_some()
+        self.writer.is_some()
     }
 
     /// Runs `f` on a pooled connection that is known to answer: pinged first when it was idle
