@@ -266,6 +266,25 @@ fn each_database_url_names_the_postgres_service_and_a_database_the_init_script_c
     }
 }
 
+/// The dependency layer builds against stub sources; cargo refuses a manifest whose named
+/// bench has no file, so each `[[bench]]` of `Cargo.toml` needs its stub.
+#[test]
+fn the_dependency_stage_stubs_every_bench_that_cargo_toml_names() {
+    let manifest: toml::Table = read("Cargo.toml").parse().unwrap();
+    let dockerfile = read("Dockerfile");
+    let benches = manifest["bench"]
+        .as_array()
+        .expect("Cargo.toml names benches");
+    assert!(!benches.is_empty());
+    for bench in benches {
+        let name = bench["name"].as_str().unwrap();
+        assert!(
+            dockerfile.contains(&format!("> benches/{name}.rs")),
+            "the Dockerfile's dependency stage has no stub for the bench '{name}', so its `cargo build` fails"
+        );
+    }
+}
+
 /// `(instruction, arguments)` of each Dockerfile line, continuation lines joined.
 fn dockerfile_instructions(text: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
