@@ -99,7 +99,7 @@ pub async fn precheck(
 ) -> Result<Precheck> {
     let hosts = blocks::covering(urls);
     ctx.db
-        .read(move |c| {
+        .read_point(move |c| {
             let block = store::blocked_hosts::any_of(c, &hosts)?;
             if block.is_some() {
                 return Ok(Precheck {

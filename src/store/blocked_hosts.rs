@@ -63,10 +63,25 @@ pub fn all(conn: &mut DbConnection) -> Result<Vec<BlockedHost>> {
         .load(conn)?)
 }
 
-/// The first of `hosts` that is blocked, if any (one indexed query).
+/// The first of `hosts` (in host order) that is blocked, if any. On PostgreSQL one indexed
+/// query (`= ANY`, prepared once); on SQLite one primary-key lookup per host, because diesel
+/// writes a list of any length as `IN (?, ?, ...)`, which SQLite has to parse on every call
+/// (the inbox asks this of every activity, and a lookup costs less than a parse).
 pub fn any_of(conn: &mut DbConnection, hosts: &[String]) -> Result<Option<BlockedHost>> {
     if hosts.is_empty() {
         return Ok(None);
+    }
+    if let DbConnection::Sqlite(_) = conn {
+        let mut first: Option<BlockedHost> = None;
+        for host in hosts {
+            if first.as_ref().is_some_and(|f| f.host <= *host) {
+                continue;
+            }
+            if let Some(found) = blocked_hosts::table.find(host).first(conn).optional()? {
+                first = Some(found);
+            }
+        }
+        return Ok(first);
     }
     Ok(blocked_hosts::table
         .filter(blocked_hosts::host.eq_any(hosts))

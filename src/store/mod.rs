@@ -43,7 +43,7 @@ use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
@@ -186,6 +186,7 @@ impl Manager {
                 .map(DbConnection::Postgresql)
                 .map_err(r2d2::Error::ConnectionError),
             Backend::Sqlite { path } => {
+                sqlite_plan_stability();
                 let mut conn = diesel::SqliteConnection::establish(path)
                     .map_err(r2d2::Error::ConnectionError)?;
                 // busy_timeout first, so that switching a new file to WAL waits for the other
@@ -202,6 +203,48 @@ impl Manager {
     }
 }
 
+/// Turns on SQLite's query planner stability guarantee (QPSG) for every SQLite connection this
+/// process opens from now on (once; an automatic extension runs on each new connection).
+///
+/// Without it, SQLite (3.47 and later) plans `LIMIT ?` with the value bound to it, and so
+/// marks every statement with a bound `LIMIT` to be compiled again whenever its parameters
+/// are bound anew; diesel writes `.first()` as `LIMIT ?`. A cached statement was thus parsed
+/// and planned on every use: over a third of the inbox's writing time went to it
+/// (BENCHMARKS.md, 2026-12-02). With QPSG, plans do not depend on bound values, which suits
+/// this node's queries (lookups by key, the same plan for every value).
+fn sqlite_plan_stability() {
+    use libsqlite3_sys as ffi;
+    use std::ffi::{c_char, c_int};
+
+    unsafe extern "C" fn on_open(
+        db: *mut ffi::sqlite3,
+        _error: *mut *mut c_char,
+        _api: *const ffi::sqlite3_api_routines,
+    ) -> c_int {
+        // SAFETY: SQLite calls this with the connection it is opening; the option takes an
+        // int (1: on) and an optional int pointer for the new setting (none wanted).
+        unsafe {
+            ffi::sqlite3_db_config(
+                db,
+                ffi::SQLITE_DBCONFIG_ENABLE_QPSG,
+                1 as c_int,
+                std::ptr::null_mut::<c_int>(),
+            );
+        }
+        ffi::SQLITE_OK
+    }
+
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: registers a function with the signature SQLite expects; SQLite keeps the
+        // pointer (a plain function, valid for the whole process).
+        let rc = unsafe { ffi::sqlite3_auto_extension(Some(on_open)) };
+        if rc != ffi::SQLITE_OK {
+            tracing::warn!(rc, "cannot turn on SQLite's query plan stability; statements with a LIMIT are compiled on each use");
+        }
+    });
+}
+
 /// The database handle shared by services and workers.
 #[derive(Clone)]
 pub struct Db {
@@ -213,7 +256,19 @@ pub struct Db {
     /// SQLite allows one writer: this process's writes go to one thread, which commits them
     /// in batches ([`writer`]). PostgreSQL takes writes on every pooled connection.
     writer: Option<writer::Writer>,
+    /// SQLite connections for [`Db::read_point`].
+    point_readers: Option<Arc<PointReaders>>,
 }
+
+/// The connections of [`Db::read_point`]: one per thread reading at the same moment, kept
+/// up to [`MAX_POINT_READERS`].
+struct PointReaders {
+    idle: Mutex<Vec<DbConnection>>,
+    manager: Manager,
+}
+
+/// More point readers than the async runtime has threads are never needed at once.
+const MAX_POINT_READERS: usize = 8;
 
 impl Db {
     /// Connects, creating the SQLite file (and its directory) if needed, and runs migrations.
@@ -230,6 +285,7 @@ impl Db {
             }
         }
         if let Backend::Sqlite { path } = &backend {
+            sqlite_plan_stability();
             // Switch a new file to WAL once, before the pool opens several connections at the
             // same time (WAL is persistent; doing it in each connection races on first start).
             let mut conn = diesel::SqliteConnection::establish(path)
@@ -239,6 +295,15 @@ impl Db {
         }
         let breaks = Arc::new(AtomicU64::new(0));
         let changes = Arc::new(AtomicU64::new(0));
+        let point_readers = is_sqlite.then(|| {
+            Arc::new(PointReaders {
+                idle: Mutex::default(),
+                manager: Manager {
+                    backend: backend.clone(),
+                    breaks: breaks.clone(),
+                },
+            })
+        });
         let writer = match &backend {
             Backend::Sqlite { .. } => {
                 let manager = Manager {
@@ -268,6 +333,7 @@ impl Db {
             breaks,
             changes,
             writer,
+            point_readers,
         };
         db.migrate()?;
         Ok(db)
@@ -328,6 +394,38 @@ impl Db {
         tokio::task::spawn_blocking(move || db.with_connection(f))
             .await
             .map_err(|e| Error::Internal(format!("database task failed: {e}")))?
+    }
+
+    /// Runs a point read: a few rows found by index, which take microseconds. On SQLite it
+    /// runs on the calling thread, on a connection kept for such reads, instead of hopping to
+    /// a blocking thread and back (the two thread wake-ups cost more than the read; the inbox
+    /// makes one for every activity). Anything that may scan or wait belongs in [`Db::read`],
+    /// which this is on PostgreSQL (a network round trip).
+    pub async fn read_point<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let Some(readers) = &self.point_readers else {
+            return self.read(f).await;
+        };
+        let kept = readers.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let mut conn = match kept {
+            Some(conn) => conn,
+            None => readers
+                .manager
+                .open()
+                .map_err(|e| Error::Unavailable(format!("cannot open the database: {e}")))?,
+        };
+        let out = f(&mut conn);
+        // A connection whose read failed is not kept: the next read opens a fresh one.
+        if out.is_ok() {
+            let mut idle = readers.idle.lock().unwrap_or_else(|p| p.into_inner());
+            if idle.len() < MAX_POINT_READERS {
+                idle.push(conn);
+            }
+        }
+        out
     }
 
     /// Runs `f` in one transaction off the async runtime: all of its writes commit or none,
@@ -444,4 +542,29 @@ pub fn redact(url: &str) -> String {
 /// Current time as stored: naive UTC, the common ground of both backends.
 pub fn now() -> chrono::NaiveDateTime {
     chrono::Utc::now().naive_utc()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every SQLite connection opened after a database was opened has QPSG on (read back
+    /// from SQLite itself, on a connection opened without diesel).
+    #[test]
+    fn sqlite_connections_plan_without_looking_at_bound_values() {
+        use libsqlite3_sys as ffi;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("qpsg.db");
+        let _db = Db::open(&format!("sqlite://{}", path.display())).unwrap();
+        let name = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+        let mut raw: *mut ffi::sqlite3 = std::ptr::null_mut();
+        let mut on: std::ffi::c_int = -7;
+        // SAFETY: a connection opened and closed here; -1 asks for the current setting.
+        unsafe {
+            assert_eq!(ffi::sqlite3_open(name.as_ptr(), &mut raw), ffi::SQLITE_OK);
+            ffi::sqlite3_db_config(raw, ffi::SQLITE_DBCONFIG_ENABLE_QPSG, -1, &mut on);
+            ffi::sqlite3_close(raw);
+        }
+        assert_eq!(on, 1);
+    }
 }
