@@ -13,7 +13,8 @@
 //! use case never commits half of another.
 //!
 //! Nothing waits for company: a write that arrives at an idle writer runs and commits at
-//! once; batches form only while the writer is busy, which is exactly when they save work.
+//! once, as a transaction of its own (no savepoint); batches form only while the writer is
+//! busy, which is exactly when they save work.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -146,6 +147,9 @@ struct Outcome {
 /// Runs the writes of `waiting` in one transaction, taking them from the front. A write that
 /// panics ends the batch there; the ones after it stay in `waiting` for the next batch.
 fn run_batch(conn: &mut DbConnection, waiting: &mut Vec<Job>) -> Outcome {
+    if waiting.len() == 1 {
+        return run_alone(conn, waiting.remove(0));
+    }
     let mut answers = Vec::with_capacity(waiting.len());
     let mut panicked = None;
     let jobs: Vec<Job> = std::mem::take(waiting);
@@ -170,6 +174,22 @@ fn run_batch(conn: &mut DbConnection, waiting: &mut Vec<Job>) -> Outcome {
         (None, Ok(())) => None,
     };
     Outcome { answers, failure }
+}
+
+/// A write that found the writer idle runs as a transaction of its own (its own commit, no
+/// savepoint): a failed commit is its own error, which its answer carries.
+fn run_alone(conn: &mut DbConnection, job: Job) -> Outcome {
+    match catch_unwind(AssertUnwindSafe(|| job(conn))) {
+        Ok(answer) => Outcome {
+            answers: vec![answer],
+            failure: None,
+        },
+        // The caller learns it from its dropped answer; the connection is replaced.
+        Err(panic) => Outcome {
+            answers: Vec::new(),
+            failure: Some(format!("a write panicked ({})", panic_message(&panic))),
+        },
+    }
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
@@ -297,6 +317,21 @@ mod tests {
             Vec::<i64>::new(),
             "nothing of the batch is kept"
         );
+        assert_eq!(w.write(insert(2)).await.unwrap(), 2);
+        assert_eq!(committed(&path), vec![2]);
+    }
+
+    #[tokio::test]
+    async fn a_write_that_panics_alone_is_not_committed_and_the_writer_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let (w, _, path) = writer(&dir);
+        let p = w
+            .write(|c| -> Result<()> {
+                insert(3)(c)?;
+                panic!("a bug in a use case");
+            })
+            .await;
+        assert!(matches!(p, Err(Error::Unavailable(_))), "{p:?}");
         assert_eq!(w.write(insert(2)).await.unwrap(), 2);
         assert_eq!(committed(&path), vec![2]);
     }
