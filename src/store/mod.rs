@@ -295,38 +295,34 @@ impl Db {
         }
         let breaks = Arc::new(AtomicU64::new(0));
         let changes = Arc::new(AtomicU64::new(0));
-        let point_readers = is_sqlite.then(|| {
-            Arc::new(PointReaders {
+        // The pool, the writer and the point readers open connections the same way.
+        let manager = || Manager {
+            backend: backend.clone(),
+            breaks: breaks.clone(),
+        };
+        let (writer, point_readers) = if is_sqlite {
+            let writing = manager();
+            let open = move || {
+                writing
+                    .open()
+                    .map_err(|e| format!("cannot open the database for writing: {e}"))
+            };
+            let readers = PointReaders {
                 idle: Mutex::default(),
-                manager: Manager {
-                    backend: backend.clone(),
-                    breaks: breaks.clone(),
-                },
-            })
-        });
-        let writer = match &backend {
-            Backend::Sqlite { .. } => {
-                let manager = Manager {
-                    backend: backend.clone(),
-                    breaks: breaks.clone(),
-                };
-                let open = move || {
-                    manager
-                        .open()
-                        .map_err(|e| format!("cannot open the database for writing: {e}"))
-                };
-                Some(writer::Writer::start(open, changes.clone())?)
-            }
-            Backend::Postgres { .. } => None,
+                manager: manager(),
+            };
+            (
+                Some(writer::Writer::start(open, changes.clone())?),
+                Some(Arc::new(readers)),
+            )
+        } else {
+            (None, None)
         };
         let pool = r2d2::Pool::builder()
             .max_size(if is_sqlite { 4 } else { 8 })
             .connection_timeout(Duration::from_secs(5))
             .test_on_check_out(false)
-            .build(Manager {
-                backend,
-                breaks: breaks.clone(),
-            })
+            .build(manager())
             .map_err(|e| format!("cannot connect to the database {}: {e}", redact(url)))?;
         let db = Db {
             pool,
