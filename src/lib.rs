@@ -99,8 +99,10 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<Ctx> {
         .ok_or_else(|| anyhow::anyhow!("the instance actor has no private key"))?;
     let key = tokio::task::spawn_blocking(move || federation::signatures::parse_private_key(&pem))
         .await??;
-    // Kept documents are checked against this process's writes only: SQLite has one server.
-    let documents = federation::cache::DocumentCache::new(db.is_sqlite());
+    // Kept documents are checked against the database's count of changes; on PostgreSQL it
+    // counts the changes of other processes once this listens for them.
+    db.follow_changes();
+    let documents = federation::cache::DocumentCache::default();
     Ok(Arc::new(AppState {
         settings,
         db,

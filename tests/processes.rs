@@ -10,6 +10,9 @@
 //!   traffic spread over both, the same activity sent to both included, is applied once; tokens
 //!   and web sessions made through one process work on the other.
 //!
+//! - Kept documents on two processes: a change committed through one is served by the next
+//!   anonymous read through the other, also while the other's listening session is cut.
+//!
 //! That an SQLite database refuses a second `cocreate serve` is shown in tests/cli.rs
 //! (`an_sqlite_database_takes_one_serving_process`).
 
@@ -674,4 +677,141 @@ async fn web_session_over_both(a: &Node, b: &Node) {
         status != 200 || !page_b.contains("dora"),
         "the session ended on A is over on B too: {status}"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kept documents on two processes.
+
+/// The `name` of the idea document at `url`, read anonymously as a remote server would.
+async fn title_at(node: &Node, url: &str) -> String {
+    let (s, doc) = node.get_ap(url).await;
+    assert_eq!(s, 200, "{doc}");
+    doc["name"].as_str().unwrap_or_default().to_string()
+}
+
+/// Ends the sessions listening for changes (src/store/changes.rs), as a database restart or a
+/// network break would; returns how many there were.
+fn end_listening_sessions(url: &str) -> usize {
+    #[derive(diesel::QueryableByName)]
+    struct Ended {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        #[allow(dead_code)]
+        ended: bool,
+    }
+    use diesel::RunQueryDsl;
+    const SQL: &str = "SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity \
+                       WHERE application_name = 'cocreate changes' AND datname = current_database()";
+    with_db(
+        url,
+        |_| unreachable!("PostgreSQL only"),
+        |c| diesel::sql_query(SQL).load::<Ended>(c).unwrap().len(),
+    )
+}
+
+/// Each process keeps the documents it served to anonymous readers; a change committed by the
+/// other process is served within milliseconds all the same (PostgreSQL tells it), well before
+/// the second a kept document may otherwise live; also right after its listening session was
+/// cut, and once it listens again.
+#[tokio::test]
+async fn kept_documents_follow_the_other_process() {
+    if !backend_available(Backend::Postgres) {
+        return;
+    }
+    let a = Node::start("A", Backend::Postgres).await;
+    let b = a.start_beside("B").await;
+    let staff = a.add_user("alice", true);
+    public_room(&a, &staff).await;
+    let (s, idea) = a
+        .post(
+            "/api/v1/rooms/widgets/ideas",
+            &staff,
+            json!({"title": "Title 0", "body": "A body."}),
+        )
+        .await;
+    assert_eq!(s, 201, "{idea}");
+    let id = idea["id"].to_string();
+    let ap_id = idea["ap_id"].as_str().unwrap();
+    let on_b = ap_id.replace(&a.base, &b.base);
+    assert_ne!(on_b, ap_id, "B is asked on its own port");
+    let edit = |n: usize| {
+        let (a, staff, id) = (&a, &staff, &id);
+        async move {
+            let (s, d) = a
+                .patch(
+                    &format!("/api/v1/ideas/{id}"),
+                    staff,
+                    json!({"title": format!("Title {n}")}),
+                )
+                .await;
+            assert_eq!(s, 200, "{d}");
+        }
+    };
+    // Both processes listen once they have started.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while pg_listeners(&a.database_url) < 2 {
+        assert!(std::time::Instant::now() < deadline, "A and B listen");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    for n in 1..=3 {
+        // B serves the document twice (the second time from what it kept) ...
+        assert_eq!(title_at(&b, &on_b).await, format!("Title {}", n - 1));
+        assert_eq!(title_at(&b, &on_b).await, format!("Title {}", n - 1));
+        // ... and A's change is seen as soon as B is told of it.
+        edit(n).await;
+        soon_titled(&b, &on_b, &format!("Title {n}")).await;
+    }
+
+    // B's listening session is cut: until it listens again, nothing kept is served.
+    assert_eq!(title_at(&b, &on_b).await, "Title 3");
+    assert_eq!(end_listening_sessions(&a.database_url), 2);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    edit(4).await;
+    soon_titled(&b, &on_b, "Title 4").await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while pg_listeners(&a.database_url) < 2 {
+        assert!(std::time::Instant::now() < deadline, "A and B listen again");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(title_at(&b, &on_b).await, "Title 4");
+    assert_eq!(title_at(&b, &on_b).await, "Title 4");
+    edit(5).await;
+    soon_titled(&b, &on_b, "Title 5").await;
+}
+
+/// Waits for `node` to serve the idea at `url` with `title`: at most half a second, well
+/// within the second its kept document would live if nothing told it of the change.
+async fn soon_titled(node: &Node, url: &str, title: &str) {
+    let started = std::time::Instant::now();
+    for reads in 1.. {
+        let seen = title_at(node, url).await;
+        if seen == title {
+            eprintln!("{title} served by {} at read {reads}", node.name);
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_millis(500),
+            "{} still serves {seen:?}, not {title:?}",
+            node.name
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// How many sessions of the node's database listen for changes.
+fn pg_listeners(url: &str) -> usize {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    use diesel::RunQueryDsl;
+    const SQL: &str = "SELECT count(*) AS n FROM pg_stat_activity \
+                       WHERE application_name = 'cocreate changes' AND datname = current_database() \
+                       AND state = 'idle'";
+    with_db(
+        url,
+        |_| unreachable!("PostgreSQL only"),
+        |c| diesel::sql_query(SQL).get_result::<Count>(c).unwrap().n as usize,
+    )
 }

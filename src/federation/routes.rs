@@ -350,7 +350,7 @@ where
 {
     let path = req.uri.path();
     let changes = ctx.db.changes();
-    if let Some((status, body)) = ctx.documents.get(path, changes) {
+    if let Some((status, body)) = changes.and_then(|n| ctx.documents.get(path, n)) {
         return (status, [(header::CONTENT_TYPE, AP_CONTENT_TYPE)], body).into_response();
     }
     let (status, doc) = match read(None).await {
@@ -367,7 +367,9 @@ where
         Err(e) => return e.into_response(),
     };
     let body = Bytes::from(with_context(doc).to_string());
-    ctx.documents.put(path, changes, status, body.clone());
+    if let Some(n) = changes {
+        ctx.documents.put(path, n, status, body.clone());
+    }
     (status, [(header::CONTENT_TYPE, AP_CONTENT_TYPE)], body).into_response()
 }
 

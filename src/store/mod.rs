@@ -16,6 +16,7 @@
 pub mod activities;
 pub mod actors;
 pub mod blocked_hosts;
+pub mod changes;
 pub mod comments;
 pub mod deliveries;
 pub mod delivery_hosts;
@@ -42,7 +43,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -248,11 +249,16 @@ fn sqlite_plan_stability() {
 /// The database handle shared by services and workers.
 #[derive(Clone)]
 pub struct Db {
+    backend: Arc<Backend>,
     pool: r2d2::Pool<Manager>,
     /// Shared with the pool's [`Manager`].
     breaks: Arc<AtomicU64>,
-    /// Write transactions this process committed (see [`Db::changes`]).
+    /// Write transactions this process committed, and on PostgreSQL also those of other
+    /// processes it was told about ([`changes`]); see [`Db::changes`].
     changes: Arc<AtomicU64>,
+    /// Whether `changes` counts every change: always on SQLite, where this process is the
+    /// only server of the file; on PostgreSQL while [`Db::follow_changes`] listens.
+    complete: Arc<AtomicBool>,
     /// SQLite allows one writer: this process's writes go to one thread, which commits them
     /// in batches ([`writer`]). PostgreSQL takes writes on every pooled connection.
     writer: Option<writer::Writer>,
@@ -325,9 +331,11 @@ impl Db {
             .build(manager())
             .map_err(|e| format!("cannot connect to the database {}: {e}", redact(url)))?;
         let db = Db {
+            backend: Arc::new(backend),
             pool,
             breaks,
             changes,
+            complete: Arc::new(AtomicBool::new(is_sqlite)),
             writer,
             point_readers,
         };
@@ -447,11 +455,30 @@ impl Db {
         .map_err(|e| Error::Internal(format!("database task failed: {e}")))?
     }
 
-    /// How many write transactions this process has committed: a value that moves after
-    /// every change made here, read before a read to tell later whether what it read may
-    /// have changed since (writes of other processes are not counted).
-    pub fn changes(&self) -> u64 {
-        self.changes.load(Ordering::Acquire)
+    /// A count that moves after every change to the database: read it before a read to tell
+    /// later whether what was read may have changed since. On SQLite it counts this process's
+    /// write transactions (this process is the file's only server; a command-line tool writing
+    /// to the file is not counted). On PostgreSQL it also counts the changes of other processes
+    /// while [`Db::follow_changes`] listens for them, and is `None` while it does not: then
+    /// nothing read earlier may be taken as current.
+    pub fn changes(&self) -> Option<u64> {
+        let changes = self.changes.load(Ordering::Acquire);
+        self.complete.load(Ordering::Acquire).then_some(changes)
+    }
+
+    /// On PostgreSQL, starts listening for the changes other processes commit
+    /// ([`changes::follow`]), so that [`Db::changes`] counts them; on SQLite there is nothing
+    /// to follow. Needs a tokio runtime; the listening lasts as long as the process.
+    pub fn follow_changes(&self) {
+        if let Backend::Postgres { url } = &*self.backend {
+            changes::follow(
+                url.clone(),
+                changes::Seen {
+                    changes: self.changes.clone(),
+                    complete: self.complete.clone(),
+                },
+            );
+        }
     }
 
     /// Whether the database is an SQLite file (one serving process, see [`ServeLock`]).

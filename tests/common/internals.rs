@@ -316,7 +316,7 @@ pub fn with_signup_open(ctx: &cocreate::state::Ctx) -> cocreate::state::Ctx {
         peer_schemes: ctx.peer_schemes.clone(),
         delivery_wake: ctx.delivery_wake.clone(),
         metrics: ctx.metrics.clone(),
-        documents: cocreate::federation::cache::DocumentCache::new(ctx.db.is_sqlite()),
+        documents: cocreate::federation::cache::DocumentCache::default(),
     })
 }
 
