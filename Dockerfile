@@ -21,7 +21,7 @@ WORKDIR /src
 # Dependencies first, against stub sources, so that editing the code does not rebuild them.
 # The stub bench files exist only because Cargo.toml names the benches (every one of them:
 # cargo refuses a manifest whose bench file is missing; tests/compose.rs checks the list).
-COPY Cargo.toml Cargo.lock ./
+COPY Cargo.toml Cargo.lock build.rs ./
 RUN mkdir -p src benches \
     && echo 'fn main() {}' > src/main.rs \
     && touch src/lib.rs \

@@ -4,7 +4,8 @@
 //!
 //! Triggers on the tables that served documents are built from (migration
 //! `2026-12-02-000008_change_notifications`) send `NOTIFY cocreate_changes` in every
-//! transaction that writes them, whichever process or tool commits it; PostgreSQL delivers it
+//! transaction that changes what a kept document may have read (a new reply or a new remote
+//! actor cannot, and does not notify), whichever process or tool commits it; PostgreSQL delivers it
 //! when that transaction commits, to every session listening. [`follow`] keeps one such
 //! session for this process (a `tokio-postgres` connection: diesel's connections can only poll
 //! for notifications, this one is woken by them) and moves [`Db::changes`](super::Db::changes)
