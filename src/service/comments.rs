@@ -25,6 +25,25 @@ pub fn thread_of(c: &mut DbConnection, in_reply_to: &str) -> Result<Option<Idea>
     }
 }
 
+/// What storing the reply `ap_id` to `in_reply_to` (an idea, or a comment on one) reads:
+/// the idea, its room and the room's settings, and whether the reply is held already.
+fn reply_target(
+    c: &mut DbConnection,
+    in_reply_to: &str,
+    ap_id: &str,
+) -> Result<Option<store::comments::ReplyTarget>> {
+    if let Some(found) = store::comments::reply_target(c, in_reply_to, ap_id)? {
+        return Ok(Some(found));
+    }
+    let Some(parent) = store::comments::by_ap_id(c, in_reply_to)? else {
+        return Ok(None);
+    };
+    let Some(idea) = store::ideas::by_id(c, parent.idea_id)? else {
+        return Ok(None);
+    };
+    store::comments::reply_target(c, &idea.ap_id, ap_id)
+}
+
 /// Finds a comment by local id or ActivityPub id.
 pub fn find_comment(c: &mut DbConnection, key: &str) -> Result<Comment> {
     let found = match key.parse::<i32>() {
@@ -212,7 +231,14 @@ pub async fn receive_in_thread(ctx: &Ctx, reply: Inbound<IncomingComment>) -> Re
     // Sanitised before the transaction: the write lock is held for database work only.
     let content = text::sanitize_html(&reply.content.content);
     commit(ctx, move |c| {
-        let Some(idea) = thread_of(c, &reply.content.in_reply_to)? else {
+        let target = reply_target(c, &reply.content.in_reply_to, &reply.content.ap_id)?;
+        let Some(store::comments::ReplyTarget {
+            idea,
+            room,
+            settings,
+            held,
+        }) = target
+        else {
             return Ok(Threaded::NoThread(Box::new(reply)));
         };
         let Inbound {
@@ -224,24 +250,25 @@ pub async fn receive_in_thread(ctx: &Ctx, reply: Inbound<IncomingComment>) -> Re
         if !receipt.record(c)? {
             return Ok(Threaded::Applied(Applied::Duplicate));
         }
-        if store::comments::by_ap_id(c, &incoming.ap_id)?.is_some() {
+        if held {
             return Ok(Threaded::Applied(Applied::Duplicate));
         }
-        let room = store::actors::by_id(c, idea.room_id)?;
         if !incoming.public && policy::is_public(&room) {
             return Err(Error::Unsupported(format!(
                 "{} is not addressed to the public: private messages never become comments",
                 incoming.ap_id
             )));
         }
+        // A local room's settings decide the comment (its phase) and travel with it (terms).
         if room.local {
             let action = Action::Comment { stage: idea.stage };
-            if let Err(reason) = policy::authorize(c, &room, &author, action)? {
+            if let Err(reason) = policy::authorize_in(c, &room, settings.as_ref(), &author, action)?
+            {
                 return members::refuse(c, &room, &author, &original, &reason)
                     .map(Threaded::Applied);
             }
         }
-        let terms = members::room_terms(c, &room)?;
+        let terms = members::terms_of(&room, settings.as_ref());
         store::comments::insert(
             c,
             &NewComment {

@@ -100,25 +100,11 @@ pub async fn precheck(
     let hosts = blocks::covering(urls);
     ctx.db
         .read_point(move |c| {
-            let block = store::blocked_hosts::any_of(c, &hosts)?;
-            if block.is_some() {
-                return Ok(Precheck {
-                    block,
-                    ..Precheck::default()
-                });
-            }
-            let signer = match &key_id {
-                Some(k) => store::actors::by_key_id(c, k)?,
-                None => None,
-            };
-            let seen = match &id {
-                Some(id) => store::receipts::exists(c, id)?,
-                None => false,
-            };
+            let found = store::inbound::screen(c, &hosts, key_id.as_deref(), id.as_deref())?;
             Ok(Precheck {
-                block,
-                signer,
-                seen,
+                block: found.block,
+                signer: found.signer,
+                seen: found.seen,
             })
         })
         .await

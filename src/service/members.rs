@@ -16,7 +16,7 @@ use crate::service::follows::FollowRequest;
 use crate::service::inbound::{Applied, Inbound};
 use crate::service::{commit, policy, Tx};
 use crate::state::Ctx;
-use crate::store::models::Actor;
+use crate::store::models::{Actor, RoomSettings};
 use crate::store::{self, DbConnection};
 use crate::vocab::{self, ActivityKind};
 
@@ -27,12 +27,17 @@ pub fn room_terms(c: &mut DbConnection, room: &Actor) -> Result<Option<String>> 
     if !room.local {
         return Ok(None);
     }
-    Ok(store::rooms::settings(c, room.id)?.and_then(|s| {
-        let id = s
-            .terms_spdx
-            .or(s.terms_text.map(|_| format!("{}#terms", room.ap_id)))?;
-        Some(json!({"id": id, "version": s.terms_version}).to_string())
-    }))
+    Ok(terms_of(room, store::rooms::settings(c, room.id)?.as_ref()))
+}
+
+/// [`room_terms`] from the local room's settings, already read.
+pub fn terms_of(room: &Actor, settings: Option<&RoomSettings>) -> Option<String> {
+    let s = settings.filter(|_| room.local)?;
+    let id = s.terms_spdx.clone().or(s
+        .terms_text
+        .as_ref()
+        .map(|_| format!("{}#terms", room.ap_id)))?;
+    Some(json!({"id": id, "version": s.terms_version}).to_string())
 }
 
 /// Makes `actor` a member of `room` with a role (or changes its role).

@@ -13,7 +13,7 @@ use crate::domain::lifecycle::Stage;
 use crate::domain::membership::{self as rules, Action, Phase, Role};
 use crate::domain::Visibility;
 use crate::error::{Error, Result};
-use crate::store::models::{Actor, Comment, Idea, RoomMember};
+use crate::store::models::{Actor, Comment, Idea, RoomMember, RoomSettings};
 use crate::store::{self, DbConnection};
 use crate::vocab;
 
@@ -85,9 +85,14 @@ pub fn steward_room(c: &mut DbConnection, steward: &Actor, room_name: &str) -> R
 
 /// The room's current phase (all switches open when the room has none).
 pub fn current_phase(c: &mut DbConnection, room: &Actor) -> Result<Phase> {
-    Ok(store::rooms::settings(c, room.id)?
-        .and_then(|s| s.phases.0.into_iter().nth(s.current_phase.max(0) as usize))
-        .unwrap_or_else(Phase::open))
+    Ok(phase_of(store::rooms::settings(c, room.id)?.as_ref()))
+}
+
+/// The current phase a room's settings give (a room without settings is open).
+pub fn phase_of(settings: Option<&RoomSettings>) -> Phase {
+    settings
+        .and_then(|s| s.phases.0.get(s.current_phase.max(0) as usize).cloned())
+        .unwrap_or_else(Phase::open)
 }
 
 /// Decides an action of `actor` in a local `room` by its role and the current phase; the
@@ -98,9 +103,25 @@ pub fn authorize(
     actor: &Actor,
     action: Action,
 ) -> Result<std::result::Result<(), String>> {
+    let settings = store::rooms::settings(c, room.id)?;
+    authorize_in(c, room, settings.as_ref(), actor, action)
+}
+
+/// [`authorize`] with the room's settings already read.
+pub fn authorize_in(
+    c: &mut DbConnection,
+    room: &Actor,
+    settings: Option<&RoomSettings>,
+    actor: &Actor,
+    action: Action,
+) -> Result<std::result::Result<(), String>> {
     let role = role_in(c, room, actor)?;
-    let phase = current_phase(c, room)?;
-    Ok(rules::check(visibility(room), &phase, role, action))
+    Ok(rules::check(
+        visibility(room),
+        &phase_of(settings),
+        role,
+        action,
+    ))
 }
 
 /// Like [`authorize`], as an error: for local actors, who get a 403 with the reason.

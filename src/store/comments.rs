@@ -5,7 +5,46 @@ use diesel::prelude::*;
 use super::models::*;
 use super::schema::*;
 use super::{now, DbConnection};
-use crate::error::{Error, Result};
+use crate::error::Result;
+
+/// What storing a reply to an idea reads, in one query (the inbox stores many).
+#[derive(Debug)]
+pub struct ReplyTarget {
+    pub idea: Idea,
+    pub room: Actor,
+    /// The room's settings; only local rooms have them.
+    pub settings: Option<RoomSettings>,
+    /// Whether a comment with the reply's id is held already.
+    pub held: bool,
+}
+
+/// The idea `idea_ap_id` with its room, the room's settings and whether the comment `ap_id`
+/// is held, in one query; `None` when there is no such idea.
+pub fn reply_target(
+    conn: &mut DbConnection,
+    idea_ap_id: &str,
+    ap_id: &str,
+) -> Result<Option<ReplyTarget>> {
+    let held = diesel::dsl::exists(comments::table.filter(comments::ap_id.eq(ap_id)));
+    let found: Option<(Idea, Actor, Option<RoomSettings>, bool)> = ideas::table
+        .inner_join(actors::table.on(actors::id.eq(ideas::room_id)))
+        .left_join(room_settings::table.on(room_settings::room_id.eq(ideas::room_id)))
+        .filter(ideas::ap_id.eq(idea_ap_id))
+        .select((
+            ideas::all_columns,
+            actors::all_columns,
+            room_settings::all_columns.nullable(),
+            held,
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(found.map(|(idea, room, settings, held)| ReplyTarget {
+        idea,
+        room,
+        settings,
+        held,
+    }))
+}
 
 pub fn by_id(conn: &mut DbConnection, id: i32) -> Result<Option<Comment>> {
     Ok(comments::table.find(id).first(conn).optional()?)
@@ -19,10 +58,9 @@ pub fn by_ap_id(conn: &mut DbConnection, ap_id: &str) -> Result<Option<Comment>>
 }
 
 pub fn insert(conn: &mut DbConnection, new: &NewComment) -> Result<Comment> {
-    diesel::insert_into(comments::table)
+    Ok(diesel::insert_into(comments::table)
         .values(new)
-        .execute(conn)?;
-    by_ap_id(conn, &new.ap_id)?.ok_or_else(|| Error::Internal("inserted comment vanished".into()))
+        .get_result(conn)?)
 }
 
 pub fn of_idea(conn: &mut DbConnection, idea: i32) -> Result<Vec<(Comment, String)>> {

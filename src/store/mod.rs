@@ -23,6 +23,7 @@ pub mod delivery_hosts;
 pub mod follows;
 pub mod handoffs;
 pub mod ideas;
+pub mod inbound;
 pub mod invitations;
 pub mod json;
 pub mod members;

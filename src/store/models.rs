@@ -93,7 +93,7 @@ impl Actor {
 }
 
 #[derive(Debug, Clone, Insertable, AsChangeset)]
-#[diesel(table_name = actors)]
+#[diesel(table_name = actors, treat_none_as_default_value = false)]
 pub struct NewActor {
     pub ap_id: String,
     #[diesel(serialize_as = String)]
@@ -231,7 +231,7 @@ pub struct Idea {
 }
 
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = ideas)]
+#[diesel(table_name = ideas, treat_none_as_default_value = false)]
 pub struct NewIdea {
     pub ap_id: String,
     pub room_id: i32,
@@ -270,7 +270,7 @@ pub struct Comment {
 }
 
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = comments)]
+#[diesel(table_name = comments, treat_none_as_default_value = false)]
 pub struct NewComment {
     pub ap_id: String,
     pub idea_id: i32,

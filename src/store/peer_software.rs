@@ -40,6 +40,9 @@ pub fn of_hosts(
     conn: &mut DbConnection,
     hosts: &[String],
 ) -> Result<HashMap<String, PeerSoftware>> {
+    if hosts.is_empty() {
+        return Ok(HashMap::new());
+    }
     let rows: Vec<Row> = peer_software::table
         .filter(peer_software::host.eq_any(hosts))
         .load(conn)?;
