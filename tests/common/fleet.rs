@@ -213,6 +213,14 @@ impl Fleet {
         }
     }
 
+    /// How many POSTs the servers received in all (cheap: nothing is copied).
+    pub fn post_count(&self) -> usize {
+        self.servers
+            .iter()
+            .map(|s| s.state.posts.lock().unwrap().len())
+            .sum()
+    }
+
     /// How many times each server received each activity id: `(inbox, id) -> count`.
     pub fn receipts(&self) -> BTreeMap<(String, String), usize> {
         let mut out = BTreeMap::new();
