@@ -57,6 +57,9 @@ pub fn lock_ready(
     limit: i64,
     t: NaiveDateTime,
 ) -> Result<Vec<DeliveryHost>> {
+    if let DbConnection::Postgresql(c) = conn {
+        return lock_ready_postgres(c, limit, t);
+    }
     let due_hosts = deliveries::table
         .filter(deliveries::state.eq(DeliveryState::Pending.as_str()))
         .filter(deliveries::next_attempt_at.le(t))
@@ -75,11 +78,35 @@ pub fn lock_ready(
         .filter(delivery_hosts::host.eq_any(due_hosts))
         .order((delivery_hosts::updated_at.asc(), delivery_hosts::host.asc()))
         .limit(limit);
-    Ok(match conn {
-        DbConnection::Postgresql(c) => query.for_update().skip_locked().load(c)?,
-        // One writer at a time: the claiming transaction is the lock.
-        DbConnection::Sqlite(c) => query.load(c)?,
-    })
+    // SQLite has one writer at a time: the claiming transaction is the lock.
+    Ok(query.load(conn)?)
+}
+
+/// [`lock_ready`] on PostgreSQL. Written as a query of the hosts in turn that stops once it
+/// has enough: the planner otherwise checks the queue of every host (a join of all hosts with
+/// all due deliveries) and only then sorts and takes the first, 2.6 ms a claim with 1,000
+/// hosts during a fan-out. The `LIMIT` of the inner query keeps it from being merged into
+/// the outer one; it takes twice `limit` candidates, so that hosts another worker has locked
+/// (skipped by the outer query) leave others to take.
+fn lock_ready_postgres(
+    conn: &mut diesel::PgConnection,
+    limit: i64,
+    t: NaiveDateTime,
+) -> Result<Vec<DeliveryHost>> {
+    use diesel::sql_types::{BigInt, Text, Timestamp};
+    const SQL: &str = "SELECT * FROM delivery_hosts WHERE host IN ( \
+           SELECT h.host FROM delivery_hosts h \
+           WHERE (h.retry_at IS NULL OR h.retry_at <= $1) AND EXISTS ( \
+               SELECT 1 FROM deliveries d WHERE d.host = h.host AND d.state = $2 \
+               AND d.next_attempt_at <= $1 AND (d.claimed_until IS NULL OR d.claimed_until < $1)) \
+           ORDER BY h.updated_at, h.host LIMIT $3) \
+       ORDER BY updated_at, host LIMIT $4 FOR UPDATE SKIP LOCKED";
+    Ok(diesel::sql_query(SQL)
+        .bind::<Timestamp, _>(t)
+        .bind::<Text, _>(DeliveryState::Pending.as_str())
+        .bind::<BigInt, _>(limit.saturating_mul(2))
+        .bind::<BigInt, _>(limit)
+        .load(conn)?)
 }
 
 /// Marks `host` as just served, so that the next claim starts with other hosts.

@@ -319,7 +319,7 @@ pub struct Delivery {
 }
 
 /// How deliveries to one remote host are going ([`crate::store::delivery_hosts`]).
-#[derive(Debug, Clone, Queryable, serde::Serialize)]
+#[derive(Debug, Clone, Queryable, QueryableByName, serde::Serialize)]
 #[diesel(table_name = delivery_hosts)]
 pub struct DeliveryHost {
     pub host: String,
