@@ -100,8 +100,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<Ctx> {
     let key = tokio::task::spawn_blocking(move || federation::signatures::parse_private_key(&pem))
         .await??;
     // Kept documents are checked against the database's count of changes; on PostgreSQL it
-    // counts the changes of other processes once this listens for them.
-    db.follow_changes();
+    // counts the changes of other processes once a serving process listens ([`serve`]).
     let documents = federation::cache::DocumentCache::default();
     Ok(Arc::new(AppState {
         settings,
@@ -199,6 +198,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let listen = settings.listen;
     let serving = store::ServeLock::take(&settings.database_url).map_err(anyhow::Error::msg)?;
     let ctx = build_state(settings).await?;
+    // Other processes sharing a PostgreSQL database change what this one serves.
+    ctx.db.follow_changes();
     if serving.is_sole_server() {
         // An SQLite node that was killed left its leases behind; nobody else can hold them.
         let released = ctx.db.write(store::deliveries::release_all).await?;
