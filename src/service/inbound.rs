@@ -10,7 +10,6 @@ use serde_json::Value;
 use crate::error::Result;
 use crate::service::blocks;
 use crate::state::Ctx;
-use crate::store::blocked_hosts::BlockedHost;
 use crate::store::models::{Actor, Idea};
 use crate::store::{self, DbConnection};
 use crate::vocab::ActivityKind;
@@ -75,19 +74,14 @@ pub async fn remember(ctx: &Ctx, receipt: Receipt) -> Result<()> {
     ctx.db.write(move |c| receipt.record(c).map(|_| ())).await
 }
 
-/// What the inbox reads about an activity in one database round trip, before it checks the
-/// signature: whether the claimed sender's host is blocked, the known owner of the claimed
-/// key, and whether the activity was already applied. Nothing here is trusted yet: the block
-/// refuses, the owner is used only for a key id that the signature then proves, and `seen`
-/// answers a duplicate only after the signature verified (the transaction that applies an
-/// activity records its receipt again, so a race between two deliveries of one activity still
-/// applies it once).
-#[derive(Debug, Default)]
-pub struct Precheck {
-    pub block: Option<BlockedHost>,
-    pub signer: Option<Actor>,
-    pub seen: bool,
-}
+/// What the inbox reads about an activity before it checks the signature
+/// ([`store::inbound::Screened`]): whether the claimed sender's host is blocked, the known
+/// owner of the claimed key, and whether the activity was already applied. Nothing here is
+/// trusted yet: the block refuses, the owner is used only for a key id that the signature
+/// then proves, and `seen` answers a duplicate only after the signature verified (the
+/// transaction that applies an activity records its receipt again, so a race between two
+/// deliveries of one activity still applies it once).
+pub type Precheck = store::inbound::Screened;
 
 /// Reads the [`Precheck`] of an activity: `urls` are the claimed sender's ids (key id,
 /// actor), `key_id` the signature's claimed key, `id` the activity's id.
@@ -99,14 +93,7 @@ pub async fn precheck(
 ) -> Result<Precheck> {
     let hosts = blocks::covering(urls);
     ctx.db
-        .read_point(move |c| {
-            let found = store::inbound::screen(c, &hosts, key_id.as_deref(), id.as_deref())?;
-            Ok(Precheck {
-                block: found.block,
-                signer: found.signer,
-                seen: found.seen,
-            })
-        })
+        .read_point(move |c| store::inbound::screen(c, &hosts, key_id.as_deref(), id.as_deref()))
         .await
 }
 
