@@ -53,6 +53,42 @@ async fn outbox_claims(backend: Backend) {
     // Worker 1 is killed; once its lease has expired, the deliveries are claimable again.
     db.expire_leases().await;
     assert_eq!(db.claim_batch().await, 2, "expired leases are taken over");
+
+    // Both are delivered; with nothing left, a claim finds nothing (and on PostgreSQL unmarks
+    // the hosts it walked). A later delivery to those hosts is claimed all the same.
+    db.expire_leases().await;
+    assert_eq!(db.claim_and_deliver().await, 2);
+    assert_eq!(db.claim_batch().await, 0);
+    assert_eq!(db.claim_batch().await, 0);
+    db.publish(activity(3), &["http://b.localhost:2/inbox"])
+        .await;
+    assert_eq!(
+        db.claim_and_deliver().await,
+        1,
+        "a host whose queue was empty is taken again when a delivery to it is queued"
+    );
+    assert_eq!(db.claim_batch().await, 0);
+
+    // While a transaction that queues a delivery to a host is open, a claim on another
+    // connection neither takes the host nor forgets it: once the transaction commits, the
+    // delivery is claimed. (SQLite has one writer: there the claim would wait for the commit.)
+    if backend == Backend::Postgres {
+        let (commit, published) = db
+            .publish_held(activity(4), &["http://b.localhost:2/inbox"])
+            .await;
+        assert_eq!(
+            db.claim_batch().await,
+            0,
+            "the delivery is not committed yet"
+        );
+        commit.send(()).unwrap();
+        published.await.unwrap().unwrap();
+        assert_eq!(
+            db.claim_batch().await,
+            1,
+            "a delivery queued while a claim ran is not lost"
+        );
+    }
 }
 
 backends!(outbox_claims);

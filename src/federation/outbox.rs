@@ -160,20 +160,30 @@ pub fn claim_runs(conn: &mut DbConnection, max_hosts: i64) -> Result<Vec<HostRun
     let t = now();
     let lease = t + chrono::Duration::seconds(LEASE_SECS);
     let hosts = store::delivery_hosts::lock_ready(conn, max_hosts, t)?;
-    let mut runs = Vec::with_capacity(hosts.len());
-    for host in hosts {
-        let limit = if host.parked_since.is_some() {
-            1
-        } else {
-            RUN_LENGTH
-        };
-        let deliveries = store::deliveries::claim_for_host(conn, &host.host, limit, lease, t)?;
-        store::delivery_hosts::touch(conn, &host.host, t)?;
-        if !deliveries.is_empty() {
-            runs.push(HostRun { host, deliveries });
-        }
+    let wanted: Vec<(&str, i64)> = hosts
+        .iter()
+        .map(|h| {
+            let limit = if h.parked_since.is_some() {
+                1
+            } else {
+                RUN_LENGTH
+            };
+            (h.host.as_str(), limit)
+        })
+        .collect();
+    let mut claimed: HashMap<String, Vec<Delivery>> = HashMap::new();
+    for d in store::deliveries::claim_for_hosts(conn, &wanted, lease, t)? {
+        claimed.entry(d.host.clone()).or_default().push(d);
     }
-    Ok(runs)
+    let names: Vec<&str> = wanted.iter().map(|(h, _)| *h).collect();
+    store::delivery_hosts::touch(conn, &names, t)?;
+    Ok(hosts
+        .into_iter()
+        .filter_map(|host| {
+            let deliveries = claimed.remove(&host.host)?;
+            Some(HostRun { host, deliveries })
+        })
+        .collect())
 }
 
 /// Leases a batch of due deliveries, as [`run_worker`] does; returns them all.

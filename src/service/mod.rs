@@ -142,16 +142,29 @@ impl Tx<'_> {
         let targets: BTreeSet<String> = inboxes.into_iter().filter(|i| !urls.is_local(i)).collect();
         let hosts: Vec<String> = targets.iter().filter_map(|i| vocab::host_of(i)).collect();
         let families = peers::families(self, &hosts)?;
-        let mut article: Option<String> = None;
-        for inbox in targets {
-            let family = vocab::host_of(&inbox).and_then(|h| families.get(&h).copied());
-            let form_body = match IdeaForm::for_family(family) {
-                IdeaForm::Page => &body,
-                IdeaForm::Article => {
-                    article.get_or_insert_with(|| vocab::as_article(activity).to_string())
-                }
-            };
-            store::deliveries::enqueue(self, ap_id, signer.id, &inbox, form_body)?;
+        let forms: Vec<IdeaForm> = targets
+            .iter()
+            .map(|inbox| {
+                let family = vocab::host_of(inbox).and_then(|h| families.get(&h).copied());
+                IdeaForm::for_family(family)
+            })
+            .collect();
+        let article = forms
+            .contains(&IdeaForm::Article)
+            .then(|| vocab::as_article(activity).to_string());
+        let queue: Vec<(&str, &str)> = targets
+            .iter()
+            .zip(&forms)
+            .map(|(inbox, form)| {
+                let body = match (form, &article) {
+                    (IdeaForm::Article, Some(article)) => article.as_str(),
+                    _ => body.as_str(),
+                };
+                (inbox.as_str(), body)
+            })
+            .collect();
+        if !queue.is_empty() {
+            store::deliveries::enqueue_all(self, ap_id, signer.id, &queue)?;
             self.queued = true;
         }
         Ok(())

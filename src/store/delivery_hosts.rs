@@ -2,13 +2,16 @@
 //! queued for, with its retryable failures in a row, the time before which it is not tried
 //! (`retry_at`) and whether it is parked (only a probe is sent).
 //!
-//! Promises: a host row exists before any delivery to that host is queued ([`ensure`], called
-//! by [`super::deliveries::enqueue`]); [`lock_ready`] is how a delivery worker takes hosts to
+//! Promises: a host row exists, marked `queued`, before any delivery to that host is queued or
+//! queued again ([`mark_queued`], called by [`super::deliveries`]); a host is unmarked only
+//! by [`lock_ready`], after it found the host's queue empty; [`lock_ready`] is how a delivery worker takes hosts to
 //! work on, and on PostgreSQL it locks their rows with `FOR UPDATE SKIP LOCKED`, so two workers
 //! claiming at the same moment never take the same host.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+
+use diesel::sql_types::{Array, Text, Timestamp};
 
 use super::models::DeliveryHost;
 use super::schema::{deliveries, delivery_hosts};
@@ -16,19 +19,53 @@ use super::{now, DbConnection};
 use crate::domain::kinds::DeliveryState;
 use crate::error::Result;
 
-/// Makes sure `host` has a row (a new host starts healthy).
+/// Makes sure `host` has a row, marked `queued` ([`mark_queued`]).
 pub fn ensure(conn: &mut DbConnection, host: &str) -> Result<()> {
-    let insert = diesel::insert_into(delivery_hosts::table).values((
-        delivery_hosts::host.eq(host),
-        delivery_hosts::failures.eq(0),
-        delivery_hosts::updated_at.eq(now()),
-    ));
-    // `ON CONFLICT` is written per backend, as diesel's multi-backend connection lacks it; on
-    // PostgreSQL a concurrent insert of the same host waits and then inserts nothing.
+    mark_queued(conn, &[host])
+}
+
+/// Makes sure each of `hosts` has a row (a new host starts healthy) marked `queued`: called in
+/// the transaction that queues deliveries to them. One statement whatever their number.
+///
+/// On PostgreSQL the row of a host that is marked already is not written but is still locked
+/// (an `ON CONFLICT DO UPDATE` whose condition fails locks the row it conflicted with) until
+/// the queuing transaction ends. That lock is what keeps [`lock_ready`] from unmarking a host
+/// whose new delivery it cannot see yet: it unmarks only hosts whose rows it holds.
+pub fn mark_queued(conn: &mut DbConnection, hosts: &[&str]) -> Result<()> {
+    let mut hosts = hosts.to_vec();
+    // One order for every transaction, so that two of them lock shared hosts in the same order.
+    hosts.sort_unstable();
+    hosts.dedup();
+    if hosts.is_empty() {
+        return Ok(());
+    }
+    let t = now();
+    // One statement whatever the number of hosts, the same text each time (so prepared once).
     match conn {
-        DbConnection::Postgresql(c) => insert.on_conflict_do_nothing().execute(c)?,
-        DbConnection::Sqlite(c) => insert.on_conflict_do_nothing().execute(c)?,
-    };
+        DbConnection::Postgresql(c) => {
+            diesel::sql_query(
+                "INSERT INTO delivery_hosts (host, failures, updated_at, queued) \
+                 SELECT unnest($1::text[]), 0, $2, TRUE \
+                 ON CONFLICT (host) DO UPDATE SET queued = TRUE WHERE NOT delivery_hosts.queued",
+            )
+            .bind::<Array<Text>, _>(&hosts)
+            .bind::<Timestamp, _>(t)
+            .execute(c)?;
+        }
+        DbConnection::Sqlite(c) => {
+            let list = serde_json::to_string(&hosts)
+                .map_err(|e| crate::error::Error::Internal(format!("host list: {e}")))?;
+            // `WHERE TRUE` tells SQLite's parser that `ON CONFLICT` belongs to the insert.
+            diesel::sql_query(
+                "INSERT INTO delivery_hosts (host, failures, updated_at, queued) \
+                 SELECT value, 0, ?, 1 FROM json_each(?) WHERE TRUE \
+                 ON CONFLICT (host) DO UPDATE SET queued = 1 WHERE NOT delivery_hosts.queued",
+            )
+            .bind::<Timestamp, _>(t)
+            .bind::<Text, _>(list)
+            .execute(c)?;
+        }
+    }
     Ok(())
 }
 
@@ -51,67 +88,90 @@ pub fn ensure_all_pending(conn: &mut DbConnection) -> Result<usize> {
 
 /// Up to `limit` hosts that have a due, unleased pending delivery and are not waiting for
 /// their `retry_at`, least recently served first. On PostgreSQL the rows are locked until the
-/// claiming transaction ends, and rows another worker holds are skipped.
+/// claiming transaction ends, and rows another worker holds are skipped (on SQLite, which has
+/// one writer at a time, the claiming transaction is the lock).
+///
+/// It walks the `queued` hosts in turn (an index holds them in that order) and looks at the
+/// first pending delivery of each, stopping once it has enough: a host is ready when that
+/// delivery is due and not leased. Its cost follows the hosts it looks at, not the deliveries
+/// queued; before, it read every due delivery, 11 ms a claim on PostgreSQL and half of
+/// SQLite's writing time during a fan-out of 30 ideas to 1,000 servers.
+///
+/// The walk also takes queued hosts whose queue is empty; a second statement unmarks them,
+/// while their rows are held, if it still finds nothing pending (it sees every delivery
+/// committed before it; one queued later marks the host again).
 pub fn lock_ready(
     conn: &mut DbConnection,
     limit: i64,
     t: NaiveDateTime,
 ) -> Result<Vec<DeliveryHost>> {
-    if let DbConnection::Postgresql(c) = conn {
-        return lock_ready_postgres(c, limit, t);
+    use diesel::sql_types::BigInt;
+    // The inner `LIMIT` takes twice `limit` candidates, so that hosts another worker has
+    // locked (skipped by the outer query) leave others to take.
+    const POSTGRES: &str = "SELECT h.*, c.empty FROM delivery_hosts h JOIN ( \
+           SELECT q.host, f.id IS NULL AS empty FROM delivery_hosts q \
+           LEFT JOIN LATERAL ( \
+               SELECT d.id, d.next_attempt_at, d.claimed_until FROM deliveries d \
+               WHERE d.host = q.host AND d.state = $2 ORDER BY d.id LIMIT 1) f ON TRUE \
+           WHERE q.queued AND (q.retry_at IS NULL OR q.retry_at <= $1) \
+             AND (f.id IS NULL OR (f.next_attempt_at <= $1 \
+                  AND (f.claimed_until IS NULL OR f.claimed_until < $1))) \
+           ORDER BY q.updated_at, q.host LIMIT $3) c ON c.host = h.host \
+       ORDER BY h.updated_at, h.host LIMIT $4 FOR UPDATE OF h SKIP LOCKED";
+    const SQLITE: &str = "SELECT h.*, f.id IS NULL AS empty FROM delivery_hosts h \
+           LEFT JOIN deliveries f ON f.id = ( \
+               SELECT d.id FROM deliveries d \
+               WHERE d.host = h.host AND d.state = ?2 ORDER BY d.id LIMIT 1) \
+           WHERE h.queued AND (h.retry_at IS NULL OR h.retry_at <= ?1) \
+             AND (f.id IS NULL OR (f.next_attempt_at <= ?1 \
+                  AND (f.claimed_until IS NULL OR f.claimed_until < ?1))) \
+           ORDER BY h.updated_at, h.host LIMIT ?3";
+    let pending = DeliveryState::Pending.as_str();
+    let found: Vec<Candidate> = match conn {
+        DbConnection::Postgresql(c) => diesel::sql_query(POSTGRES)
+            .bind::<Timestamp, _>(t)
+            .bind::<Text, _>(pending)
+            .bind::<BigInt, _>(limit.saturating_mul(2))
+            .bind::<BigInt, _>(limit)
+            .load(c)?,
+        DbConnection::Sqlite(c) => diesel::sql_query(SQLITE)
+            .bind::<Timestamp, _>(t)
+            .bind::<Text, _>(pending)
+            .bind::<BigInt, _>(limit)
+            .load(c)?,
+    };
+    let (empty, ready): (Vec<Candidate>, Vec<Candidate>) = found.into_iter().partition(|c| c.empty);
+    if !empty.is_empty() {
+        let hosts: Vec<&str> = empty.iter().map(|c| c.host_row.host.as_str()).collect();
+        let pending = deliveries::table
+            .filter(deliveries::host.eq(delivery_hosts::host))
+            .filter(deliveries::state.eq(pending));
+        diesel::update(
+            delivery_hosts::table
+                .filter(delivery_hosts::host.eq_any(&hosts))
+                .filter(diesel::dsl::not(diesel::dsl::exists(pending))),
+        )
+        .set(delivery_hosts::queued.eq(false))
+        .execute(conn)?;
     }
-    let due_hosts = deliveries::table
-        .filter(deliveries::state.eq(DeliveryState::Pending.as_str()))
-        .filter(deliveries::next_attempt_at.le(t))
-        .filter(
-            deliveries::claimed_until
-                .is_null()
-                .or(deliveries::claimed_until.lt(t)),
-        )
-        .select(deliveries::host);
-    let query = delivery_hosts::table
-        .filter(
-            delivery_hosts::retry_at
-                .is_null()
-                .or(delivery_hosts::retry_at.le(t)),
-        )
-        .filter(delivery_hosts::host.eq_any(due_hosts))
-        .order((delivery_hosts::updated_at.asc(), delivery_hosts::host.asc()))
-        .limit(limit);
-    // SQLite has one writer at a time: the claiming transaction is the lock.
-    Ok(query.load(conn)?)
+    Ok(ready.into_iter().map(|c| c.host_row).collect())
 }
 
-/// [`lock_ready`] on PostgreSQL. Written as a query of the hosts in turn that stops once it
-/// has enough: the planner otherwise checks the queue of every host (a join of all hosts with
-/// all due deliveries) and only then sorts and takes the first, 2.6 ms a claim with 1,000
-/// hosts during a fan-out. The `LIMIT` of the inner query keeps it from being merged into
-/// the outer one; it takes twice `limit` candidates, so that hosts another worker has locked
-/// (skipped by the outer query) leave others to take.
-fn lock_ready_postgres(
-    conn: &mut diesel::PgConnection,
-    limit: i64,
-    t: NaiveDateTime,
-) -> Result<Vec<DeliveryHost>> {
-    use diesel::sql_types::{BigInt, Text, Timestamp};
-    const SQL: &str = "SELECT * FROM delivery_hosts WHERE host IN ( \
-           SELECT h.host FROM delivery_hosts h \
-           WHERE (h.retry_at IS NULL OR h.retry_at <= $1) AND EXISTS ( \
-               SELECT 1 FROM deliveries d WHERE d.host = h.host AND d.state = $2 \
-               AND d.next_attempt_at <= $1 AND (d.claimed_until IS NULL OR d.claimed_until < $1)) \
-           ORDER BY h.updated_at, h.host LIMIT $3) \
-       ORDER BY updated_at, host LIMIT $4 FOR UPDATE SKIP LOCKED";
-    Ok(diesel::sql_query(SQL)
-        .bind::<Timestamp, _>(t)
-        .bind::<Text, _>(DeliveryState::Pending.as_str())
-        .bind::<BigInt, _>(limit.saturating_mul(2))
-        .bind::<BigInt, _>(limit)
-        .load(conn)?)
+/// A host row as the claim reads it: with whether its queue was empty.
+#[derive(QueryableByName)]
+struct Candidate {
+    #[diesel(embed)]
+    host_row: DeliveryHost,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    empty: bool,
 }
 
-/// Marks `host` as just served, so that the next claim starts with other hosts.
-pub fn touch(conn: &mut DbConnection, host: &str, t: NaiveDateTime) -> Result<()> {
-    diesel::update(delivery_hosts::table.filter(delivery_hosts::host.eq(host)))
+/// Marks `hosts` as just served, so that the next claim starts with other hosts.
+pub fn touch(conn: &mut DbConnection, hosts: &[&str], t: NaiveDateTime) -> Result<()> {
+    if hosts.is_empty() {
+        return Ok(());
+    }
+    diesel::update(delivery_hosts::table.filter(delivery_hosts::host.eq_any(hosts)))
         .set(delivery_hosts::updated_at.eq(t))
         .execute(conn)?;
     Ok(())

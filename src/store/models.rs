@@ -333,6 +333,9 @@ pub struct DeliveryHost {
     pub last_error: Option<String>,
     pub last_attempt_at: Option<NaiveDateTime>,
     pub updated_at: NaiveDateTime,
+    /// May have pending deliveries: what the delivery claim walks (not shown to operators).
+    #[serde(skip)]
+    pub queued: bool,
 }
 
 /// A signed-in browser: `id` is the hash of the token in its cookie.

@@ -266,6 +266,7 @@ diesel::table! {
         last_error -> Nullable<Text>,
         last_attempt_at -> Nullable<Timestamp>,
         updated_at -> Timestamp,
+        queued -> Bool,
     }
 }
 

@@ -264,6 +264,52 @@ impl OutboxProbe {
             .len()
     }
 
+    /// Leases a batch of due deliveries and records them all delivered, as a worker does when
+    /// every host answers; returns how many.
+    pub async fn claim_and_deliver(&self) -> usize {
+        self.db
+            .write(|c| {
+                let claimed = cocreate::federation::outbox::claim_batch(c)?;
+                let ids: Vec<i32> = claimed.iter().map(|d| d.id).collect();
+                cocreate::store::deliveries::record_delivered(c, &ids, 1)?;
+                Ok(ids.len())
+            })
+            .await
+            .unwrap()
+    }
+
+    /// Publishes `activity` to `inboxes` in a transaction that stays open until the returned
+    /// sender is used (or dropped); the second value is the publication's outcome.
+    pub async fn publish_held(
+        &self,
+        activity: Value,
+        inboxes: &[&str],
+    ) -> (
+        std::sync::mpsc::Sender<()>,
+        tokio::task::JoinHandle<Result<(), String>>,
+    ) {
+        let (urls, actor) = (self.urls.clone(), self.actor.clone());
+        let inboxes: Vec<String> = inboxes.iter().map(|s| s.to_string()).collect();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+        let db = self.db.clone();
+        let done = tokio::spawn(async move {
+            db.write(move |c| {
+                cocreate::service::Tx::new(c, &urls).publish(&actor, &activity, inboxes)?;
+                let _ = ready_tx.send(());
+                let _ = go_rx.recv();
+                Ok(())
+            })
+            .await
+            .map_err(|e| e.to_string())
+        });
+        tokio::task::spawn_blocking(move || ready_rx.recv())
+            .await
+            .unwrap()
+            .expect("the publication reached its end before commit");
+        (go_tx, done)
+    }
+
     /// Makes every lease expire, as when the worker holding it was killed.
     pub async fn expire_leases(&self) {
         self.db
