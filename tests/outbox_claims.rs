@@ -89,6 +89,21 @@ async fn outbox_claims(backend: Backend) {
             "a delivery queued while a claim ran is not lost"
         );
     }
+
+    // A body is stored once per activity, however many inboxes it goes to, and goes when the
+    // last delivery using it is purged.
+    let bodies = db.body_count().await;
+    db.publish(
+        activity(5),
+        &[
+            "http://d.localhost:4/a/inbox",
+            "http://d.localhost:4/b/inbox",
+        ],
+    )
+    .await;
+    assert_eq!(db.body_count().await, bodies + 1);
+    assert_eq!(db.expire_and_purge("d.localhost:4").await, 2);
+    assert_eq!(db.body_count().await, bodies);
 }
 
 backends!(outbox_claims);

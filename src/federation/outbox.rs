@@ -95,6 +95,8 @@ enum Outcome {
 pub struct HostRun {
     pub host: DeliveryHost,
     pub deliveries: Vec<Delivery>,
+    /// What the deliveries send, by `body_id` (shared by the runs of one claim).
+    pub bodies: Arc<HashMap<i32, Arc<str>>>,
 }
 
 /// Signers by actor id, shared by the runs of one worker.
@@ -171,8 +173,10 @@ pub fn claim_runs(conn: &mut DbConnection, max_hosts: i64) -> Result<Vec<HostRun
             (h.host.as_str(), limit)
         })
         .collect();
+    let leased = store::deliveries::claim_for_hosts(conn, &wanted, lease, t)?;
+    let bodies = Arc::new(store::deliveries::bodies(conn, &leased)?);
     let mut claimed: HashMap<String, Vec<Delivery>> = HashMap::new();
-    for d in store::deliveries::claim_for_hosts(conn, &wanted, lease, t)? {
+    for d in leased {
         claimed.entry(d.host.clone()).or_default().push(d);
     }
     let names: Vec<&str> = wanted.iter().map(|(h, _)| *h).collect();
@@ -181,7 +185,11 @@ pub fn claim_runs(conn: &mut DbConnection, max_hosts: i64) -> Result<Vec<HostRun
         .into_iter()
         .filter_map(|host| {
             let deliveries = claimed.remove(&host.host)?;
-            Some(HostRun { host, deliveries })
+            Some(HostRun {
+                host,
+                deliveries,
+                bodies: bodies.clone(),
+            })
         })
         .collect())
 }
@@ -209,7 +217,10 @@ async fn serve_host(ctx: Ctx, signers: Signers, recorder: Recorder, run: HostRun
             return;
         }
         let outcome = match signer_for(&ctx, &signers, d.signer_id).await {
-            Ok(Some(signer)) => send(&ctx, &d, &signer, &mut checks).await,
+            Ok(Some(signer)) => match run.bodies.get(&d.body_id) {
+                Some(body) => send(&ctx, &d, body, &signer, &mut checks).await,
+                None => Outcome::Final(format!("the body {} of the delivery is gone", d.body_id)),
+            },
             Ok(None) => Outcome::Final(format!(
                 "the signing actor {} has no private key",
                 d.signer_id
@@ -735,7 +746,13 @@ impl RunChecks {
     }
 }
 
-async fn send(ctx: &Ctx, d: &Delivery, signer: &knock::Signer, checks: &mut RunChecks) -> Outcome {
+async fn send(
+    ctx: &Ctx,
+    d: &Delivery,
+    body: &str,
+    signer: &knock::Signer,
+    checks: &mut RunChecks,
+) -> Outcome {
     let url = match checks.inbox(ctx, &d.inbox).await {
         Ok(url) => url,
         Err(outcome) => return outcome,
@@ -754,7 +771,7 @@ async fn send(ctx: &Ctx, d: &Delivery, signer: &knock::Signer, checks: &mut RunC
         knock::Request {
             method: http::Method::POST,
             url: &url,
-            body: Some(d.body.as_bytes()),
+            body: Some(body.as_bytes()),
             headers: &headers,
         },
     )

@@ -1,18 +1,22 @@
 //! Queued deliveries of published activities, one row per activity and remote inbox, each
-//! naming its inbox's `host[:port]`.
+//! naming its inbox's `host[:port]`; what is sent is a row of `delivery_bodies`, one per
+//! activity and form, which the deliveries share (a row without the body is cheap to update).
 //!
 //! Promises: deliveries to one host are claimed in `id` order, and only by the worker holding
 //! that host ([`super::delivery_hosts::lock_ready`]); a claimed delivery carries a lease
-//! (`claimed_until`), so a worker killed mid-send leaves a lease that simply expires, and no
-//! other worker claims a host while one of its deliveries is leased. Dead letters (`dead`) stay
+//! (`claimed_until`), so a worker killed mid-send leaves a lease that simply expires, and a
+//! leased delivery is not claimed again before its lease ends. A body stays as long as a
+//! delivery uses it. Dead letters (`dead`) stay
 //! until an operator retries or purges them. Outcomes can be written one at a time
 //! ([`record_attempt`]) or a batch of successes in one statement ([`record_delivered`]).
+
+use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::models::Delivery;
-use super::schema::deliveries;
+use super::schema::{deliveries, delivery_bodies};
 use super::{delivery_hosts, now, DbConnection};
 use crate::domain::kinds::DeliveryState;
 use crate::error::Result;
@@ -28,8 +32,9 @@ pub fn enqueue(
     enqueue_all(conn, activity_ap_id, signer, &[(inbox, body)])
 }
 
-/// Queues the deliveries of one activity, due now: one per `(inbox, body)`. Two statements
-/// for up to 500 of them (the hosts marked queued, then the rows), not two per delivery.
+/// Queues the deliveries of one activity, due now: one per `(inbox, body)`. Each distinct
+/// body is stored once ([`bodies`]); then one statement marks the hosts queued and one per 500
+/// deliveries writes their rows.
 pub fn enqueue_all(
     conn: &mut DbConnection,
     activity_ap_id: &str,
@@ -37,6 +42,19 @@ pub fn enqueue_all(
     targets: &[(&str, &str)],
 ) -> Result<()> {
     let t = now();
+    let mut body_ids: HashMap<&str, i32> = HashMap::new();
+    for (_, body) in targets {
+        if !body_ids.contains_key(body) {
+            let insert = diesel::insert_into(delivery_bodies::table)
+                .values(delivery_bodies::body.eq(*body))
+                .returning(delivery_bodies::id);
+            let id: i32 = match conn {
+                DbConnection::Postgresql(c) => insert.get_result(c)?,
+                DbConnection::Sqlite(c) => insert.get_result(c)?,
+            };
+            body_ids.insert(body, id);
+        }
+    }
     // An inbox with no host fails at its first try ("invalid inbox URL"), under host "".
     let hosts: Vec<String> = targets
         .iter()
@@ -52,7 +70,7 @@ pub fn enqueue_all(
                 deliveries::activity_ap_id.eq(activity_ap_id),
                 deliveries::signer_id.eq(signer),
                 deliveries::inbox.eq(*inbox),
-                deliveries::body.eq(*body),
+                deliveries::body_id.eq(body_ids[body]),
                 deliveries::state.eq(DeliveryState::Pending.as_str()),
                 deliveries::attempts.eq(0),
                 deliveries::next_attempt_at.eq(t),
@@ -69,6 +87,23 @@ pub fn enqueue_all(
         };
     }
     Ok(())
+}
+
+/// The bodies of `deliveries`, by `body_id`, each read once however many deliveries share it.
+pub fn bodies(
+    conn: &mut DbConnection,
+    deliveries: &[Delivery],
+) -> Result<HashMap<i32, std::sync::Arc<str>>> {
+    let mut ids: Vec<i32> = deliveries.iter().map(|d| d.body_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(i32, String)> = delivery_bodies::table
+        .filter(delivery_bodies::id.eq_any(&ids))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|(id, b)| (id, b.into())).collect())
 }
 
 /// Leases the first deliveries of several hosts at once: for each `(host, limit)` its first
@@ -357,14 +392,21 @@ fn requeued() -> (
     )
 }
 
-/// Deletes every dead letter; returns how many.
+/// Deletes every dead letter, and the bodies no delivery uses any more; returns how many
+/// deliveries.
 pub fn purge_dead(conn: &mut DbConnection) -> Result<usize> {
-    Ok(
-        diesel::delete(
-            deliveries::table.filter(deliveries::state.eq(DeliveryState::Dead.as_str())),
-        )
-        .execute(conn)?,
+    let n = diesel::delete(
+        deliveries::table.filter(deliveries::state.eq(DeliveryState::Dead.as_str())),
     )
+    .execute(conn)?;
+    if n > 0 {
+        let used = deliveries::table
+            .filter(deliveries::body_id.eq(delivery_bodies::id))
+            .select(deliveries::id);
+        diesel::delete(delivery_bodies::table.filter(diesel::dsl::not(diesel::dsl::exists(used))))
+            .execute(conn)?;
+    }
+    Ok(n)
 }
 
 /// Delivery counts by state, for the operator and tests.

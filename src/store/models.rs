@@ -306,7 +306,6 @@ pub struct Delivery {
     pub activity_ap_id: String,
     pub signer_id: i32,
     pub inbox: String,
-    pub body: String,
     #[diesel(deserialize_as = String)]
     pub state: DeliveryState,
     pub attempts: i32,
@@ -316,6 +315,9 @@ pub struct Delivery {
     pub created_at: NaiveDateTime,
     /// `host[:port]` of `inbox`: deliveries to one host are sent in `id` order.
     pub host: String,
+    /// What is sent: a row of `delivery_bodies`, shared by the deliveries of one activity
+    /// that take the same form ([`crate::store::deliveries::bodies`]).
+    pub body_id: i32,
 }
 
 /// How deliveries to one remote host are going ([`crate::store::delivery_hosts`]).

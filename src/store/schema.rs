@@ -246,7 +246,6 @@ diesel::table! {
         activity_ap_id -> Text,
         signer_id -> Integer,
         inbox -> Text,
-        body -> Text,
         state -> Text,
         attempts -> Integer,
         next_attempt_at -> Timestamp,
@@ -254,6 +253,14 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         host -> Text,
+        body_id -> Integer,
+    }
+}
+
+diesel::table! {
+    delivery_bodies (id) {
+        id -> Integer,
+        body -> Text,
     }
 }
 
@@ -304,6 +311,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     activities,
     inbox_receipts,
     deliveries,
+    delivery_bodies,
     delivery_hosts,
     peers,
     peer_software,

@@ -310,6 +310,32 @@ impl OutboxProbe {
         (go_tx, done)
     }
 
+    /// How many delivery bodies are stored.
+    pub async fn body_count(&self) -> i64 {
+        self.db
+            .read(|c| {
+                use cocreate::store::schema::delivery_bodies::dsl::*;
+                use diesel::prelude::*;
+                Ok(delivery_bodies.count().get_result(c)?)
+            })
+            .await
+            .unwrap()
+    }
+
+    /// Turns the pending deliveries to `host` into dead letters and purges every dead letter,
+    /// as an operator does; returns how many were purged.
+    pub async fn expire_and_purge(&self, host: &str) -> usize {
+        let host = host.to_string();
+        self.db
+            .write(move |c| {
+                let far = cocreate::store::now() + chrono::Duration::days(1);
+                cocreate::store::deliveries::expire_queued_before(c, &host, far, "test")?;
+                cocreate::store::deliveries::purge_dead(c)
+            })
+            .await
+            .unwrap()
+    }
+
     /// Makes every lease expire, as when the worker holding it was killed.
     pub async fn expire_leases(&self) {
         self.db

@@ -1,0 +1,4 @@
+ALTER TABLE deliveries ADD COLUMN body TEXT NOT NULL DEFAULT '';
+UPDATE deliveries SET body = (SELECT b.body FROM delivery_bodies b WHERE b.id = deliveries.body_id);
+ALTER TABLE deliveries DROP COLUMN body_id;
+DROP TABLE delivery_bodies;
