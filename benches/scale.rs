@@ -92,7 +92,6 @@ async fn fan_out(backend: Backend, fleet: &Fleet) -> (f64, usize) {
 
 /// Resident memory idle, then after 100,000 ideas are in the database and the pages and
 /// collections that list them have been read.
-#[allow(dead_code)]
 async fn memory(backend: Backend) -> (f64, f64, f64) {
     let node = Node::start("memory", backend).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -148,7 +147,6 @@ async fn memory(backend: Backend) -> (f64, f64, f64) {
 
 /// Inserts SEEDED_IDEAS ideas (and their stage rows) into the room of `first_idea` with one
 /// SQL statement each, the way a room that grew for years looks to the node.
-#[allow(dead_code)]
 async fn seed_ideas(url: &str, base: &str, first_idea: Option<i64>) {
     let url = url.to_string();
     let base = base.to_string();
@@ -211,7 +209,7 @@ async fn main() {
             continue;
         }
         let (rate, n) = fan_out(backend, &fleet).await;
-        let (idle, loaded, settled) = (0.0, 0.0, 0.0);
+        let (idle, loaded, settled) = memory(backend).await;
         println!("\n{backend:?}");
         println!("| figure | value |");
         println!("|---|---|");
