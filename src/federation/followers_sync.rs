@@ -54,6 +54,15 @@ pub fn digest<'a>(ids: impl IntoIterator<Item = &'a str>) -> String {
     acc.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Whether deliveries signed by `signer` may carry `Collection-Synchronization` (a local
+/// `partners` room with a followers collection): when not, [`header_for`] reads nothing.
+pub fn synchronizes(signer: &Actor) -> bool {
+    signer.local
+        && signer.kind == ActorKind::Group
+        && signer.room_visibility() == Visibility::Partners
+        && signer.followers.is_some()
+}
+
 /// The `Collection-Synchronization` value for a delivery signed by `signer` to an inbox on
 /// `inbox_host`: only for a local `partners` room with accepted followers on that host.
 pub fn header_for(
@@ -61,10 +70,7 @@ pub fn header_for(
     signer: &Actor,
     inbox_host: &str,
 ) -> Result<Option<String>> {
-    if !(signer.local
-        && signer.kind == ActorKind::Group
-        && signer.room_visibility() == Visibility::Partners)
-    {
+    if !synchronizes(signer) {
         return Ok(None);
     }
     let Some(followers) = signer.followers.as_deref() else {

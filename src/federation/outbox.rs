@@ -53,8 +53,10 @@ use crate::domain::kinds::DeliveryState;
 use crate::error::{Error, Result};
 use crate::federation::{followers_sync, knock, signatures};
 use crate::metrics::DeliveryResult;
+use crate::service::blocks;
 use crate::state::Ctx;
-use crate::store::models::{Delivery, DeliveryHost};
+use crate::store::blocked_hosts::BlockedHost;
+use crate::store::models::{Actor, Delivery, DeliveryHost};
 use crate::store::{self, now, Db, DbConnection};
 
 /// How long a claim holds a host's deliveries.
@@ -95,8 +97,20 @@ enum Outcome {
 pub struct HostRun {
     pub host: DeliveryHost,
     pub deliveries: Vec<Delivery>,
-    /// What the deliveries send, by `body_id` (shared by the runs of one claim).
-    pub bodies: Arc<HashMap<i32, Arc<str>>>,
+    /// What the runs of the claim share.
+    pub claim: Arc<Claimed>,
+}
+
+/// What one claim reads for all its runs, in the claim's transaction: one statement each,
+/// where a run used to read them for itself.
+#[derive(Debug, Default)]
+pub struct Claimed {
+    /// What the deliveries send, by `body_id`.
+    pub bodies: HashMap<i32, Arc<str>>,
+    /// The signing actors, by id.
+    pub signers: HashMap<i32, Actor>,
+    /// The blocks that cover any claimed inbox ([`blocks::read_covering`]).
+    pub blocks: Vec<BlockedHost>,
 }
 
 /// Signers by actor id, shared by the runs of one worker.
@@ -174,7 +188,7 @@ pub fn claim_runs(conn: &mut DbConnection, max_hosts: i64) -> Result<Vec<HostRun
         })
         .collect();
     let leased = store::deliveries::claim_for_hosts(conn, &wanted, lease, t)?;
-    let bodies = Arc::new(store::deliveries::bodies(conn, &leased)?);
+    let claim = Arc::new(read_claimed(conn, &leased)?);
     let mut claimed: HashMap<String, Vec<Delivery>> = HashMap::new();
     for d in leased {
         claimed.entry(d.host.clone()).or_default().push(d);
@@ -188,10 +202,34 @@ pub fn claim_runs(conn: &mut DbConnection, max_hosts: i64) -> Result<Vec<HostRun
             Some(HostRun {
                 host,
                 deliveries,
-                bodies: bodies.clone(),
+                claim: claim.clone(),
             })
         })
         .collect())
+}
+
+/// What the runs of the claim of `leased` share: their bodies, signers and blocks.
+fn read_claimed(conn: &mut DbConnection, leased: &[Delivery]) -> Result<Claimed> {
+    if leased.is_empty() {
+        return Ok(Claimed::default());
+    }
+    let bodies = store::deliveries::bodies(conn, leased)?;
+    let mut signer_ids: Vec<i32> = leased.iter().map(|d| d.signer_id).collect();
+    signer_ids.sort_unstable();
+    signer_ids.dedup();
+    let signers = store::actors::by_ids(conn, &signer_ids)?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect();
+    let mut inboxes: Vec<&str> = leased.iter().map(|d| d.inbox.as_str()).collect();
+    inboxes.sort_unstable();
+    inboxes.dedup();
+    let blocks = blocks::read_covering(conn, &inboxes)?;
+    Ok(Claimed {
+        bodies,
+        signers,
+        blocks,
+    })
 }
 
 /// Leases a batch of due deliveries, as [`run_worker`] does; returns them all.
@@ -216,9 +254,9 @@ async fn serve_host(ctx: Ctx, signers: Signers, recorder: Recorder, run: HostRun
             give_back(&ctx, &host, std::iter::once(d).chain(queue).collect()).await;
             return;
         }
-        let outcome = match signer_for(&ctx, &signers, d.signer_id).await {
-            Ok(Some(signer)) => match run.bodies.get(&d.body_id) {
-                Some(body) => send(&ctx, &d, body, &signer, &mut checks).await,
+        let outcome = match signer_for(&signers, &run.claim, d.signer_id).await {
+            Ok(Some(signer)) => match run.claim.bodies.get(&d.body_id) {
+                Some(body) => send(&ctx, &run.claim, &d, body, &signer, &mut checks).await,
                 None => Outcome::Final(format!("the body {} of the delivery is gone", d.body_id)),
             },
             Ok(None) => Outcome::Final(format!(
@@ -272,8 +310,13 @@ async fn give_back(ctx: &Ctx, host: &str, rest: Vec<Delivery>) {
     }
 }
 
-/// The signer of `actor_id` (cached), `None` when the actor has no private key.
-async fn signer_for(ctx: &Ctx, signers: &Signers, actor_id: i32) -> Result<Option<knock::Signer>> {
+/// The signer of `actor_id` (cached by the worker; the claim read the actor), `None` when the
+/// actor has no private key.
+async fn signer_for(
+    signers: &Signers,
+    claim: &Claimed,
+    actor_id: i32,
+) -> Result<Option<knock::Signer>> {
     if let Some(s) = signers
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -281,11 +324,10 @@ async fn signer_for(ctx: &Ctx, signers: &Signers, actor_id: i32) -> Result<Optio
     {
         return Ok(Some(s.clone()));
     }
-    let actor = ctx
-        .db
-        .read(move |c| store::actors::by_id(c, actor_id))
-        .await?;
-    let Some(pem) = actor.private_key_pem else {
+    let Some(actor) = claim.signers.get(&actor_id) else {
+        return Ok(None);
+    };
+    let Some(pem) = actor.private_key_pem.clone() else {
         return Ok(None);
     };
     let key = tokio::task::spawn_blocking(move || signatures::parse_private_key(&pem))
@@ -293,7 +335,7 @@ async fn signer_for(ctx: &Ctx, signers: &Signers, actor_id: i32) -> Result<Optio
         .map_err(|e| Error::Internal(e.to_string()))?
         .map_err(|e| Error::Internal(format!("the key of {} does not parse: {e}", actor.ap_id)))?;
     let signer = knock::Signer {
-        key_id: actor.key_id,
+        key_id: actor.key_id.clone(),
         key,
     };
     signers
@@ -682,9 +724,9 @@ pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
 }
 
 /// What one host's run checks once and then uses for each of its deliveries: whether each
-/// inbox may be contacted (domain blocks, scheme, SSRF guard) and the FEP-8fcf header of each
-/// signer (the host is the run's). A block an operator adds during a run applies from the
-/// host's next run, a few seconds later at most.
+/// inbox may be contacted (domain blocks, read by the claim; scheme; SSRF guard) and the
+/// FEP-8fcf header of each signer (the host is the run's). A block an operator adds during a
+/// run applies from the host's next claim, a few seconds later at most.
 #[derive(Default)]
 struct RunChecks {
     /// Inbox → its URL when it may be contacted, or why it will not be.
@@ -695,52 +737,56 @@ struct RunChecks {
 
 impl RunChecks {
     /// The inbox's URL once checked, or the outcome that ends the delivery without a send.
-    async fn inbox(&mut self, ctx: &Ctx, inbox: &str) -> std::result::Result<url::Url, Outcome> {
+    async fn inbox(
+        &mut self,
+        ctx: &Ctx,
+        claim: &Claimed,
+        inbox: &str,
+    ) -> std::result::Result<url::Url, Outcome> {
         if let Some(checked) = self.inboxes.get(inbox) {
             return checked.clone().map_err(Outcome::Final);
         }
         let checked = match url::Url::parse(inbox) {
             Err(e) => Err(format!("invalid inbox URL: {e}")),
-            Ok(url) => match crate::remote::check_remote_url(ctx, &url).await {
-                Ok(()) => Ok(url),
-                // This node's database could not say whether the host is blocked: try again
-                // later (not remembered).
-                Err(e @ (Error::Database(_) | Error::Unavailable(_) | Error::Internal(_))) => {
-                    return Err(Outcome::Retry {
-                        error: format!("checking {url}: {e}"),
-                        retry_after: None,
-                    })
-                }
-                // Refused: blocked host, plain http outside development mode, private address.
+            Ok(url) => match blocks::refuse_blocked_among(&claim.blocks, &url) {
+                // Refused: blocked host.
                 Err(refused) => Err(refused.to_string()),
+                Ok(()) => match crate::remote::check_contactable(ctx, &url).await {
+                    Ok(()) => Ok(url),
+                    // Refused: plain http outside development mode, private address.
+                    Err(refused) => Err(refused.to_string()),
+                },
             },
         };
         self.inboxes.insert(inbox.to_string(), checked.clone());
         checked.map_err(Outcome::Final)
     }
 
-    /// The `Collection-Synchronization` value of deliveries signed by `signer_id` to `host`.
+    /// The `Collection-Synchronization` value of deliveries signed by `signer_id` to `host`
+    /// (read from the database only for a room that synchronizes its followers).
     async fn sync_header(
         &mut self,
         ctx: &Ctx,
+        claim: &Claimed,
         signer_id: i32,
         host: &str,
     ) -> std::result::Result<Option<String>, Outcome> {
         if let Some(v) = self.sync.get(&signer_id) {
             return Ok(v.clone());
         }
-        let h = host.to_string();
-        let value = ctx
-            .db
-            .read(move |c| {
-                let signer = store::actors::by_id(c, signer_id)?;
-                followers_sync::header_for(c, &signer, &h)
-            })
-            .await
-            .map_err(|e| Outcome::Retry {
-                error: format!("this node's database: {e}"),
-                retry_after: None,
-            })?;
+        let value = match claim.signers.get(&signer_id) {
+            Some(signer) if followers_sync::synchronizes(signer) => {
+                let (signer, h) = (signer.clone(), host.to_string());
+                ctx.db
+                    .read(move |c| followers_sync::header_for(c, &signer, &h))
+                    .await
+                    .map_err(|e| Outcome::Retry {
+                        error: format!("this node's database: {e}"),
+                        retry_after: None,
+                    })?
+            }
+            _ => None,
+        };
         self.sync.insert(signer_id, value.clone());
         Ok(value)
     }
@@ -748,16 +794,17 @@ impl RunChecks {
 
 async fn send(
     ctx: &Ctx,
+    claim: &Claimed,
     d: &Delivery,
     body: &str,
     signer: &knock::Signer,
     checks: &mut RunChecks,
 ) -> Outcome {
-    let url = match checks.inbox(ctx, &d.inbox).await {
+    let url = match checks.inbox(ctx, claim, &d.inbox).await {
         Ok(url) => url,
         Err(outcome) => return outcome,
     };
-    let sync = match checks.sync_header(ctx, d.signer_id, &d.host).await {
+    let sync = match checks.sync_header(ctx, claim, d.signer_id, &d.host).await {
         Ok(v) => v,
         Err(outcome) => return outcome,
     };

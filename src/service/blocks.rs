@@ -18,6 +18,7 @@ use crate::state::Ctx;
 use crate::store;
 use crate::store::blocked_hosts::BlockedHost;
 use crate::store::models::Actor;
+use crate::store::DbConnection;
 
 /// Longest reason kept with a block, in characters.
 pub const MAX_REASON_CHARS: usize = 500;
@@ -99,8 +100,8 @@ pub async fn list(ctx: &Ctx, by: By<'_>) -> Result<Vec<BlockedHost>> {
     ctx.db.read(store::blocked_hosts::all).await
 }
 
-/// Refuses a URL on a blocked host (`403`, naming the block): called before every fetch and
-/// every delivery (see [`crate::remote::check_remote_url`]).
+/// Refuses a URL on a blocked host (`403`, naming the block): called before every fetch (see
+/// [`crate::remote::check_remote_url`]).
 pub async fn refuse_blocked(ctx: &Ctx, url: &Url) -> Result<()> {
     let hosts = candidates(url);
     if hosts.is_empty() {
@@ -112,11 +113,35 @@ pub async fn refuse_blocked(ctx: &Ctx, url: &Url) -> Result<()> {
         .await?
     {
         None => Ok(()),
-        Some(block) => Err(Error::Forbidden(format!(
-            "refusing {url}: this node blocks {} (staff can lift it with `cocreate block remove {}`)",
-            block.host, block.host
-        ))),
+        Some(block) => Err(url_refusal(url, &block)),
     }
+}
+
+/// The blocks that cover any of `urls` (see [`covering`]), read at once: what
+/// [`refuse_blocked_among`] checks each of them against. The delivery worker reads them once
+/// per claim, for every inbox it claimed, rather than once for each host's run.
+pub fn read_covering(c: &mut DbConnection, urls: &[&str]) -> Result<Vec<BlockedHost>> {
+    let mut hosts = covering(urls);
+    hosts.sort_unstable();
+    hosts.dedup();
+    store::blocked_hosts::among(c, &hosts)
+}
+
+/// [`refuse_blocked`] against blocks read beforehand with [`read_covering`] (of a set of URLs
+/// that holds `url`): the same refusal, naming the same block.
+pub fn refuse_blocked_among(blocks: &[BlockedHost], url: &Url) -> Result<()> {
+    let hosts = candidates(url);
+    match blocks.iter().find(|b| hosts.contains(&b.host)) {
+        None => Ok(()),
+        Some(block) => Err(url_refusal(url, block)),
+    }
+}
+
+fn url_refusal(url: &Url, block: &BlockedHost) -> Error {
+    Error::Forbidden(format!(
+        "refusing {url}: this node blocks {} (staff can lift it with `cocreate block remove {}`)",
+        block.host, block.host
+    ))
 }
 
 /// Refuses an actor (by its id) on a blocked host, as [`refuse_blocked`] refuses its URLs: for

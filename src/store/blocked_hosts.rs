@@ -10,7 +10,8 @@ use super::DbConnection;
 use crate::error::Result;
 
 /// One blocked host.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, QueryableByName, serde::Serialize)]
+#[diesel(table_name = blocked_hosts)]
 pub struct BlockedHost {
     /// Lower-case `name[:port]`.
     pub host: String,
@@ -88,4 +89,30 @@ pub fn any_of(conn: &mut DbConnection, hosts: &[String]) -> Result<Option<Blocke
         .order(blocked_hosts::host.asc())
         .first(conn)
         .optional()?)
+}
+
+/// Every block among `hosts`, in host order: one statement for any number of hosts (on
+/// PostgreSQL `= ANY` of an array, on SQLite `json_each` of a JSON list, so that the
+/// statement is prepared once whatever the count). The delivery worker asks this once per
+/// claim, for the hosts of every inbox it claimed.
+pub fn among(conn: &mut DbConnection, hosts: &[String]) -> Result<Vec<BlockedHost>> {
+    if hosts.is_empty() {
+        return Ok(Vec::new());
+    }
+    match conn {
+        DbConnection::Postgresql(_) => Ok(blocked_hosts::table
+            .filter(blocked_hosts::host.eq_any(hosts))
+            .order(blocked_hosts::host.asc())
+            .load(conn)?),
+        DbConnection::Sqlite(c) => {
+            let list = serde_json::to_string(hosts)
+                .map_err(|e| crate::error::Error::Internal(format!("host list: {e}")))?;
+            Ok(diesel::sql_query(
+                "SELECT host, reason, created_at FROM blocked_hosts \
+                 WHERE host IN (SELECT value FROM json_each(?)) ORDER BY host",
+            )
+            .bind::<diesel::sql_types::Text, _>(list)
+            .load(c)?)
+        }
+    }
 }
