@@ -3,6 +3,9 @@
 //! delivery carries its own; the servers verify each one, with AWS-LC, on the same cores), and
 //! the node's resident memory idle and with 100,000 ideas.
 //! SQLite always, PostgreSQL when COCREATE_TEST_POSTGRES is set. BENCHMARKS.md has the method.
+//!
+//! For longer runs while profiling: COCREATE_BENCH_IDEAS sets the number of ideas fanned out
+//! (default 5), and COCREATE_BENCH_FAN_OUT_ONLY=1 skips the memory figures.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -16,6 +19,7 @@ use rsa::pkcs8::{EncodePrivateKey, LineEnding};
 use serde_json::json;
 
 const SERVERS: usize = 1000;
+/// Ideas fanned out when COCREATE_BENCH_IDEAS does not say.
 const IDEAS: usize = 5;
 const SEEDED_IDEAS: usize = 100_000;
 
@@ -39,8 +43,8 @@ fn signing_rate(threads: usize) -> f64 {
     (threads * per_thread) as f64 / start.elapsed().as_secs_f64()
 }
 
-/// Deliveries a second of the Announces of IDEAS new ideas to SERVERS follower servers.
-async fn fan_out(backend: Backend, fleet: &Fleet) -> (f64, usize) {
+/// Deliveries a second of the Announces of `ideas` new ideas to SERVERS follower servers.
+async fn fan_out(backend: Backend, fleet: &Fleet, ideas: usize) -> (f64, usize) {
     let node = Node::start("scale", backend).await;
     let staff = node.add_user("alice", true);
     node.post(
@@ -56,7 +60,7 @@ async fn fan_out(backend: Backend, fleet: &Fleet) -> (f64, usize) {
     let (_, before) = node.get("/api/v1/admin/deliveries", &staff).await;
     let received_before = fleet.post_count();
     let start = Instant::now();
-    for n in 0..IDEAS {
+    for n in 0..ideas {
         let (s, _) = node
             .post(
                 "/api/v1/rooms/lab/ideas",
@@ -69,7 +73,7 @@ async fn fan_out(backend: Backend, fleet: &Fleet) -> (f64, usize) {
     let deadline = Instant::now() + Duration::from_secs(600);
     // The fleet's count first: asking the node counts its deliveries table, work that would
     // take the cores from the fan-out being measured. Then the node, until nothing is pending.
-    while fleet.post_count() - received_before < IDEAS * 2 * SERVERS {
+    while fleet.post_count() - received_before < ideas * 2 * SERVERS {
         assert!(
             Instant::now() < deadline,
             "the fan-out did not reach every server"
@@ -197,6 +201,13 @@ async fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
+    let ideas = match std::env::var("COCREATE_BENCH_IDEAS") {
+        Ok(v) => v
+            .parse()
+            .expect("COCREATE_BENCH_IDEAS: a number of ideas, such as 30"),
+        Err(_) => IDEAS,
+    };
+    let fan_out_only = std::env::var("COCREATE_BENCH_FAN_OUT_ONLY").is_ok_and(|v| v == "1");
     let one = signing_rate(1);
     let two = signing_rate(2);
     println!("\nRSA-2048 signatures/s with AWS-LC on this machine: {one:.0} on one core, {two:.0} on two");
@@ -208,13 +219,12 @@ async fn main() {
             println!("\n{backend:?}: not run (set COCREATE_TEST_POSTGRES)");
             continue;
         }
-        let (rate, n) = fan_out(backend, &fleet).await;
-        let (idle, loaded, settled) = memory(backend).await;
+        let (rate, n) = fan_out(backend, &fleet, ideas).await;
         println!("\n{backend:?}");
         println!("| figure | value |");
         println!("|---|---|");
         println!(
-            "| fan-out of {IDEAS} ideas to {SERVERS} servers ({n} signed deliveries), deliveries/s | {rate:.0} |"
+            "| fan-out of {ideas} ideas to {SERVERS} servers ({n} signed deliveries), deliveries/s | {rate:.0} |"
         );
         println!(
             "| fan-out / signatures a second on one core | {:.2} |",
@@ -224,6 +234,10 @@ async fn main() {
             "| fan-out / signatures a second on two cores | {:.2} |",
             rate / two
         );
+        if fan_out_only {
+            continue;
+        }
+        let (idle, loaded, settled) = memory(backend).await;
         println!("| resident memory idle after start, MB | {idle:.1} |");
         println!(
             "| resident memory after reading a room of {SEEDED_IDEAS} ideas, MB | {loaded:.1} |"
