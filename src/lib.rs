@@ -19,13 +19,14 @@
 //!   and calls one service function; inbound activities are typed, one file per activity, in
 //!   [`federation::activities`]. The delivery worker ([`federation::outbox`]) is the other
 //!   half of the transactional outbox: it leases rows of the delivery queue in [`store`] and
-//!   sends them, with no rule to apply.
+//!   sends them; its recorder writes each outcome with the retry rules of [`domain::retry`].
 //! - [`service`]: use cases, the only place where rules are applied to data;
 //!   [`service::policy`] names every permission rule once.
 //! - [`remote`]: outbound lookups on other servers, used by services and the inbox.
 //! - [`vocab`]: the ActivityStreams vocabulary: documents served and activities sent.
 //! - [`store`]: diesel over SQLite and PostgreSQL, migrations, the pool; the only home of SQL.
-//! - [`domain`]: pure rules (idea life cycle, membership and phases, names, kinds, text).
+//! - [`domain`]: pure rules (idea life cycle, membership and phases, names, kinds, text,
+//!   delivery retries).
 //! - Shared by all: [`config`] (settings, validated), [`error`] (the library error and its one
 //!   mapping to an HTTP response), [`state`] (what handlers, services and workers share).
 //! - [`limits`]: what one request and one client may cost: JSON shape limits, rate limits per

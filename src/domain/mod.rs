@@ -6,6 +6,7 @@ pub mod lifecycle;
 pub mod membership;
 pub mod net;
 pub mod peers;
+pub mod retry;
 pub mod text;
 
 /// Room visibility as chosen by its stewards.
