@@ -208,9 +208,8 @@ async fn main() {
         Err(_) => IDEAS,
     };
     let fan_out_only = std::env::var("COCREATE_BENCH_FAN_OUT_ONLY").is_ok_and(|v| v == "1");
-    let one = signing_rate(1);
     let two = signing_rate(2);
-    println!("\nRSA-2048 signatures/s with AWS-LC on this machine: {one:.0} on one core, {two:.0} on two");
+    println!("\nRSA-2048 signatures/s with AWS-LC on this machine: {two:.0} on two cores");
     let fleet = Fleet::start(SERVERS, "s").await;
     // The fleet's servers verify every signature for real: a bad one fails.
     fleet.check_verifier().await;
@@ -219,7 +218,13 @@ async fn main() {
             println!("\n{backend:?}: not run (set COCREATE_TEST_POSTGRES)");
             continue;
         }
+        // This machine's speed drifts by a quarter from minute to minute: the signing rate is
+        // measured right before and right after the fan-out, and the higher of the two is
+        // the one the fan-out is held to.
+        let before = signing_rate(1);
         let (rate, n) = fan_out(backend, &fleet, ideas).await;
+        let after = signing_rate(1);
+        let one = before.max(after);
         println!("\n{backend:?}");
         println!("| figure | value |");
         println!("|---|---|");
@@ -227,7 +232,10 @@ async fn main() {
             "| fan-out of {ideas} ideas to {SERVERS} servers ({n} signed deliveries), deliveries/s | {rate:.0} |"
         );
         println!(
-            "| fan-out / signatures a second on one core | {:.2} |",
+            "| RSA-2048 signatures/s on one core, before / after the fan-out | {before:.0} / {after:.0} |"
+        );
+        println!(
+            "| fan-out / signatures a second on one core (the higher) | {:.2} |",
             rate / one
         );
         println!(
