@@ -1,0 +1,3 @@
+ALTER TABLE deliveries RESET (fillfactor);
+DROP INDEX deliveries_due;
+CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at, claimed_until, host);
