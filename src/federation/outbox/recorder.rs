@@ -237,113 +237,92 @@ fn record_outcome(
     policy: &DeliverySettings,
     unit: f64,
 ) -> Result<Recorded> {
-    let attempts = d.attempts + 1;
-    match outcome {
-        Outcome::Delivered => {
-            store::deliveries::record_attempt(
-                conn,
-                d.id,
-                DeliveryState::Delivered,
-                attempts,
-                None,
-                None,
-            )?;
-            host_answered(conn, host)?;
-            Ok(Recorded {
-                counted: DeliveryResult::Delivered,
-                go_on: true,
-            })
+    // Every outcome but a retry ends the delivery; the host is up when it answered.
+    let (state, error, answered) = match outcome {
+        Outcome::Retry { error, retry_after } => {
+            return record_retry(conn, host, d, error, retry_after, base, policy, unit)
         }
+        Outcome::Delivered => (DeliveryState::Delivered, None, true),
         Outcome::Refused(answer) => {
             tracing::warn!(%host, inbox = %d.inbox, activity = %d.activity_ap_id, answer = %answer, "delivery refused by the peer; it will not be retried");
-            store::deliveries::record_attempt(
-                conn,
-                d.id,
-                DeliveryState::Failed,
-                attempts,
-                None,
-                Some(&answer),
-            )?;
-            host_answered(conn, host)?;
-            Ok(Recorded {
-                counted: DeliveryResult::Failed,
-                go_on: true,
-            })
+            (DeliveryState::Failed, Some(answer), true)
         }
         Outcome::Final(reason) => {
             tracing::warn!(%host, inbox = %d.inbox, activity = %d.activity_ap_id, error = %reason, "delivery not sent; it will not be retried");
-            store::deliveries::record_attempt(
-                conn,
-                d.id,
-                DeliveryState::Failed,
-                attempts,
-                None,
-                Some(&reason),
-            )?;
-            Ok(Recorded {
-                counted: DeliveryResult::Failed,
-                go_on: true,
-            })
+            (DeliveryState::Failed, Some(reason), false)
         }
-        Outcome::Retry { error, retry_after } => {
-            let t = now();
-            let before = store::delivery_hosts::get(conn, host)?;
-            let failures = before.as_ref().map_or(0, |h| h.failures) + 1;
-            let delay = host_delay(base, policy.max_retry_delay, failures, retry_after, unit);
-            let retry_at = t + chrono::Duration::from_std(delay).unwrap_or_default();
-            let was_parked = before.as_ref().and_then(|h| h.parked_since);
-            let parked_since = was_parked.or((failures >= policy.park_after).then_some(t));
-            store::delivery_hosts::record_failure(
-                conn,
-                host,
-                failures,
-                retry_at,
-                parked_since,
-                &error,
-            )?;
-            if was_parked.is_none() && parked_since.is_some() {
-                tracing::warn!(%host, failures, next_probe_in = ?delay, error = %error, "host parked: it keeps failing, so only its oldest delivery is tried, as a probe");
-            }
-            let max_age = chrono::Duration::from_std(policy.max_age).unwrap_or_default();
-            let too_old = t - d.created_at > max_age;
-            let dead = attempts >= policy.max_attempts || too_old;
-            let state = if dead {
-                DeliveryState::Dead
-            } else {
-                DeliveryState::Pending
-            };
-            store::deliveries::record_attempt(
-                conn,
-                d.id,
-                state,
-                attempts,
-                Some(retry_at),
-                Some(&error),
-            )?;
-            if dead {
-                tracing::warn!(%host, inbox = %d.inbox, activity = %d.activity_ap_id, attempts, error = %error, "delivery gave up: it is a dead letter now (`cocreate deliveries list --state dead`, then `retry` or `purge`)");
-            } else {
-                tracing::info!(%host, inbox = %d.inbox, attempts, failures, retry_in = ?delay, error = %error, "delivery failed; its host is tried again later");
-            }
-            let expired = store::deliveries::expire_queued_before(
-                conn,
-                host,
-                t - max_age,
-                &format!("undelivered after {}: {error}", human(policy.max_age)),
-            )?;
-            if expired > 0 {
-                tracing::warn!(%host, deliveries = expired, "deliveries too old for another try are dead letters now");
-            }
-            Ok(Recorded {
-                counted: if dead {
-                    DeliveryResult::Failed
-                } else {
-                    DeliveryResult::Retry
-                },
-                go_on: false,
-            })
-        }
+    };
+    store::deliveries::record_attempt(conn, d.id, state, d.attempts + 1, None, error.as_deref())?;
+    if answered {
+        host_answered(conn, host)?;
     }
+    Ok(Recorded {
+        counted: if state == DeliveryState::Delivered {
+            DeliveryResult::Delivered
+        } else {
+            DeliveryResult::Failed
+        },
+        go_on: true,
+    })
+}
+
+/// Records a retryable failure: the host waits (and is parked after enough of them in a
+/// row); the delivery waits with it, or becomes a dead letter when it is out of attempts or
+/// too old.
+#[allow(clippy::too_many_arguments)]
+fn record_retry(
+    conn: &mut DbConnection,
+    host: &str,
+    d: &Delivery,
+    error: String,
+    retry_after: Option<Duration>,
+    base: Duration,
+    policy: &DeliverySettings,
+    unit: f64,
+) -> Result<Recorded> {
+    let attempts = d.attempts + 1;
+    let t = now();
+    let before = store::delivery_hosts::get(conn, host)?;
+    let failures = before.as_ref().map_or(0, |h| h.failures) + 1;
+    let delay = host_delay(base, policy.max_retry_delay, failures, retry_after, unit);
+    let retry_at = t + chrono::Duration::from_std(delay).unwrap_or_default();
+    let was_parked = before.as_ref().and_then(|h| h.parked_since);
+    let parked_since = was_parked.or((failures >= policy.park_after).then_some(t));
+    store::delivery_hosts::record_failure(conn, host, failures, retry_at, parked_since, &error)?;
+    if was_parked.is_none() && parked_since.is_some() {
+        tracing::warn!(%host, failures, next_probe_in = ?delay, error = %error, "host parked: it keeps failing, so only its oldest delivery is tried, as a probe");
+    }
+    let max_age = chrono::Duration::from_std(policy.max_age).unwrap_or_default();
+    let too_old = t - d.created_at > max_age;
+    let dead = attempts >= policy.max_attempts || too_old;
+    let state = if dead {
+        DeliveryState::Dead
+    } else {
+        DeliveryState::Pending
+    };
+    store::deliveries::record_attempt(conn, d.id, state, attempts, Some(retry_at), Some(&error))?;
+    if dead {
+        tracing::warn!(%host, inbox = %d.inbox, activity = %d.activity_ap_id, attempts, error = %error, "delivery gave up: it is a dead letter now (`cocreate deliveries list --state dead`, then `retry` or `purge`)");
+    } else {
+        tracing::info!(%host, inbox = %d.inbox, attempts, failures, retry_in = ?delay, error = %error, "delivery failed; its host is tried again later");
+    }
+    let expired = store::deliveries::expire_queued_before(
+        conn,
+        host,
+        t - max_age,
+        &format!("undelivered after {}: {error}", human(policy.max_age)),
+    )?;
+    if expired > 0 {
+        tracing::warn!(%host, deliveries = expired, "deliveries too old for another try are dead letters now");
+    }
+    Ok(Recorded {
+        counted: if dead {
+            DeliveryResult::Failed
+        } else {
+            DeliveryResult::Retry
+        },
+        go_on: false,
+    })
 }
 
 /// The host answered: its failures are forgotten and a parked host is unparked.
