@@ -30,9 +30,9 @@ use crate::store::models::{Actor, NewActor};
 use crate::store::{self, now};
 use crate::vocab::{host_of, same_host, type_of};
 
-/// Refuses URLs a node must not contact: on a blocked host, plain http outside development mode, and (in
-/// production) hosts that are, or resolve only to, addresses that are not public (loopback,
-/// private, link-local...: [`guard::check_url`]).
+/// Refuses URLs a node must not contact: on a blocked host, plain http outside development
+/// mode, and (in production) hosts that are, or resolve only to, addresses that are not public
+/// (loopback, private, link-local...: [`guard::check_url`]).
 pub async fn check_remote_url(ctx: &Ctx, url: &Url) -> Result<()> {
     crate::service::blocks::refuse_blocked(ctx, url).await?;
     check_contactable(ctx, url).await
