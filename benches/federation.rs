@@ -5,6 +5,10 @@
 //! `cocreate` executable of another version (`benches/compare.sh REV` builds one) to measure
 //! both side by side, interleaved run by run. Prints medians of 5 runs; BENCHMARKS.md has the
 //! method.
+//!
+//! For longer runs while profiling: COCREATE_BENCH_RUNS sets the number of runs (default 5),
+//! COCREATE_BENCH_REPLIES the replies sent at each concurrency level (default 800), and
+//! COCREATE_BENCH_BACKENDS=postgres (or sqlite) measures one backend only.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -20,11 +24,12 @@ use common::*;
 use rsa::pkcs8::{EncodePrivateKey, LineEnding};
 use serde_json::{json, Value};
 
+/// Runs per version when COCREATE_BENCH_RUNS does not say.
 const RUNS: usize = 5;
 /// Remote actors sending replies (the issue's Lemmy comparison used 20).
 const ACTORS: usize = 20;
 const SEQUENTIAL: usize = 200;
-/// Activities sent at each concurrency level.
+/// Activities sent at each concurrency level when COCREATE_BENCH_REPLIES does not say.
 const CONCURRENT: usize = 800;
 const LEVELS: [usize; 2] = [8, 16];
 const FANOUT_IDEAS: usize = 25;
@@ -33,6 +38,16 @@ const READ_CONCURRENCY: usize = 16;
 
 /// Lemmy 0.19.20 on this machine with the same load (issue 9): one at a time, 8 and 16 in flight.
 const LEMMY_PER_SEC: [f64; 3] = [23.0, 80.0, 80.0];
+
+/// A count from the environment variable `name`, else `default`.
+fn env_count(name: &str, default: usize) -> usize {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={v}: give a whole number, such as 3")),
+        Err(_) => default,
+    }
+}
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
@@ -200,9 +215,10 @@ async fn one_run(backend: Backend, binary: &std::path::Path, senders: &Senders) 
 
     // Concurrent: LEVEL senders in flight, each taking the next signed activity.
     let mut p99_last = 0.0;
+    let concurrent = env_count("COCREATE_BENCH_REPLIES", CONCURRENT);
     for level in LEVELS {
         let signed: Arc<Vec<SignedPost>> = Arc::new(
-            (0..CONCURRENT)
+            (0..concurrent)
                 .map(|i| senders.signed_reply(i, &idea_ap, &inbox_url))
                 .collect(),
         );
@@ -228,7 +244,7 @@ async fn one_run(backend: Backend, binary: &std::path::Path, senders: &Senders) 
         for t in tasks {
             lat.extend(t.await.unwrap());
         }
-        out.push(CONCURRENT as f64 / start.elapsed().as_secs_f64());
+        out.push(concurrent as f64 / start.elapsed().as_secs_f64());
         p99_last = percentile(lat, 0.99);
     }
     out.push(p99_last);
@@ -348,16 +364,21 @@ fn announce_of_comment(r: &Value) -> bool {
     obj["type"] == "Note"
 }
 
-/// The medians of each figure over RUNS runs, per version, the versions interleaved run by run.
-async fn measure(backend: Backend, versions: &[(String, PathBuf)]) -> Option<Vec<Vec<f64>>> {
+/// The medians of each figure over `runs` runs, per version, the versions interleaved run by
+/// run.
+async fn measure(
+    backend: Backend,
+    versions: &[(String, PathBuf)],
+    count: usize,
+) -> Option<Vec<Vec<f64>>> {
     if !backend_available(backend) {
         return None;
     }
     let senders = Senders::start().await;
     let mut runs: Vec<Vec<Vec<f64>>> = vec![Vec::new(); versions.len()];
-    for run in 0..RUNS {
+    for run in 0..count {
         for (v, (label, binary)) in versions.iter().enumerate() {
-            eprintln!("{backend:?} run {}/{RUNS}: {label}", run + 1);
+            eprintln!("{backend:?} run {}/{count}: {label}", run + 1);
             runs[v].push(one_run(backend, binary, &senders).await);
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
@@ -373,9 +394,14 @@ async fn measure(backend: Backend, versions: &[(String, PathBuf)]) -> Option<Vec
     )
 }
 
-fn print_table(backend: Backend, versions: &[(String, PathBuf)], medians: &[Vec<f64>]) {
+fn print_table(
+    backend: Backend,
+    versions: &[(String, PathBuf)],
+    medians: &[Vec<f64>],
+    runs: usize,
+) {
     let names = figures();
-    println!("\n{backend:?}, median of {RUNS} runs");
+    println!("\n{backend:?}, median of {runs} runs");
     match versions.len() {
         1 => {
             println!("| figure | {} |", versions[0].0);
@@ -436,9 +462,22 @@ async fn main() {
         let label = std::env::var("COCREATE_BENCH_BASELINE_LABEL").unwrap_or("baseline".into());
         versions.push((label, path));
     }
+    let runs = env_count("COCREATE_BENCH_RUNS", RUNS);
+    let only = std::env::var("COCREATE_BENCH_BACKENDS").ok();
     for backend in [Backend::Sqlite, Backend::Postgres] {
-        if let Some(m) = measure(backend, &versions).await {
-            print_table(backend, &versions, &m);
+        let name = format!("{backend:?}").to_lowercase();
+        if only
+            .as_ref()
+            .is_some_and(|o| !o.split(',').any(|b| b.trim() == name))
+        {
+            println!(
+                "\n{backend:?}: not run (COCREATE_BENCH_BACKENDS={})",
+                only.as_deref().unwrap_or("")
+            );
+            continue;
+        }
+        if let Some(m) = measure(backend, &versions, runs).await {
+            print_table(backend, &versions, &m, runs);
         } else {
             println!("\n{backend:?}: not run (set COCREATE_TEST_POSTGRES)");
         }
