@@ -25,14 +25,16 @@ pub fn thread_of(c: &mut DbConnection, in_reply_to: &str) -> Result<Option<Idea>
     }
 }
 
-/// What storing the reply `ap_id` to `in_reply_to` (an idea, or a comment on one) reads:
-/// the idea, its room and the room's settings, and whether the reply is held already.
+/// What storing the reply `ap_id` by `author` to `in_reply_to` (an idea, or a comment on one)
+/// reads: the idea, its room and the room's settings, whether the reply is held already, and
+/// the memberships that may apply to the author.
 fn reply_target(
     c: &mut DbConnection,
     in_reply_to: &str,
     ap_id: &str,
+    author: &Actor,
 ) -> Result<Option<store::comments::ReplyTarget>> {
-    if let Some(found) = store::comments::reply_target(c, in_reply_to, ap_id)? {
+    if let Some(found) = store::comments::reply_target(c, in_reply_to, ap_id, author)? {
         return Ok(Some(found));
     }
     let Some(parent) = store::comments::by_ap_id(c, in_reply_to)? else {
@@ -41,7 +43,7 @@ fn reply_target(
     let Some(idea) = store::ideas::by_id(c, parent.idea_id)? else {
         return Ok(None);
     };
-    store::comments::reply_target(c, &idea.ap_id, ap_id)
+    store::comments::reply_target(c, &idea.ap_id, ap_id, author)
 }
 
 /// Finds a comment by local id or ActivityPub id.
@@ -231,12 +233,18 @@ pub async fn receive_in_thread(ctx: &Ctx, reply: Inbound<IncomingComment>) -> Re
     // Sanitised before the transaction: the write lock is held for database work only.
     let content = text::sanitize_html(&reply.content.content);
     commit(ctx, move |c| {
-        let target = reply_target(c, &reply.content.in_reply_to, &reply.content.ap_id)?;
+        let target = reply_target(
+            c,
+            &reply.content.in_reply_to,
+            &reply.content.ap_id,
+            &reply.actor,
+        )?;
         let Some(store::comments::ReplyTarget {
             idea,
             room,
             settings,
             held,
+            memberships,
         }) = target
         else {
             return Ok(Threaded::NoThread(Box::new(reply)));
@@ -262,8 +270,9 @@ pub async fn receive_in_thread(ctx: &Ctx, reply: Inbound<IncomingComment>) -> Re
         // A local room's settings decide the comment (its phase) and travel with it (terms).
         if room.local {
             let action = Action::Comment { stage: idea.stage };
-            if let Err(reason) = policy::authorize_in(c, &room, settings.as_ref(), &author, action)?
-            {
+            let authorized =
+                policy::authorize_among(&room, settings.as_ref(), &author, memberships, action);
+            if let Err(reason) = authorized {
                 return members::refuse(c, &room, &author, &original, &reason)
                     .map(Threaded::Applied);
             }

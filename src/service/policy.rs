@@ -33,18 +33,42 @@ pub fn is_public(room: &Actor) -> bool {
 /// `Organization` member on the actor's host).
 pub fn membership(c: &mut DbConnection, room: &Actor, actor: &Actor) -> Result<Option<RoomMember>> {
     let rows = store::members::on_host(c, room.id, &actor.host)?;
-    let own = rows.iter().find(|(_, a)| a.id == actor.id);
-    let org = rows.iter().find(|(_, a)| a.kind == ActorKind::Organization);
-    Ok(own.or(org).map(|(m, _)| m.clone()))
+    Ok(membership_among(
+        rows.into_iter().map(|(m, a)| (m, a.kind)),
+        actor,
+    ))
+}
+
+/// Which of `rows` (memberships of one room held by actors on `actor`'s host, with each
+/// member's kind) applies to `actor`: its own, else its organisation's.
+pub fn membership_among(
+    rows: impl IntoIterator<Item = (RoomMember, ActorKind)>,
+    actor: &Actor,
+) -> Option<RoomMember> {
+    let mut org = None;
+    for (m, kind) in rows {
+        if m.actor_id == actor.id {
+            return Some(m);
+        }
+        if kind == ActorKind::Organization && org.is_none() {
+            org = Some(m);
+        }
+    }
+    org
 }
 
 /// The role `actor` has in `room` by membership; staff of the room's own node are stewards of
 /// every room of that node.
 pub fn role_in(c: &mut DbConnection, room: &Actor, actor: &Actor) -> Result<Option<Role>> {
-    if room.local && actor.local && actor.staff {
-        return Ok(Some(Role::Steward));
+    if let Some(role) = staff_role(room, actor) {
+        return Ok(Some(role));
     }
     Ok(membership(c, room, actor)?.map(|m| m.role))
+}
+
+/// The role that staff of a local room's own node have there, whatever their membership.
+fn staff_role(room: &Actor, actor: &Actor) -> Option<Role> {
+    (room.local && actor.local && actor.staff).then_some(Role::Steward)
 }
 
 /// Whether `actor` stewards the local `room` (remote rooms are stewarded on their own node).
@@ -122,6 +146,20 @@ pub fn authorize_in(
         role,
         action,
     ))
+}
+
+/// [`authorize`] with the room's settings and the memberships that may apply to `actor`
+/// (see [`membership_among`]) already read.
+pub fn authorize_among(
+    room: &Actor,
+    settings: Option<&RoomSettings>,
+    actor: &Actor,
+    memberships: impl IntoIterator<Item = (RoomMember, ActorKind)>,
+    action: Action,
+) -> std::result::Result<(), String> {
+    let role =
+        staff_role(room, actor).or_else(|| membership_among(memberships, actor).map(|m| m.role));
+    rules::check(visibility(room), &phase_of(settings), role, action)
 }
 
 /// Like [`authorize`], as an error: for local actors, who get a 403 with the reason.
@@ -377,5 +415,41 @@ mod tests {
             Stage::Suggested,
             Stage::UnderReview
         ));
+    }
+
+    fn member(id: i32, actor_id: i32, role: Role) -> RoomMember {
+        RoomMember {
+            id,
+            room_id: 2,
+            actor_id,
+            role,
+            partner_kind: None,
+            created_at: chrono::NaiveDateTime::default(),
+        }
+    }
+
+    #[test]
+    fn an_actors_own_membership_applies_before_its_organisations() {
+        let mut bob = actor("https://acme.example/u/bob", false, false);
+        bob.id = 7;
+        let org = (member(1, 9, Role::Partner), ActorKind::Organization);
+        let own = (member(2, 7, Role::Customer), ActorKind::Person);
+        let other = (member(3, 8, Role::Steward), ActorKind::Person);
+        let applies =
+            |rows: Vec<(RoomMember, ActorKind)>| membership_among(rows, &bob).map(|m| m.id);
+        assert_eq!(applies(vec![org.clone(), own.clone()]), Some(2));
+        assert_eq!(applies(vec![other.clone(), org.clone()]), Some(1));
+        assert_eq!(applies(vec![other]), None);
+        assert_eq!(applies(vec![]), None);
+        // Staff of the room's own node are stewards whatever their membership.
+        let mut staff = actor("https://here.example/u/staff", true, true);
+        staff.id = 7;
+        let local_room = room("https://here.example/r/x", true, Some("partners"));
+        let action = Action::Comment {
+            stage: Stage::Suggested,
+        };
+        assert!(authorize_among(&local_room, None, &staff, vec![], action).is_ok());
+        assert!(authorize_among(&local_room, None, &bob, vec![], action).is_err());
+        assert!(authorize_among(&local_room, None, &bob, vec![org], action).is_ok());
     }
 }

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use super::models::*;
 use super::schema::*;
 use super::{now, DbConnection};
+use crate::domain::kinds::ActorKind;
 use crate::error::Result;
 
 /// What storing a reply to an idea reads, in one query (the inbox stores many).
@@ -16,33 +17,75 @@ pub struct ReplyTarget {
     pub settings: Option<RoomSettings>,
     /// Whether a comment with the reply's id is held already.
     pub held: bool,
+    /// The room's memberships that may apply to the author, with the kind of each member:
+    /// the author's own and those of `Organization`s on the author's host (which one applies
+    /// is [`crate::service::policy::membership_among`]'s rule).
+    pub memberships: Vec<(RoomMember, ActorKind)>,
 }
 
-/// The idea `idea_ap_id` with its room, the room's settings and whether the comment `ap_id`
-/// is held, in one query; `None` when there is no such idea.
+/// A row of [`reply_target`]'s query.
+type ReplyRow = (
+    Idea,
+    Actor,
+    Option<RoomSettings>,
+    bool,
+    Option<RoomMember>,
+    Option<String>,
+);
+
+/// The idea `idea_ap_id` with its room, the room's settings, whether the comment `ap_id` is
+/// held, and the memberships in the room that may apply to `author`, in one query; `None`
+/// when there is no such idea.
 pub fn reply_target(
     conn: &mut DbConnection,
     idea_ap_id: &str,
     ap_id: &str,
+    author: &Actor,
 ) -> Result<Option<ReplyTarget>> {
     let held = diesel::dsl::exists(comments::table.filter(comments::ap_id.eq(ap_id)));
-    let found: Option<(Idea, Actor, Option<RoomSettings>, bool)> = ideas::table
-        .inner_join(actors::table.on(actors::id.eq(ideas::room_id)))
+    // One row per membership that may apply (usually none or one), or one row without: the
+    // author's own, and those of organisations on its host.
+    let candidates = actors::table
+        .filter(
+            actors::id.eq(author.id).or(actors::host
+                .eq(author.host.clone())
+                .and(actors::kind.eq(ActorKind::Organization.as_str()))),
+        )
+        .select(actors::id);
+    let (rooms, members) = diesel::alias!(actors as rooms, actors as members);
+    let rows: Vec<ReplyRow> = ideas::table
+        .inner_join(rooms.on(rooms.field(actors::id).eq(ideas::room_id)))
         .left_join(room_settings::table.on(room_settings::room_id.eq(ideas::room_id)))
+        .left_join(
+            room_members::table.on(room_members::room_id
+                .eq(ideas::room_id)
+                .and(room_members::actor_id.eq_any(candidates))),
+        )
+        .left_join(members.on(members.field(actors::id).eq(room_members::actor_id)))
         .filter(ideas::ap_id.eq(idea_ap_id))
         .select((
             ideas::all_columns,
-            actors::all_columns,
+            rooms.fields(actors::all_columns),
             room_settings::all_columns.nullable(),
             held,
+            room_members::all_columns.nullable(),
+            members.field(actors::kind).nullable(),
         ))
-        .first(conn)
-        .optional()?;
-    Ok(found.map(|(idea, room, settings, held)| ReplyTarget {
+        .load(conn)?;
+    let mut rows = rows.into_iter();
+    let Some((idea, room, settings, held, member, kind)) = rows.next() else {
+        return Ok(None);
+    };
+    let memberships = std::iter::once((member, kind))
+        .chain(rows.map(|row| (row.4, row.5)))
+        .filter_map(|(m, kind)| Some((m?, ActorKind::parse(kind?.as_str())?)))
+        .collect();
+    Ok(Some(ReplyTarget {
         idea,
         room,
         settings,
         held,
+        memberships,
     }))
 }
 
