@@ -176,8 +176,11 @@ impl ManageConnection for Manager {
             .map_err(r2d2::Error::QueryError)
     }
 
+    /// Broken: found not answering, or left by a panic (its transaction may still be open:
+    /// reused, the next write would run inside it, as a savepoint, and the half-done work
+    /// of the panicked write would be committed with it).
     fn has_broken(&self, conn: &mut Pooled) -> bool {
-        conn.broken
+        conn.broken || std::thread::panicking() || r2d2::R2D2Connection::is_broken(&mut conn.conn)
     }
 }
 
