@@ -19,7 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::Outcome;
 use crate::config::DeliverySettings;
 use crate::domain::kinds::DeliveryState;
-use crate::domain::retry::{host_delay, human};
+use crate::domain::retry::{self, human};
 use crate::error::{Error, Result};
 use crate::metrics::DeliveryResult;
 use crate::store::models::{Delivery, DeliveryHost};
@@ -280,21 +280,37 @@ fn record_retry(
     policy: &DeliverySettings,
     unit: f64,
 ) -> Result<Recorded> {
-    let attempts = d.attempts + 1;
     let t = now();
     let before = store::delivery_hosts::get(conn, host)?;
-    let failures = before.as_ref().map_or(0, |h| h.failures) + 1;
-    let delay = host_delay(base, policy.max_retry_delay, failures, retry_after, unit);
+    let failure = retry::Failure {
+        host_failures: before.as_ref().map_or(0, |h| h.failures),
+        parked_since: before.as_ref().and_then(|h| h.parked_since),
+        attempts: d.attempts,
+        queued_at: d.created_at,
+        retry_after,
+    };
+    let limits = retry::Limits {
+        base,
+        max_delay: policy.max_retry_delay,
+        park_after: policy.park_after,
+        max_attempts: policy.max_attempts,
+        max_age: policy.max_age,
+    };
+    let verdict = retry::after_failure(failure, &limits, t, unit);
+    let (failures, delay, attempts) = (verdict.host_failures, verdict.delay, verdict.attempts);
     let retry_at = t + chrono::Duration::from_std(delay).unwrap_or_default();
-    let was_parked = before.as_ref().and_then(|h| h.parked_since);
-    let parked_since = was_parked.or((failures >= policy.park_after).then_some(t));
-    store::delivery_hosts::record_failure(conn, host, failures, retry_at, parked_since, &error)?;
-    if was_parked.is_none() && parked_since.is_some() {
+    store::delivery_hosts::record_failure(
+        conn,
+        host,
+        failures,
+        retry_at,
+        verdict.parked_since,
+        &error,
+    )?;
+    if verdict.parks {
         tracing::warn!(%host, failures, next_probe_in = ?delay, error = %error, "host parked: it keeps failing, so only its oldest delivery is tried, as a probe");
     }
-    let max_age = chrono::Duration::from_std(policy.max_age).unwrap_or_default();
-    let too_old = t - d.created_at > max_age;
-    let dead = attempts >= policy.max_attempts || too_old;
+    let dead = verdict.gives_up;
     let state = if dead {
         DeliveryState::Dead
     } else {
@@ -306,6 +322,7 @@ fn record_retry(
     } else {
         tracing::info!(%host, inbox = %d.inbox, attempts, failures, retry_in = ?delay, error = %error, "delivery failed; its host is tried again later");
     }
+    let max_age = chrono::Duration::from_std(policy.max_age).unwrap_or_default();
     let expired = store::deliveries::expire_queued_before(
         conn,
         host,
