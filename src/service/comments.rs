@@ -255,45 +255,54 @@ pub async fn receive_in_thread(ctx: &Ctx, reply: Inbound<IncomingComment>) -> Re
             content: incoming,
             original,
         } = reply;
-        if !receipt.record(c)? {
-            return Ok(Threaded::Applied(Applied::Duplicate));
-        }
-        if held {
-            return Ok(Threaded::Applied(Applied::Duplicate));
-        }
-        if !incoming.public && policy::is_public(&room) {
-            return Err(Error::Unsupported(format!(
-                "{} is not addressed to the public: private messages never become comments",
-                incoming.ap_id
-            )));
-        }
+        let private = !incoming.public && policy::is_public(&room);
         // A local room's settings decide the comment (its phase) and travel with it (terms).
-        if room.local {
+        let refusal = if room.local {
             let action = Action::Comment { stage: idea.stage };
-            let authorized =
-                policy::authorize_among(&room, settings.as_ref(), &author, memberships, action);
-            if let Err(reason) = authorized {
+            policy::authorize_among(&room, settings.as_ref(), &author, memberships, action).err()
+        } else {
+            None
+        };
+        if held || private || refusal.is_some() {
+            // Not stored: the receipt is recorded, so that the activity counts as applied
+            // (a repeat is a duplicate), and the reason is given.
+            if !receipt.record(c)? || held {
+                return Ok(Threaded::Applied(Applied::Duplicate));
+            }
+            if private {
+                return Err(Error::Unsupported(format!(
+                    "{} is not addressed to the public: private messages never become comments",
+                    incoming.ap_id
+                )));
+            }
+            if let Some(reason) = refusal {
                 return members::refuse(c, &room, &author, &original, &reason)
                     .map(Threaded::Applied);
             }
         }
         let terms = members::terms_of(&room, settings.as_ref());
-        store::comments::insert(
-            c,
-            &NewComment {
-                ap_id: incoming.ap_id.clone(),
-                idea_id: idea.id,
-                author_id: author.id,
-                in_reply_to: incoming.in_reply_to.clone(),
-                content,
-                source: incoming.source.clone(),
-                local: false,
-                deleted: false,
-                published: incoming.published,
-                updated: incoming.published,
-                terms,
-            },
-        )?;
+        let comment = NewComment {
+            ap_id: incoming.ap_id.clone(),
+            idea_id: idea.id,
+            author_id: author.id,
+            in_reply_to: incoming.in_reply_to.clone(),
+            content,
+            source: incoming.source.clone(),
+            local: false,
+            deleted: false,
+            published: incoming.published,
+            updated: incoming.published,
+            terms,
+        };
+        let receipt = store::comments::ReceiptOf {
+            ap_id: &receipt.id,
+            actor: &receipt.actor,
+            kind: &receipt.kind,
+        };
+        // The receipt and the comment in one statement (the common case in a busy inbox).
+        if !store::comments::insert_received(c, receipt, &comment)? {
+            return Ok(Threaded::Applied(Applied::Duplicate));
+        }
         c.distribute(&author, &room, &original, None, vec![])?;
         Ok(Threaded::Applied(Applied::Done))
     })

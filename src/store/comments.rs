@@ -100,6 +100,110 @@ pub fn by_ap_id(conn: &mut DbConnection, ap_id: &str) -> Result<Option<Comment>>
         .optional()?)
 }
 
+/// The receipt of an inbound activity: its id, its actor's id and its type.
+#[derive(Debug, Clone, Copy)]
+pub struct ReceiptOf<'a> {
+    pub ap_id: &'a str,
+    pub actor: &'a str,
+    pub kind: &'a str,
+}
+
+/// Records the receipt of the activity that carried the comment `new` and inserts the
+/// comment, unless the receipt was there already (a duplicate: nothing is inserted, and the
+/// answer is false). One statement on PostgreSQL (a data-modifying `WITH`; the inbox stores
+/// many replies, and each statement is a round trip), [`super::receipts::record`] and
+/// [`insert`] on SQLite.
+pub fn insert_received(
+    conn: &mut DbConnection,
+    receipt: ReceiptOf<'_>,
+    new: &NewComment,
+) -> Result<bool> {
+    match conn {
+        DbConnection::Postgresql(c) => {
+            let received = ReceivedComment {
+                receipt,
+                received_at: now(),
+                new,
+            };
+            Ok(received.execute(c)? > 0)
+        }
+        DbConnection::Sqlite(_) => {
+            if !super::receipts::record(conn, receipt.ap_id, receipt.actor, receipt.kind)? {
+                return Ok(false);
+            }
+            insert(conn, new)?;
+            Ok(true)
+        }
+    }
+}
+
+/// [`insert_received`]'s statement on PostgreSQL. Its text is the same for every reply, so
+/// the connection prepares it once (`QueryId`), as it does diesel's own queries.
+struct ReceivedComment<'a> {
+    receipt: ReceiptOf<'a>,
+    received_at: chrono::NaiveDateTime,
+    new: &'a NewComment,
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for ReceivedComment<'_> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        use diesel::sql_types::{Bool, Integer, Nullable, Text, Timestamp};
+        let new = self.new;
+        out.push_sql(
+            "WITH receipt AS (INSERT INTO inbox_receipts (ap_id, actor, kind, received_at) \
+             VALUES (",
+        );
+        out.push_bind_param::<Text, _>(self.receipt.ap_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(self.receipt.actor)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(self.receipt.kind)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&self.received_at)?;
+        out.push_sql(
+            ") ON CONFLICT DO NOTHING RETURNING 1) \
+             INSERT INTO comments (ap_id, idea_id, author_id, in_reply_to, content, source, \
+             local, deleted, published, updated, terms) SELECT ",
+        );
+        out.push_bind_param::<Text, _>(&new.ap_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Integer, _>(&new.idea_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Integer, _>(&new.author_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&new.in_reply_to)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&new.content)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&new.source)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Bool, _>(&new.local)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Bool, _>(&new.deleted)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&new.published)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&new.updated)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&new.terms)?;
+        out.push_sql(" FROM receipt");
+        Ok(())
+    }
+}
+
+impl diesel::query_builder::QueryId for ReceivedComment<'_> {
+    type QueryId = ReceivedCommentQuery;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+/// The identity of [`ReceivedComment`]'s statement in the connection's statement cache.
+struct ReceivedCommentQuery;
+
+impl RunQueryDsl<diesel::PgConnection> for ReceivedComment<'_> {}
+
 pub fn insert(conn: &mut DbConnection, new: &NewComment) -> Result<Comment> {
     Ok(diesel::insert_into(comments::table)
         .values(new)
