@@ -151,44 +151,41 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for ReceivedComment<'_
         mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
     ) -> QueryResult<()> {
         use diesel::sql_types::{Bool, Integer, Nullable, Text, Timestamp};
-        let new = self.new;
+        /// Binds values as a comma-separated list, each with its SQL type.
+        macro_rules! binds {
+            ($out:ident; $first_ty:ty => $first:expr $(, $ty:ty => $value:expr)* $(,)?) => {
+                $out.push_bind_param::<$first_ty, _>($first)?;
+                $(
+                    $out.push_sql(", ");
+                    $out.push_bind_param::<$ty, _>($value)?;
+                )*
+            };
+        }
+        let (receipt, new) = (&self.receipt, self.new);
         out.push_sql(
             "WITH receipt AS (INSERT INTO inbox_receipts (ap_id, actor, kind, received_at) \
              VALUES (",
         );
-        out.push_bind_param::<Text, _>(self.receipt.ap_id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, _>(self.receipt.actor)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, _>(self.receipt.kind)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Timestamp, _>(&self.received_at)?;
+        binds!(out; Text => receipt.ap_id, Text => receipt.actor, Text => receipt.kind,
+            Timestamp => &self.received_at);
         out.push_sql(
             ") ON CONFLICT DO NOTHING RETURNING 1) \
              INSERT INTO comments (ap_id, idea_id, author_id, in_reply_to, content, source, \
              local, deleted, published, updated, terms) SELECT ",
         );
-        out.push_bind_param::<Text, _>(&new.ap_id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Integer, _>(&new.idea_id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Integer, _>(&new.author_id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, _>(&new.in_reply_to)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, _>(&new.content)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Nullable<Text>, _>(&new.source)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Bool, _>(&new.local)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Bool, _>(&new.deleted)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Timestamp, _>(&new.published)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Timestamp, _>(&new.updated)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Nullable<Text>, _>(&new.terms)?;
+        binds!(out;
+            Text => &new.ap_id,
+            Integer => &new.idea_id,
+            Integer => &new.author_id,
+            Text => &new.in_reply_to,
+            Text => &new.content,
+            Nullable<Text> => &new.source,
+            Bool => &new.local,
+            Bool => &new.deleted,
+            Timestamp => &new.published,
+            Timestamp => &new.updated,
+            Nullable<Text> => &new.terms,
+        );
         out.push_sql(" FROM receipt");
         Ok(())
     }
