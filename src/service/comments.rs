@@ -245,6 +245,7 @@ pub async fn receive_in_thread(ctx: &Ctx, reply: Inbound<IncomingComment>) -> Re
             settings,
             held,
             memberships,
+            recipients,
         }) = target
         else {
             return Ok(Threaded::NoThread(Box::new(reply)));
@@ -303,7 +304,7 @@ pub async fn receive_in_thread(ctx: &Ctx, reply: Inbound<IncomingComment>) -> Re
         if !store::comments::insert_received(c, receipt, &comment)? {
             return Ok(Threaded::Applied(Applied::Duplicate));
         }
-        c.distribute(&author, &room, &original, None, vec![])?;
+        c.distribute_among(&author, &room, &recipients, &original, None, vec![])?;
         Ok(Threaded::Applied(Applied::Done))
     })
     .await

@@ -33,6 +33,7 @@ use serde_json::Value;
 use crate::domain::peers::IdeaForm;
 use crate::error::{Error, Result};
 use crate::state::{Ctx, Urls};
+use crate::store::follows::Recipient;
 use crate::store::models::Actor;
 use crate::store::{self, DbConnection};
 use crate::vocab;
@@ -183,6 +184,32 @@ impl Tx<'_> {
         object_for_plain: Option<Value>,
         extra_inboxes: Vec<String>,
     ) -> Result<()> {
+        let followers = if room.local {
+            store::follows::recipients_of(self, room.id)?
+        } else {
+            Vec::new()
+        };
+        self.distribute_among(
+            actor,
+            room,
+            &followers,
+            activity,
+            object_for_plain,
+            extra_inboxes,
+        )
+    }
+
+    /// [`Tx::distribute`] when the change has read the room's `followers` already, together
+    /// with what else it needed (one round trip fewer: the inbox stores many replies).
+    pub fn distribute_among(
+        &mut self,
+        actor: &Actor,
+        room: &Actor,
+        followers: &[Recipient],
+        activity: &Value,
+        object_for_plain: Option<Value>,
+        extra_inboxes: Vec<String>,
+    ) -> Result<()> {
         let mut inboxes = extra_inboxes;
         if !room.local {
             inboxes.push(room.delivery_inbox().to_string());
@@ -193,8 +220,9 @@ impl Tx<'_> {
         if room.local {
             // The server the activity came from has it already: it is not announced back.
             let origin = (!actor.local).then_some(actor.host.as_str());
-            self.announce(
+            self.announce_among(
                 room,
+                followers,
                 vocab::embedded(activity.clone()),
                 object_for_plain,
                 origin,
@@ -215,11 +243,23 @@ impl Tx<'_> {
         object: Option<Value>,
         origin: Option<&str>,
     ) -> Result<()> {
-        let followers = store::follows::followers_of(self, room.id)?;
+        let followers = store::follows::recipients_of(self, room.id)?;
+        self.announce_among(room, &followers, activity, object, origin)
+    }
+
+    /// [`Tx::announce`] to the room's `followers` as read already.
+    fn announce_among(
+        &mut self,
+        room: &Actor,
+        followers: &[Recipient],
+        activity: Value,
+        object: Option<Value>,
+        origin: Option<&str>,
+    ) -> Result<()> {
         let inboxes: Vec<String> = followers
             .iter()
             .filter(|f| origin != Some(f.host.as_str()))
-            .map(|f| f.delivery_inbox().to_string())
+            .map(|f| f.inbox.clone())
             .collect();
         let announce = vocab::announce(&self.new_activity_id(), room, activity);
         self.publish(room, &announce, inboxes)?;
@@ -236,7 +276,7 @@ impl Tx<'_> {
                     f.kind,
                 )
             })
-            .map(|f| f.delivery_inbox().to_string())
+            .map(|f| f.inbox.clone())
             .collect();
         if plain.is_empty() {
             return Ok(());

@@ -2,6 +2,7 @@
 
 use diesel::prelude::*;
 
+use super::follows::{parse_recipients, Recipient, RoomRecipientsOfIdea};
 use super::models::*;
 use super::schema::*;
 use super::{now, DbConnection};
@@ -21,6 +22,8 @@ pub struct ReplyTarget {
     /// the author's own and those of `Organization`s on the author's host (which one applies
     /// is [`crate::service::policy::membership_among`]'s rule).
     pub memberships: Vec<(RoomMember, ActorKind)>,
+    /// The room's accepted followers, to whom a local room announces the reply.
+    pub recipients: Vec<Recipient>,
 }
 
 /// A row of [`reply_target`]'s query.
@@ -29,13 +32,14 @@ type ReplyRow = (
     Actor,
     Option<RoomSettings>,
     bool,
+    String,
     Option<RoomMember>,
     Option<String>,
 );
 
 /// The idea `idea_ap_id` with its room, the room's settings, whether the comment `ap_id` is
-/// held, and the memberships in the room that may apply to `author`, in one query; `None`
-/// when there is no such idea.
+/// held, the memberships in the room that may apply to `author` and the room's followers, in
+/// one query; `None` when there is no such idea.
 pub fn reply_target(
     conn: &mut DbConnection,
     idea_ap_id: &str,
@@ -68,16 +72,18 @@ pub fn reply_target(
             rooms.fields(actors::all_columns),
             room_settings::all_columns.nullable(),
             held,
+            RoomRecipientsOfIdea,
             room_members::all_columns.nullable(),
             members.field(actors::kind).nullable(),
         ))
         .load(conn)?;
     let mut rows = rows.into_iter();
-    let Some((idea, room, settings, held, member, kind)) = rows.next() else {
+    let Some((idea, room, settings, held, recipients, member, kind)) = rows.next() else {
         return Ok(None);
     };
+    let recipients = parse_recipients(&recipients)?;
     let memberships = std::iter::once((member, kind))
-        .chain(rows.map(|row| (row.4, row.5)))
+        .chain(rows.map(|row| (row.5, row.6)))
         .filter_map(|(m, kind)| Some((m?, ActorKind::parse(kind?.as_str())?)))
         .collect();
     Ok(Some(ReplyTarget {
@@ -86,6 +92,7 @@ pub fn reply_target(
         settings,
         held,
         memberships,
+        recipients,
     }))
 }
 

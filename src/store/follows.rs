@@ -89,6 +89,135 @@ pub fn followers_of(conn: &mut DbConnection, target: i32) -> Result<Vec<Actor>> 
         .load(conn)?)
 }
 
+/// Where an accepted follower gets what the actor it follows sends: what a fan-out needs of
+/// it, and nothing more (a follower's row also holds its key and profile).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct Recipient {
+    /// The follower's server, `host[:port]`.
+    pub host: String,
+    /// Its delivery inbox: its server's shared inbox, else its own.
+    pub inbox: String,
+    pub kind: ActorKind,
+}
+
+/// The accepted followers of an actor as [`Recipient`]s, in the order they first appeared.
+pub fn recipients_of(conn: &mut DbConnection, target: i32) -> Result<Vec<Recipient>> {
+    let rows: Vec<(String, Option<String>, String, String)> = follows::table
+        .inner_join(actors::table.on(actors::id.eq(follows::follower_id)))
+        .filter(follows::target_id.eq(target))
+        .filter(follows::state.eq(FollowState::Accepted.as_str()))
+        .select((
+            actors::host,
+            actors::shared_inbox,
+            actors::inbox,
+            actors::kind,
+        ))
+        .order(actors::id.asc())
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(host, shared_inbox, inbox, kind)| {
+            Ok(Recipient {
+                host,
+                inbox: shared_inbox.unwrap_or(inbox),
+                kind: ActorKind::try_from(kind).map_err(|e| Error::Internal(e.to_string()))?,
+            })
+        })
+        .collect()
+}
+
+/// The recipients of the room of the idea a query reads (the `ideas` row in its `FROM`), as
+/// one JSON column: `[[host, inbox, kind], ...]`, what [`recipients_of`] reads for that room.
+/// A query that needs an idea and its room's followers thus makes one round trip, not two
+/// (the inbox announces every reply it stores). Read it with [`parse_recipients`].
+#[derive(Debug, Clone, Copy)]
+pub struct RoomRecipientsOfIdea;
+
+/// The rows of a [`RoomRecipientsOfIdea`] column.
+pub fn parse_recipients(json: &str) -> Result<Vec<Recipient>> {
+    let rows: Vec<(String, String, ActorKind)> = serde_json::from_str(json)
+        .map_err(|e| Error::Internal(format!("the room's recipients as read: {e}")))?;
+    Ok(rows
+        .into_iter()
+        .map(|(host, inbox, kind)| Recipient { host, inbox, kind })
+        .collect())
+}
+
+mod recipients_column {
+    use diesel::backend::Backend;
+    use diesel::expression::ValidGrouping;
+    use diesel::expression::{is_aggregate, AppearsOnTable, Expression, SelectableExpression};
+    use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+    use diesel::QueryResult;
+
+    use super::RoomRecipientsOfIdea;
+    use crate::domain::kinds::FollowState;
+    use crate::store::MultiBackend;
+
+    /// The same subquery on both backends but for the JSON aggregate, which PostgreSQL calls
+    /// `json_agg` (NULL over no rows) and SQLite `json_group_array`.
+    fn walk<DB: Backend>(mut out: AstPass<'_, '_, DB>, aggregate: &str) -> QueryResult<()> {
+        out.push_sql("(SELECT ");
+        out.push_sql(aggregate);
+        out.push_sql(
+            " FROM follows AS rf INNER JOIN actors AS ra ON ra.id = rf.follower_id \
+             WHERE rf.target_id = ideas.room_id AND rf.state = '",
+        );
+        out.push_sql(FollowState::Accepted.as_str());
+        out.push_sql("')");
+        Ok(())
+    }
+
+    /// A recipient's JSON array: host, delivery inbox, kind.
+    macro_rules! row {
+        () => {
+            "(ra.host, COALESCE(ra.shared_inbox, ra.inbox), ra.kind)"
+        };
+    }
+
+    impl QueryFragment<diesel::pg::Pg> for RoomRecipientsOfIdea {
+        fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
+            walk(
+                out,
+                concat!(
+                    "COALESCE(json_agg(json_build_array",
+                    row!(),
+                    " ORDER BY ra.id), '[]')::text"
+                ),
+            )
+        }
+    }
+
+    impl QueryFragment<diesel::sqlite::Sqlite> for RoomRecipientsOfIdea {
+        fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, diesel::sqlite::Sqlite>) -> QueryResult<()> {
+            walk(
+                out,
+                concat!("json_group_array(json_array", row!(), " ORDER BY ra.id)"),
+            )
+        }
+    }
+
+    impl QueryFragment<MultiBackend> for RoomRecipientsOfIdea {
+        fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+            MultiBackend::walk_variant_ast(self, pass)
+        }
+    }
+
+    impl QueryId for RoomRecipientsOfIdea {
+        type QueryId = RoomRecipientsOfIdea;
+        const HAS_STATIC_QUERY_ID: bool = true;
+    }
+
+    impl Expression for RoomRecipientsOfIdea {
+        type SqlType = diesel::sql_types::Text;
+    }
+
+    impl<QS> AppearsOnTable<QS> for RoomRecipientsOfIdea {}
+    impl<QS> SelectableExpression<QS> for RoomRecipientsOfIdea {}
+    impl<GB> ValidGrouping<GB> for RoomRecipientsOfIdea {
+        type IsAggregate = is_aggregate::Never;
+    }
+}
+
 /// Ids of the accepted followers of an actor who live on `host` (`host[:port]`), sorted.
 pub fn follower_ids_on_host(
     conn: &mut DbConnection,

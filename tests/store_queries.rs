@@ -1,0 +1,161 @@
+//! Queries that read several things in one round trip (for the inbox's speed) read exactly
+//! what their plain versions read, on both backends.
+
+mod common;
+
+use cocreate::domain::kinds::{ActorKind, FollowState};
+use cocreate::domain::lifecycle::Stage;
+use cocreate::store::follows::Recipient;
+use cocreate::store::models::{Actor, NewActor, NewIdea};
+use cocreate::store::{self, now, Db, DbConnection};
+use common::*;
+
+async fn open(backend: Backend, dir: &tempfile::TempDir) -> Db {
+    let url = match backend {
+        Backend::Sqlite => format!("sqlite://{}", dir.path().join("q.db").display()),
+        Backend::Postgres => fresh_postgres_db(),
+    };
+    Db::open(&url).expect("open the database")
+}
+
+fn actor(
+    c: &mut DbConnection,
+    name: &str,
+    host: &str,
+    kind: ActorKind,
+    shared_inbox: bool,
+) -> Actor {
+    let base = format!("https://{host}/actors/{name}");
+    let new = NewActor {
+        ap_id: base.clone(),
+        kind,
+        local: false,
+        name: name.into(),
+        display_name: name.into(),
+        summary: String::new(),
+        inbox: format!("{base}/inbox"),
+        shared_inbox: shared_inbox.then(|| format!("https://{host}/inbox")),
+        outbox: None,
+        followers: None,
+        public_key_pem: String::new(),
+        key_id: format!("{base}#main-key"),
+        private_key_pem: None,
+        visibility: None,
+        staff: false,
+        host: host.into(),
+        fetched_at: now(),
+        created_at: now(),
+    };
+    store::actors::insert(c, &new).unwrap()
+}
+
+fn idea(c: &mut DbConnection, room: &Actor, author: &Actor, n: u32) -> String {
+    let ap_id = format!("https://maker.example/ideas/{n}");
+    store::ideas::insert(
+        c,
+        &NewIdea {
+            ap_id: ap_id.clone(),
+            room_id: room.id,
+            author_id: author.id,
+            title: format!("idea {n}"),
+            source: String::new(),
+            content: String::new(),
+            stage: Stage::Suggested,
+            stage_answer: None,
+            local: true,
+            deleted: false,
+            published: now(),
+            updated: now(),
+            terms: None,
+            provenance: None,
+            origin: None,
+        },
+    )
+    .unwrap();
+    ap_id
+}
+
+/// The reply target's recipients are the room's accepted followers, each at its shared
+/// inbox when it has one, as [`store::follows::recipients_of`] reads them; none when the
+/// room has no follower (an empty JSON aggregate, which PostgreSQL gives as NULL).
+async fn reply_target_reads_the_rooms_recipients(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(backend, &dir).await;
+    db.write(|c| {
+        let room = actor(c, "room", "maker.example", ActorKind::Group, true);
+        let quiet = actor(c, "quiet", "maker.example", ActorKind::Group, true);
+        let author = actor(c, "author", "a.example", ActorKind::Person, true);
+        let shared = actor(c, "shared", "b.example", ActorKind::Person, true);
+        let own = actor(c, "own", "c.example:8080", ActorKind::Person, false);
+        let group = actor(c, "group", "d.example", ActorKind::Group, true);
+        let pending = actor(c, "pending", "e.example", ActorKind::Person, true);
+        let rejected = actor(c, "rejected", "f.example", ActorKind::Person, true);
+        let elsewhere = actor(c, "elsewhere", "g.example", ActorKind::Person, true);
+        for (follower, state) in [
+            (&author, FollowState::Accepted),
+            (&shared, FollowState::Accepted),
+            (&own, FollowState::Accepted),
+            (&group, FollowState::Accepted),
+            (&pending, FollowState::Pending),
+            (&rejected, FollowState::Rejected),
+        ] {
+            let activity = format!("{}/follows/room", follower.ap_id);
+            store::follows::put(c, follower.id, room.id, state, &activity)?;
+        }
+        store::follows::put(
+            c,
+            elsewhere.id,
+            quiet.id,
+            FollowState::Accepted,
+            "https://g.example/follows/quiet",
+        )?;
+        let followed = idea(c, &room, &author, 1);
+        let unfollowed = idea(c, &quiet, &author, 2);
+
+        let expected = vec![
+            Recipient {
+                host: "a.example".into(),
+                inbox: "https://a.example/inbox".into(),
+                kind: ActorKind::Person,
+            },
+            Recipient {
+                host: "b.example".into(),
+                inbox: "https://b.example/inbox".into(),
+                kind: ActorKind::Person,
+            },
+            Recipient {
+                host: "c.example:8080".into(),
+                inbox: "https://c.example:8080/actors/own/inbox".into(),
+                kind: ActorKind::Person,
+            },
+            Recipient {
+                host: "d.example".into(),
+                inbox: "https://d.example/inbox".into(),
+                kind: ActorKind::Group,
+            },
+        ];
+        assert_eq!(store::follows::recipients_of(c, room.id)?, expected);
+        let target = store::comments::reply_target(c, &followed, "https://a.example/r/1", &author)?
+            .expect("the idea is held");
+        assert_eq!(target.recipients, expected);
+
+        // The quiet room's one follower is its own; the followed room's are not its.
+        let target =
+            store::comments::reply_target(c, &unfollowed, "https://a.example/r/2", &author)?
+                .expect("the idea is held");
+        assert_eq!(
+            target.recipients,
+            store::follows::recipients_of(c, quiet.id)?
+        );
+        assert_eq!(target.recipients.len(), 1);
+        store::follows::delete(c, elsewhere.id, quiet.id)?;
+        let target =
+            store::comments::reply_target(c, &unfollowed, "https://a.example/r/2", &author)?
+                .expect("the idea is held");
+        assert_eq!(target.recipients, vec![]);
+        Ok(())
+    })
+    .await
+    .unwrap();
+}
+backends!(reply_target_reads_the_rooms_recipients);
