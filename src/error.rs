@@ -75,25 +75,57 @@ impl Error {
             Error::Unavailable(_) | Error::RemoteUnavailable(_) => S::SERVICE_UNAVAILABLE,
             Error::Remote(_) => S::BAD_GATEWAY,
             Error::Database(diesel::result::Error::NotFound) => S::NOT_FOUND,
-            // A unique key hit by a concurrent request (two deliveries of the same object at
-            // once): nothing was written; the sender's retry finds the row and succeeds.
-            Error::Database(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::ClosedConnection
-                | diesel::result::DatabaseErrorKind::UniqueViolation
-                | diesel::result::DatabaseErrorKind::SerializationFailure,
-                _,
-            )) => S::SERVICE_UNAVAILABLE,
+            // A concurrent request got in the way; nothing was written, and the sender's retry
+            // succeeds (or finds the row the other request wrote).
+            Error::Database(e) if is_transient(e) => S::SERVICE_UNAVAILABLE,
             Error::Database(_) | Error::Internal(_) => S::INTERNAL_SERVER_ERROR,
         }
+    }
+
+    /// Seconds the sender is asked to wait before retrying (`Retry-After`), for the errors
+    /// that a retry can cure: a server this node depends on is down, the database is
+    /// unreachable, or a concurrent request got in the way.
+    pub fn retry_after(&self) -> Option<u32> {
+        match self {
+            Error::RemoteUnavailable(_) => Some(RETRY_AFTER_SECS),
+            Error::Unavailable(_) => Some(DATABASE_RETRY_AFTER_SECS),
+            Error::Database(e) if is_transient(e) => Some(CONFLICT_RETRY_AFTER_SECS),
+            _ => None,
+        }
+    }
+}
+
+/// Whether a database error is one a retry of the same request cures: the connection
+/// closed under it, or a concurrent transaction won (a unique key taken meanwhile, a
+/// serialization failure, or a deadlock, which PostgreSQL breaks by failing one of the two).
+fn is_transient(e: &diesel::result::Error) -> bool {
+    use diesel::result::DatabaseErrorKind as K;
+    match e {
+        diesel::result::Error::DatabaseError(
+            K::ClosedConnection | K::UniqueViolation | K::SerializationFailure,
+            _,
+        ) => true,
+        // diesel has no kind for SQLSTATE 40P01; PostgreSQL's message for it is this (the
+        // server's messages are English unless `lc_messages` says otherwise).
+        diesel::result::Error::DatabaseError(K::Unknown, info) => {
+            info.message().starts_with("deadlock detected")
+        }
+        _ => false,
     }
 }
 
 /// Seconds a sender is asked to wait (`Retry-After`) when a server this node depends on is down.
 pub const RETRY_AFTER_SECS: u32 = 60;
 
+/// Seconds a client is asked to wait (`Retry-After`) while this node's database is unreachable.
+pub const DATABASE_RETRY_AFTER_SECS: u32 = 10;
+
+/// Seconds a client is asked to wait (`Retry-After`) after a concurrent request got in the way.
+pub const CONFLICT_RETRY_AFTER_SECS: u32 = 1;
+
 /// A JSON error body `{"error": message, "status": code}` with the status of the error kind;
 /// server errors are logged. A bad signature also carries `Accept-Signature`, a remote server
-/// that is down `Retry-After`. Handlers can return `Result<_, Error>` directly.
+/// that is down or a transient database failure `Retry-After` ([`Error::retry_after`]). Handlers can return `Result<_, Error>` directly.
 impl axum::response::IntoResponse for Error {
     fn into_response(self) -> axum::response::Response {
         let status = self.status();
@@ -109,8 +141,9 @@ impl axum::response::IntoResponse for Error {
             Error::BadSignature {
                 accept_signature, ..
             } => Some(("accept-signature", accept_signature.clone())),
-            Error::RemoteUnavailable(_) => Some(("retry-after", RETRY_AFTER_SECS.to_string())),
-            _ => None,
+            _ => self
+                .retry_after()
+                .map(|secs| ("retry-after", secs.to_string())),
         };
         if let Some((name, value)) = extra {
             if let Ok(v) = http::HeaderValue::from_str(&value) {

@@ -65,6 +65,19 @@ async fn database_down_gives_503_and_recovers_postgres() {
     set_reachable(&db_name, false);
     let (s, body) = node.get(&idea_path(&idea["id"]), &staff).await;
     assert_eq!(s, 503, "{body}");
+    let resp = node
+        .http
+        .get(format!("{}{}", node.base, idea_path(&idea["id"])))
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 503);
+    assert_eq!(
+        resp.headers()["retry-after"],
+        "10",
+        "the client is told when to retry"
+    );
     assert!(
         body["error"]
             .as_str()

@@ -1,6 +1,7 @@
 //! A write that panics (a bug in a use case) loses only itself, on both backends: nothing it
 //! did is committed, its caller gets an error, and every write after it commits, whichever
-//! connection it runs on.
+//! connection it runs on. A write that a concurrent one got in the way of (a unique key taken
+//! meanwhile, a deadlock) answers 503 with `Retry-After`: a retry cures it.
 
 mod common;
 
@@ -70,3 +71,60 @@ async fn a_write_that_panics_loses_only_itself(backend: Backend) {
     );
 }
 backends!(a_write_that_panics_loses_only_itself);
+
+/// A write that loses to a concurrent one (here a unique key taken meanwhile) answers 503
+/// with `Retry-After`, on both backends: a retry of the same request cures it.
+async fn a_write_beaten_by_a_concurrent_one_asks_for_a_retry(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(backend, &dir).await;
+    db.write(|c| insert(c, 1)).await.unwrap();
+    let err = db.write(|c| insert(c, 1)).await.unwrap_err();
+    assert_eq!(err.status(), http::StatusCode::SERVICE_UNAVAILABLE, "{err}");
+    let resp = axum::response::IntoResponse::into_response(err);
+    assert_eq!(resp.headers()["retry-after"], "1");
+}
+backends!(a_write_beaten_by_a_concurrent_one_asks_for_a_retry);
+
+/// A deadlock, which PostgreSQL breaks by failing one of the two transactions, is transient
+/// too: 503 with `Retry-After`, not a 500.
+#[test]
+fn a_deadlock_asks_for_a_retry() {
+    use diesel::{Connection, PgConnection};
+    if !backend_available(Backend::Postgres) {
+        return;
+    }
+    let url = fresh_postgres_db();
+    let mut setup = PgConnection::establish(&url).unwrap();
+    diesel::sql_query("CREATE TABLE d (n BIGINT PRIMARY KEY, v BIGINT NOT NULL)")
+        .execute(&mut setup)
+        .unwrap();
+    diesel::sql_query("INSERT INTO d VALUES (1, 0), (2, 0)")
+        .execute(&mut setup)
+        .unwrap();
+    let both_hold_one = std::sync::Arc::new(std::sync::Barrier::new(2));
+    let run = |first: i64, second: i64| {
+        let (url, both_hold_one) = (url.clone(), both_hold_one.clone());
+        std::thread::spawn(move || {
+            let mut c = PgConnection::establish(&url).unwrap();
+            c.transaction(|c| {
+                let touch = |c: &mut PgConnection, n: i64| {
+                    diesel::sql_query(format!("UPDATE d SET v = v + 1 WHERE n = {n}")).execute(c)
+                };
+                touch(c, first)?;
+                both_hold_one.wait();
+                touch(c, second)
+            })
+        })
+    };
+    let (a, b) = (run(1, 2), run(2, 1));
+    let outcomes = [a.join().unwrap(), b.join().unwrap()];
+    let failed: Vec<_> = outcomes.into_iter().filter_map(|o| o.err()).collect();
+    assert_eq!(
+        failed.len(),
+        1,
+        "PostgreSQL fails exactly one of the two: {failed:?}"
+    );
+    let err = cocreate::error::Error::from(failed.into_iter().next().unwrap());
+    assert_eq!(err.status(), http::StatusCode::SERVICE_UNAVAILABLE, "{err}");
+    assert_eq!(err.retry_after(), Some(1));
+}
