@@ -75,8 +75,8 @@ impl Error {
             Error::Unavailable(_) | Error::RemoteUnavailable(_) => S::SERVICE_UNAVAILABLE,
             Error::Remote(_) => S::BAD_GATEWAY,
             Error::Database(diesel::result::Error::NotFound) => S::NOT_FOUND,
-            // A concurrent request got in the way; nothing was written, and the sender's retry
-            // succeeds (or finds the row the other request wrote).
+            // The connection closed or a concurrent request got in the way: nothing was
+            // written, and the sender's retry succeeds (or finds the row the other one wrote).
             Error::Database(e) if is_transient(e) => S::SERVICE_UNAVAILABLE,
             Error::Database(_) | Error::Internal(_) => S::INTERNAL_SERVER_ERROR,
         }
@@ -125,7 +125,8 @@ pub const CONFLICT_RETRY_AFTER_SECS: u32 = 1;
 
 /// A JSON error body `{"error": message, "status": code}` with the status of the error kind;
 /// server errors are logged. A bad signature also carries `Accept-Signature`, a remote server
-/// that is down or a transient database failure `Retry-After` ([`Error::retry_after`]). Handlers can return `Result<_, Error>` directly.
+/// that is down or a transient database failure `Retry-After` ([`Error::retry_after`]).
+/// Handlers can return `Result<_, Error>` directly.
 impl axum::response::IntoResponse for Error {
     fn into_response(self) -> axum::response::Response {
         let status = self.status();
