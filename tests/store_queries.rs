@@ -159,3 +159,98 @@ async fn reply_target_reads_the_rooms_recipients(backend: Backend) {
     .unwrap();
 }
 backends!(reply_target_reads_the_rooms_recipients);
+
+/// A received reply's receipt, comment and relayed activity are stored together, all or
+/// none: a repeat of the receipt stores neither the comment nor a second relayed activity,
+/// and a reply stored without a relay (a remote room's) stores no activity.
+async fn a_received_reply_is_stored_with_its_relay_or_not_at_all(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(backend, &dir).await;
+    db.write(|c| {
+        let room = actor(c, "room", "maker.example", ActorKind::Group, true);
+        let author = actor(c, "author", "a.example", ActorKind::Person, true);
+        let idea_ap_id = idea(c, &room, &author, 1);
+        let idea = store::ideas::by_ap_id(c, &idea_ap_id)?.expect("the idea is held");
+        let comment = |n: u32| store::models::NewComment {
+            ap_id: format!("https://a.example/notes/{n}"),
+            idea_id: idea.id,
+            author_id: author.id,
+            in_reply_to: idea_ap_id.clone(),
+            content: format!("<p>reply {n}</p>"),
+            source: None,
+            local: false,
+            deleted: false,
+            published: now(),
+            updated: now(),
+            terms: Some(r#"{"summary":"terms"}"#.into()),
+        };
+        let receipt = |n: u32| {
+            (
+                format!("https://a.example/create/{n}"),
+                author.ap_id.clone(),
+            )
+        };
+        let relay = |n: u32| {
+            let ap_id = format!("https://maker.example/activities/{n}");
+            let body = format!(r#"{{"id":"{ap_id}","type":"Announce"}}"#);
+            (ap_id, body)
+        };
+        let store_reply = |c: &mut DbConnection, n: u32, relay_n: Option<u32>| {
+            let (id, actor) = receipt(n);
+            let receipt = store::comments::ReceiptOf {
+                ap_id: &id,
+                actor: &actor,
+                kind: "Create",
+            };
+            let relay = relay_n.map(relay);
+            let row = relay
+                .as_ref()
+                .map(|(ap_id, body)| store::activities::NewActivity {
+                    ap_id,
+                    actor_id: room.id,
+                    kind: "Announce",
+                    body,
+                    public: true,
+                    listed: true,
+                });
+            store::comments::insert_received(c, receipt, &comment(n), row.as_ref())
+        };
+
+        assert!(store_reply(c, 1, Some(1))?, "a new reply is stored");
+        let stored = store::comments::by_ap_id(c, "https://a.example/notes/1")?
+            .expect("the comment is stored");
+        assert_eq!(stored.content, "<p>reply 1</p>");
+        assert_eq!(stored.in_reply_to, idea_ap_id);
+        let announce = store::activities::by_ap_id(c, "https://maker.example/activities/1")?
+            .expect("the relay is stored");
+        assert_eq!(
+            (
+                announce.actor_id,
+                announce.kind.as_str(),
+                announce.public,
+                announce.listed
+            ),
+            (room.id, "Announce", true, true)
+        );
+        assert!(announce.body.contains("\"Announce\""));
+        assert!(store::receipts::exists(c, "https://a.example/create/1")?);
+
+        // The same activity again, with a relay of a new id: nothing more is stored.
+        assert!(!store_reply(c, 1, Some(2))?, "a repeat is a duplicate");
+        assert!(store::activities::by_ap_id(c, "https://maker.example/activities/2")?.is_none());
+        assert_eq!(store::comments::count_of_idea(c, idea.id)?, 1);
+
+        // Without a relay: the receipt and the comment only.
+        assert!(store_reply(c, 2, None)?);
+        assert_eq!(store::comments::count_of_idea(c, idea.id)?, 2);
+        assert!(store::receipts::exists(c, "https://a.example/create/2")?);
+        assert_eq!(
+            store::activities::count_of_actor(c, room.id, store::activities::Listing::All)?,
+            1
+        );
+        Ok(())
+    })
+    .await
+    .unwrap();
+}
+backends!(a_received_reply_is_stored_with_its_relay_or_not_at_all);

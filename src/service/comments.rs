@@ -300,11 +300,16 @@ pub async fn receive_in_thread(ctx: &Ctx, reply: Inbound<IncomingComment>) -> Re
             actor: &receipt.actor,
             kind: &receipt.kind,
         };
-        // The receipt and the comment in one statement (the common case in a busy inbox).
-        if !store::comments::insert_received(c, receipt, &comment)? {
+        // The receipt, the comment and the room's Announce of it in one statement (the
+        // common case in a busy inbox); its deliveries are queued once it is stored.
+        let relay = c.relay(&author, &room, &recipients, &original)?;
+        let row = relay.as_ref().map(|r| r.row());
+        if !store::comments::insert_received(c, receipt, &comment, row.as_ref())? {
             return Ok(Threaded::Applied(Applied::Duplicate));
         }
-        c.distribute_among(&author, &room, &recipients, &original, None, vec![])?;
+        if let Some(relay) = &relay {
+            c.send(relay)?;
+        }
         Ok(Threaded::Applied(Applied::Done))
     })
     .await

@@ -25,6 +25,7 @@ pub mod rooms;
 pub mod sessions;
 pub mod supports;
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::ops::{Deref, DerefMut};
 
@@ -122,25 +123,26 @@ impl Tx<'_> {
         inboxes: impl IntoIterator<Item = String>,
         listed: Listed,
     ) -> Result<()> {
-        let ap_id = activity["id"]
-            .as_str()
-            .ok_or_else(|| Error::Internal("activity without id".into()))?;
-        let kind = activity["type"].as_str().unwrap_or("Activity");
-        let public = vocab::audience_of(activity)
-            .iter()
-            .any(|a| vocab::is_public(a));
-        let body = activity.to_string();
-        store::activities::insert(
-            self,
-            ap_id,
-            signer.id,
-            kind,
-            &body,
-            public,
-            listed == Listed::Yes,
-        )?;
+        let outgoing = Outgoing::new(signer, Cow::Borrowed(activity), inboxes, listed)?;
+        self.publish_outgoing(&outgoing)
+    }
+
+    /// Stores `outgoing` and queues its deliveries.
+    fn publish_outgoing(&mut self, outgoing: &Outgoing<'_>) -> Result<()> {
+        store::activities::insert(self, &outgoing.row())?;
+        self.send(outgoing)
+    }
+
+    /// Queues the deliveries of `outgoing`, which the transaction has stored (with
+    /// [`Outgoing::row`]): one per distinct remote inbox, in the form its server takes.
+    pub fn send(&mut self, outgoing: &Outgoing<'_>) -> Result<()> {
         let urls = self.urls;
-        let targets: BTreeSet<String> = inboxes.into_iter().filter(|i| !urls.is_local(i)).collect();
+        let targets: BTreeSet<&str> = outgoing
+            .inboxes
+            .iter()
+            .map(String::as_str)
+            .filter(|i| !urls.is_local(i))
+            .collect();
         let hosts: Vec<String> = targets.iter().filter_map(|i| vocab::host_of(i)).collect();
         let families = peers::families(self, &hosts)?;
         let forms: Vec<IdeaForm> = targets
@@ -152,20 +154,20 @@ impl Tx<'_> {
             .collect();
         let article = forms
             .contains(&IdeaForm::Article)
-            .then(|| vocab::as_article(activity).to_string());
+            .then(|| vocab::as_article(&outgoing.activity).to_string());
         let queue: Vec<(&str, &str)> = targets
             .iter()
             .zip(&forms)
             .map(|(inbox, form)| {
                 let body = match (form, &article) {
                     (IdeaForm::Article, Some(article)) => article.as_str(),
-                    _ => body.as_str(),
+                    _ => outgoing.body.as_str(),
                 };
-                (inbox.as_str(), body)
+                (*inbox, body)
             })
             .collect();
         if !queue.is_empty() {
-            store::deliveries::enqueue_all(self, ap_id, signer.id, &queue)?;
+            store::deliveries::enqueue_all(self, &outgoing.ap_id, outgoing.signer, &queue)?;
             self.queued = true;
         }
         Ok(())
@@ -256,13 +258,8 @@ impl Tx<'_> {
         object: Option<Value>,
         origin: Option<&str>,
     ) -> Result<()> {
-        let inboxes: Vec<String> = followers
-            .iter()
-            .filter(|f| origin != Some(f.host.as_str()))
-            .map(|f| f.inbox.clone())
-            .collect();
-        let announce = vocab::announce(&self.new_activity_id(), room, activity);
-        self.publish(room, &announce, inboxes)?;
+        let announce = self.announcement(room, followers, activity, origin)?;
+        self.publish_outgoing(&announce)?;
         let Some(object) = object else {
             return Ok(());
         };
@@ -283,6 +280,103 @@ impl Tx<'_> {
         }
         let announce = vocab::announce(&self.new_activity_id(), room, object);
         self.publish_as(room, &announce, plain, Listed::No)
+    }
+
+    /// The `Announce` of `activity` by `room` to its followers, one inbox per server, except
+    /// the servers on `origin` (where the activity came from): listed in the room's outbox.
+    fn announcement(
+        &self,
+        room: &Actor,
+        followers: &[Recipient],
+        activity: Value,
+        origin: Option<&str>,
+    ) -> Result<Outgoing<'static>> {
+        let inboxes: Vec<String> = followers
+            .iter()
+            .filter(|f| origin != Some(f.host.as_str()))
+            .map(|f| f.inbox.clone())
+            .collect();
+        let announce = vocab::announce(&self.new_activity_id(), room, activity);
+        Outgoing::new(room, Cow::Owned(announce), inboxes, Listed::Yes)
+    }
+
+    /// What [`Tx::distribute_among`] sends about an `activity` of the remote `author` in
+    /// `room`, built before the activity's change is stored so that both can be stored
+    /// together (then queue it with [`Tx::send`]): a local room's `Announce` of it to its
+    /// `followers`, except those on the author's server; nothing for a remote room (its own
+    /// server relays).
+    pub fn relay(
+        &self,
+        author: &Actor,
+        room: &Actor,
+        followers: &[Recipient],
+        activity: &Value,
+    ) -> Result<Option<Outgoing<'static>>> {
+        if author.local {
+            return Err(Error::Internal(format!(
+                "{} is local: its activities are published, not relayed",
+                author.ap_id
+            )));
+        }
+        if !room.local {
+            return Ok(None);
+        }
+        let embedded = vocab::embedded(activity.clone());
+        self.announcement(room, followers, embedded, Some(&author.host))
+            .map(Some)
+    }
+}
+
+/// An activity this node publishes, ready to be stored ([`Outgoing::row`]) and sent
+/// ([`Tx::send`]) in the same transaction.
+pub struct Outgoing<'a> {
+    signer: i32,
+    ap_id: String,
+    kind: String,
+    activity: Cow<'a, Value>,
+    body: String,
+    public: bool,
+    listed: Listed,
+    inboxes: Vec<String>,
+}
+
+impl<'a> Outgoing<'a> {
+    fn new(
+        signer: &Actor,
+        activity: Cow<'a, Value>,
+        inboxes: impl IntoIterator<Item = String>,
+        listed: Listed,
+    ) -> Result<Outgoing<'a>> {
+        let ap_id = activity["id"]
+            .as_str()
+            .ok_or_else(|| Error::Internal("activity without id".into()))?
+            .to_string();
+        let kind = activity["type"].as_str().unwrap_or("Activity").to_string();
+        let public = vocab::audience_of(&activity)
+            .iter()
+            .any(|a| vocab::is_public(a));
+        Ok(Outgoing {
+            signer: signer.id,
+            ap_id,
+            kind,
+            body: activity.to_string(),
+            activity,
+            public,
+            listed,
+            inboxes: inboxes.into_iter().collect(),
+        })
+    }
+
+    /// Its row in the store.
+    pub fn row(&self) -> store::activities::NewActivity<'_> {
+        store::activities::NewActivity {
+            ap_id: &self.ap_id,
+            actor_id: self.signer,
+            kind: &self.kind,
+            body: &self.body,
+            public: self.public,
+            listed: self.listed == Listed::Yes,
+        }
     }
 }
 

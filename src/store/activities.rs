@@ -7,24 +7,28 @@ use super::schema::*;
 use super::{now, DbConnection};
 use crate::error::Result;
 
-pub fn insert(
-    conn: &mut DbConnection,
-    ap_id: &str,
-    actor: i32,
-    kind: &str,
-    body: &str,
-    public: bool,
-    listed: bool,
-) -> Result<()> {
+/// An activity this node publishes, as stored: served at its id, listed in its actor's outbox
+/// when `listed`.
+#[derive(Debug, Clone, Copy)]
+pub struct NewActivity<'a> {
+    pub ap_id: &'a str,
+    pub actor_id: i32,
+    pub kind: &'a str,
+    pub body: &'a str,
+    pub public: bool,
+    pub listed: bool,
+}
+
+pub fn insert(conn: &mut DbConnection, new: &NewActivity<'_>) -> Result<()> {
     diesel::insert_into(activities::table)
         .values((
-            activities::ap_id.eq(ap_id),
-            activities::actor_id.eq(actor),
-            activities::kind.eq(kind),
-            activities::body.eq(body),
-            activities::public.eq(public),
+            activities::ap_id.eq(new.ap_id),
+            activities::actor_id.eq(new.actor_id),
+            activities::kind.eq(new.kind),
+            activities::body.eq(new.body),
+            activities::public.eq(new.public),
             activities::published.eq(now()),
-            activities::listed.eq(listed),
+            activities::listed.eq(new.listed),
         ))
         .execute(conn)?;
     Ok(())

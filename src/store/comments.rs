@@ -2,6 +2,7 @@
 
 use diesel::prelude::*;
 
+use super::activities::NewActivity;
 use super::follows::{parse_recipients, Recipient, RoomRecipientsOfIdea};
 use super::models::*;
 use super::schema::*;
@@ -115,44 +116,65 @@ pub struct ReceiptOf<'a> {
     pub kind: &'a str,
 }
 
-/// Records the receipt of the activity that carried the comment `new` and inserts the
-/// comment, unless the receipt was there already (a duplicate: nothing is inserted, and the
-/// answer is false). One statement on PostgreSQL (a data-modifying `WITH`; the inbox stores
-/// many replies, and each statement is a round trip), [`super::receipts::record`] and
-/// [`insert`] on SQLite.
+/// Records the receipt of the activity that carried the comment `new`, inserts the comment
+/// and stores `relay`, the activity this node publishes about it (a local room's `Announce`),
+/// unless the receipt was there already (a duplicate: nothing is inserted, and the answer is
+/// false). One statement on PostgreSQL (a data-modifying `WITH`; the inbox stores many
+/// replies, and each statement is a round trip), [`super::receipts::record`], [`insert`] and
+/// [`super::activities::insert`] on SQLite.
 pub fn insert_received(
     conn: &mut DbConnection,
     receipt: ReceiptOf<'_>,
     new: &NewComment,
+    relay: Option<&NewActivity<'_>>,
 ) -> Result<bool> {
     match conn {
         DbConnection::Postgresql(c) => {
-            let received = ReceivedComment {
-                receipt,
-                received_at: now(),
-                new,
+            let received_at = now();
+            let inserted = match relay {
+                Some(relay) => ReceivedComment::<true> {
+                    receipt,
+                    received_at,
+                    new,
+                    relay: Some(relay),
+                }
+                .execute(c)?,
+                None => ReceivedComment::<false> {
+                    receipt,
+                    received_at,
+                    new,
+                    relay: None,
+                }
+                .execute(c)?,
             };
-            Ok(received.execute(c)? > 0)
+            Ok(inserted > 0)
         }
         DbConnection::Sqlite(_) => {
             if !super::receipts::record(conn, receipt.ap_id, receipt.actor, receipt.kind)? {
                 return Ok(false);
             }
             insert(conn, new)?;
+            if let Some(relay) = relay {
+                super::activities::insert(conn, relay)?;
+            }
             Ok(true)
         }
     }
 }
 
-/// [`insert_received`]'s statement on PostgreSQL. Its text is the same for every reply, so
+/// [`insert_received`]'s statement on PostgreSQL, `RELAYED` when it also stores the relayed
+/// activity (then `relay` is given). Its text is the same for every reply of its kind, so
 /// the connection prepares it once (`QueryId`), as it does diesel's own queries.
-struct ReceivedComment<'a> {
+struct ReceivedComment<'a, const RELAYED: bool> {
     receipt: ReceiptOf<'a>,
     received_at: chrono::NaiveDateTime,
     new: &'a NewComment,
+    relay: Option<&'a NewActivity<'a>>,
 }
 
-impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for ReceivedComment<'_> {
+impl<const RELAYED: bool> diesel::query_builder::QueryFragment<diesel::pg::Pg>
+    for ReceivedComment<'_, RELAYED>
+{
     fn walk_ast<'b>(
         &'b self,
         mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
@@ -175,9 +197,14 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for ReceivedComment<'_
         );
         binds!(out; Text => receipt.ap_id, Text => receipt.actor, Text => receipt.kind,
             Timestamp => &self.received_at);
+        out.push_sql(") ON CONFLICT DO NOTHING RETURNING 1)");
+        if RELAYED {
+            out.push_sql(", reply AS (");
+        } else {
+            out.push_sql(" ");
+        }
         out.push_sql(
-            ") ON CONFLICT DO NOTHING RETURNING 1) \
-             INSERT INTO comments (ap_id, idea_id, author_id, in_reply_to, content, source, \
+            "INSERT INTO comments (ap_id, idea_id, author_id, in_reply_to, content, source, \
              local, deleted, published, updated, terms) SELECT ",
         );
         binds!(out;
@@ -194,19 +221,35 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for ReceivedComment<'_
             Nullable<Text> => &new.terms,
         );
         out.push_sql(" FROM receipt");
+        if let (true, Some(relay)) = (RELAYED, self.relay) {
+            out.push_sql(
+                " RETURNING 1) INSERT INTO activities (ap_id, actor_id, kind, body, public, \
+                 published, listed) SELECT ",
+            );
+            binds!(out;
+                Text => relay.ap_id,
+                Integer => &relay.actor_id,
+                Text => relay.kind,
+                Text => relay.body,
+                Bool => &relay.public,
+                Timestamp => &self.received_at,
+                Bool => &relay.listed,
+            );
+            out.push_sql(" FROM reply");
+        }
         Ok(())
     }
 }
 
-impl diesel::query_builder::QueryId for ReceivedComment<'_> {
-    type QueryId = ReceivedCommentQuery;
+impl<const RELAYED: bool> diesel::query_builder::QueryId for ReceivedComment<'_, RELAYED> {
+    type QueryId = ReceivedCommentQuery<RELAYED>;
     const HAS_STATIC_QUERY_ID: bool = true;
 }
 
 /// The identity of [`ReceivedComment`]'s statement in the connection's statement cache.
-struct ReceivedCommentQuery;
+struct ReceivedCommentQuery<const RELAYED: bool>;
 
-impl RunQueryDsl<diesel::PgConnection> for ReceivedComment<'_> {}
+impl<const RELAYED: bool> RunQueryDsl<diesel::PgConnection> for ReceivedComment<'_, RELAYED> {}
 
 pub fn insert(conn: &mut DbConnection, new: &NewComment) -> Result<Comment> {
     Ok(diesel::insert_into(comments::table)
