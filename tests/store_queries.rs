@@ -254,3 +254,69 @@ async fn a_received_reply_is_stored_with_its_relay_or_not_at_all(backend: Backen
     .unwrap();
 }
 backends!(a_received_reply_is_stored_with_its_relay_or_not_at_all);
+
+/// On PostgreSQL with lz4 (the servers CI and the compose file run), large text is stored
+/// compressed with lz4 rather than pglz: a relayed `Announce` over 2 KB, as the inbox stores
+/// one for every reply, and the body a delivery of it sends.
+#[test]
+fn large_text_is_compressed_with_lz4_on_postgresql() {
+    use diesel::sql_types::{Nullable, Text};
+    use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl};
+    if !backend_available(Backend::Postgres) {
+        return;
+    }
+    #[derive(QueryableByName)]
+    struct Method {
+        #[diesel(sql_type = Nullable<Text>)]
+        method: Option<String>,
+    }
+    let url = fresh_postgres_db();
+    let db = Db::open(&url).expect("open the database");
+    let body = format!(
+        r#"{{"id":"https://maker.example/activities/1","type":"Announce","object":"{}"}}"#,
+        "a reply that says a lot, ".repeat(200)
+    );
+    let stored = body.clone();
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(db.write(move |c| {
+            let room = actor(c, "room", "maker.example", ActorKind::Group, true);
+            store::activities::insert(
+                c,
+                &store::activities::NewActivity {
+                    ap_id: "https://maker.example/activities/1",
+                    actor_id: room.id,
+                    kind: "Announce",
+                    body: &stored,
+                    public: true,
+                    listed: true,
+                },
+            )?;
+            store::deliveries::enqueue(
+                c,
+                "https://maker.example/activities/1",
+                room.id,
+                "https://a.example/inbox",
+                &stored,
+            )
+        }))
+        .unwrap();
+    let mut c = PgConnection::establish(&url).unwrap();
+    let method = |c: &mut PgConnection, sql: &str| {
+        diesel::sql_query(sql)
+            .get_result::<Method>(c)
+            .unwrap()
+            .method
+    };
+    let activity = method(
+        &mut c,
+        "SELECT pg_column_compression(body) AS method FROM activities",
+    );
+    let delivery = method(
+        &mut c,
+        "SELECT pg_column_compression(body) AS method FROM delivery_bodies",
+    );
+    assert!(body.len() > 2048);
+    assert_eq!(activity.as_deref(), Some("lz4"));
+    assert_eq!(delivery.as_deref(), Some("lz4"));
+}
