@@ -97,7 +97,8 @@ impl Error {
 
 /// Whether a database error is one a retry of the same request cures: the connection
 /// closed under it, or a concurrent transaction won (a unique key taken meanwhile, a
-/// serialization failure, or a deadlock, which PostgreSQL breaks by failing one of the two).
+/// serialization failure, or a deadlock, which PostgreSQL breaks by failing one of the two),
+/// or SQLite's file stayed locked by another connection for longer than it waits.
 fn is_transient(e: &diesel::result::Error) -> bool {
     use diesel::result::DatabaseErrorKind as K;
     match e {
@@ -107,8 +108,10 @@ fn is_transient(e: &diesel::result::Error) -> bool {
         ) => true,
         // diesel has no kind for SQLSTATE 40P01; PostgreSQL's message for it is this (the
         // server's messages are English unless `lc_messages` says otherwise).
+        // SQLite's message for SQLITE_BUSY is always this one (it is not translated).
         diesel::result::Error::DatabaseError(K::Unknown, info) => {
             info.message().starts_with("deadlock detected")
+                || info.message() == "database is locked"
         }
         _ => false,
     }
@@ -152,5 +155,45 @@ impl axum::response::IntoResponse for Error {
             }
         }
         resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::result::{DatabaseErrorKind as K, Error as DieselError};
+    use http::StatusCode;
+
+    fn database(kind: K, message: &str) -> Error {
+        Error::Database(DieselError::DatabaseError(
+            kind,
+            Box::new(message.to_string()),
+        ))
+    }
+
+    #[test]
+    fn transient_database_errors_ask_for_a_retry_in_a_second() {
+        for e in [
+            database(K::UniqueViolation, "duplicate key value"),
+            database(K::SerializationFailure, "could not serialize access"),
+            database(K::ClosedConnection, "server closed the connection"),
+            database(K::Unknown, "deadlock detected"),
+            database(K::Unknown, "database is locked"),
+        ] {
+            assert_eq!(e.retry_after(), Some(CONFLICT_RETRY_AFTER_SECS), "{e}");
+            assert_eq!(e.status(), StatusCode::SERVICE_UNAVAILABLE, "{e}");
+        }
+    }
+
+    #[test]
+    fn other_database_errors_are_faults_without_a_retry() {
+        for e in [
+            database(K::Unknown, "no such table: ideas"),
+            database(K::ForeignKeyViolation, "FOREIGN KEY constraint failed"),
+            database(K::Unknown, "database is locked by a bug"),
+        ] {
+            assert_eq!(e.retry_after(), None, "{e}");
+            assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR, "{e}");
+        }
     }
 }

@@ -4,7 +4,8 @@
 //! pooled connection on a blocking thread of its own (which under load cost a thread wake-up
 //! and a lock hand-over per write, and a commit each), every write of the process is sent to
 //! one thread that owns the writing connection. It takes whatever writes are waiting (up to
-//! [`MAX_BATCH`]), runs each in a savepoint of one transaction, commits once, and only then
+//! [`MAX_BATCH`]), runs each in a savepoint of one transaction (which takes the file's write
+//! lock at its start, [`write_transaction`]), commits once, and only then
 //! answers them: a write that failed was rolled back to its savepoint alone, and every write
 //! answered `Ok` is committed. When the commit itself fails, every write of the batch is
 //! answered [`Error::Unavailable`] (nothing of it is kept; the caller may try again), and the
@@ -69,9 +70,13 @@ impl Writer {
     {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |conn| {
-            // A transaction inside the batch's transaction: a savepoint, released on `Ok`,
-            // rolled back on `Err`.
-            let out = conn.transaction(f);
+            // Inside a batch, a savepoint (released on `Ok`, rolled back on `Err`); alone, a
+            // transaction of its own.
+            let out = if in_transaction(conn) {
+                conn.transaction(f)
+            } else {
+                write_transaction(conn, f)
+            };
             Box::new(move |failed: Option<&str>| {
                 let out = match (out, failed) {
                     (Ok(_), Some(reason)) => Err(Error::Unavailable(format!(
@@ -154,7 +159,7 @@ fn run_batch(conn: &mut DbConnection, waiting: &mut Vec<Job>) -> Outcome {
     let mut panicked = None;
     let jobs: Vec<Job> = std::mem::take(waiting);
     let mut jobs = jobs.into_iter();
-    let committed = conn.transaction::<(), diesel::result::Error, _>(|conn| {
+    let committed = write_transaction::<(), diesel::result::Error, _>(conn, |conn| {
         for job in jobs.by_ref() {
             match catch_unwind(AssertUnwindSafe(|| job(conn))) {
                 Ok(answer) => answers.push(answer),
@@ -190,6 +195,55 @@ fn run_alone(conn: &mut DbConnection, job: Job) -> Outcome {
             failure: Some(format!("a write panicked ({})", panic_message(&panic))),
         },
     }
+}
+
+/// Runs `f` in a transaction that takes the database's write lock at its start (SQLite's
+/// `BEGIN IMMEDIATE`), committed on `Ok` and rolled back on `Err`.
+///
+/// A plain (deferred) transaction takes the lock at its first write. When it has read before
+/// (a use case reads, then writes) and another connection holds the lock at that moment,
+/// SQLite fails the write at once with "database is locked", without waiting: waiting could
+/// deadlock two transactions that both read and then want to write. This writer is the
+/// process's only writer, but not the file's: a command-line tool (`cocreate block add`,
+/// `cocreate deliveries retry`) writes to it while the node serves. Under load the inbox
+/// also met such a lock held elsewhere (`cargo bench`: 500s in about one run of four, whose
+/// holder was not pinned down). Taking the lock first, the transaction waits for it (the
+/// connection's `busy_timeout`) instead of failing the writes of a whole batch.
+fn write_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> std::result::Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> std::result::Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    match &mut *conn {
+        DbConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
+        other => Manager::begin_transaction(other)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            Manager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            // A failed rollback leaves the connection in a state the writer does not trust:
+            // the batch fails, and the writer opens a new connection.
+            Manager::rollback_transaction(conn)?;
+            Err(e)
+        }
+    }
+}
+
+/// Whether `conn` is inside a transaction (a write then runs in a savepoint of it).
+fn in_transaction(conn: &mut DbConnection) -> bool {
+    use diesel::connection::TransactionManager;
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    matches!(
+        Manager::transaction_manager_status_mut(conn).transaction_depth(),
+        Ok(Some(_))
+    )
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
@@ -239,7 +293,8 @@ mod tests {
         let open = move || {
             let mut c = diesel::SqliteConnection::establish(&p).map_err(|e| e.to_string())?;
             c.batch_execute(
-                "PRAGMA journal_mode = WAL; CREATE TABLE IF NOT EXISTS t (n BIGINT PRIMARY KEY)",
+                "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                 CREATE TABLE IF NOT EXISTS t (n BIGINT PRIMARY KEY)",
             )
             .map_err(|e| e.to_string())?;
             Ok(DbConnection::Sqlite(c))
@@ -334,6 +389,55 @@ mod tests {
         assert!(matches!(p, Err(Error::Unavailable(_))), "{p:?}");
         assert_eq!(w.write(insert(2)).await.unwrap(), 2);
         assert_eq!(committed(&path), vec![2]);
+    }
+
+    /// Another connection to the file (a command-line tool, say) holds the write lock for a
+    /// moment while writes that read before they write arrive, alone and in a batch: they
+    /// wait for the lock and commit, instead of failing with "database is locked" (which a
+    /// transaction that takes the lock at its first write gets at once).
+    #[tokio::test]
+    async fn writes_that_read_first_wait_for_another_connections_write_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let (w, _, path) = writer(&dir);
+        w.write(insert(1)).await.unwrap();
+        let read_then_insert = |n: i64| {
+            move |c: &mut DbConnection| -> Result<i64> {
+                // A read first: the transaction holds a snapshot when it comes to write.
+                diesel::sql_query("SELECT n FROM t")
+                    .load::<Row>(c)
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+                insert(n)(c)
+            }
+        };
+        let (locked, release) = std::sync::mpsc::channel::<()>();
+        let (go, wait) = std::sync::mpsc::channel::<()>();
+        let file = path.clone();
+        let other = std::thread::spawn(move || {
+            let mut c = diesel::SqliteConnection::establish(&file).unwrap();
+            c.batch_execute("BEGIN IMMEDIATE; INSERT INTO t (n) VALUES (100)")
+                .unwrap();
+            go.send(()).unwrap();
+            // Held until the writes below have started and run into it.
+            release.recv().unwrap();
+            c.batch_execute("COMMIT").unwrap();
+        });
+        wait.recv().unwrap();
+        let writes = tokio::spawn({
+            let w = w.clone();
+            async move {
+                tokio::join!(
+                    w.write(read_then_insert(2)),
+                    w.write(read_then_insert(3)),
+                    w.write(read_then_insert(4)),
+                )
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        locked.send(()).unwrap();
+        other.join().unwrap();
+        let (a, b, c) = writes.await.unwrap();
+        assert_eq!((a.unwrap(), b.unwrap(), c.unwrap()), (2, 3, 4));
+        assert_eq!(committed(&path), vec![1, 2, 3, 4, 100]);
     }
 
     #[tokio::test]
