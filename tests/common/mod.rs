@@ -484,8 +484,20 @@ impl Node {
 }
 
 impl Drop for Node {
+    /// Stops the process. When a test or benchmark is failing (a panic), the end of the
+    /// node's log is printed first: its log file goes with its temporary directory, and the
+    /// node's side of a failure (a 500's cause, say) is often what explains it.
     fn drop(&mut self) {
         self.kill();
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(self.log_path()).unwrap_or_default();
+            let lines: Vec<&str> = log.lines().collect();
+            let tail = lines[lines.len().saturating_sub(40)..].join("\n");
+            eprintln!(
+                "--- the last lines of node {}'s log ---\n{tail}\n---",
+                self.name
+            );
+        }
     }
 }
 
