@@ -37,8 +37,11 @@ fn peer_dir() -> PathBuf {
 }
 
 /// Installs the peer's pinned npm dependencies once, so that `cargo test` works on a fresh
-/// machine that has Node.js and npm.
+/// machine that has Node.js and npm. The tests of this file run at the same time: one
+/// installs while the others wait (two `npm ci` in one directory break each other).
 fn ensure_installed() {
+    static INSTALLING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = INSTALLING.lock().unwrap_or_else(|p| p.into_inner());
     let dir = peer_dir();
     if dir.join("node_modules/@fedify/fedify").exists() {
         return;
