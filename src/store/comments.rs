@@ -190,6 +190,12 @@ impl<const RELAYED: bool> diesel::query_builder::QueryFragment<diesel::pg::Pg>
                 )*
             };
         }
+        if RELAYED && self.relay.is_none() {
+            // Would be an unfinished `WITH`: said plainly instead of by the server.
+            return Err(diesel::result::Error::QueryBuilderError(
+                "a relayed reply's statement needs the relayed activity".into(),
+            ));
+        }
         let (receipt, new) = (&self.receipt, self.new);
         out.push_sql(
             "WITH receipt AS (INSERT INTO inbox_receipts (ap_id, actor, kind, received_at) \

@@ -228,8 +228,8 @@ where
             Ok(value)
         }
         Err(e) => {
-            // A failed rollback leaves the connection in a state the writer does not trust:
-            // the batch fails, and the writer opens a new connection.
+            // A failed rollback is the error returned: a batch then fails and the writer
+            // opens a new connection; a write that ran alone gets it as its answer.
             Manager::rollback_transaction(conn)?;
             Err(e)
         }
