@@ -6,7 +6,7 @@ use crate::domain::membership::Action;
 use crate::domain::text;
 use crate::error::{Error, Result};
 use crate::service::inbound::{Applied, Inbound};
-use crate::service::{commit, ideas, members, policy, Tx};
+use crate::service::{commit, commit_each, ideas, members, policy, Tx};
 use crate::state::Ctx;
 use crate::store::models::{Actor, Comment, Idea, NewComment};
 use crate::store::{self, now, DbConnection};
@@ -232,7 +232,9 @@ pub async fn receive_in_thread(ctx: &Ctx, reply: Inbound<IncomingComment>) -> Re
     }
     // Sanitised before the transaction: the write lock is held for database work only.
     let content = text::sanitize_html(&reply.content.content);
-    commit(ctx, move |c| {
+    // Each statement on its own: the reply target is read without locks (nothing a
+    // transaction would hold still), and the common case stores the reply in one statement.
+    commit_each(ctx, move |c| {
         let target = reply_target(
             c,
             &reply.content.in_reply_to,
@@ -267,19 +269,20 @@ pub async fn receive_in_thread(ctx: &Ctx, reply: Inbound<IncomingComment>) -> Re
         if held || private || refusal.is_some() {
             // Not stored: the receipt is recorded, so that the activity counts as applied
             // (a repeat is a duplicate), and the reason is given.
-            if !receipt.record(c)? || held {
-                return Ok(Threaded::Applied(Applied::Duplicate));
-            }
-            if private {
-                return Err(Error::Unsupported(format!(
-                    "{} is not addressed to the public: private messages never become comments",
-                    incoming.ap_id
-                )));
-            }
-            if let Some(reason) = refusal {
-                return members::refuse(c, &room, &author, &original, &reason)
-                    .map(Threaded::Applied);
-            }
+            return c
+                .atomically(|c| {
+                    if !receipt.record(c)? || held {
+                        return Ok(Applied::Duplicate);
+                    }
+                    if let Some(reason) = refusal.filter(|_| !private) {
+                        return members::refuse(c, &room, &author, &original, &reason);
+                    }
+                    Err(Error::Unsupported(format!(
+                        "{} is not addressed to the public: private messages never become comments",
+                        incoming.ap_id
+                    )))
+                })
+                .map(Threaded::Applied);
         }
         let terms = members::terms_of(&room, settings.as_ref());
         let comment = NewComment {
@@ -301,16 +304,25 @@ pub async fn receive_in_thread(ctx: &Ctx, reply: Inbound<IncomingComment>) -> Re
             kind: &receipt.kind,
         };
         // The receipt, the comment and the room's Announce of it in one statement (the
-        // common case in a busy inbox); its deliveries are queued once it is stored.
+        // common case in a busy inbox); its deliveries, if it has any, are queued once it is
+        // stored, in the same transaction.
         let relay = c.relay(&author, &room, &recipients, &original)?;
         let row = relay.as_ref().map(|r| r.row());
-        if !store::comments::insert_received(c, receipt, &comment, row.as_ref())? {
-            return Ok(Threaded::Applied(Applied::Duplicate));
-        }
-        if let Some(relay) = &relay {
-            c.send(relay)?;
-        }
-        Ok(Threaded::Applied(Applied::Done))
+        let stored = match relay.as_ref().filter(|r| c.sends(r)) {
+            Some(relay) => c.atomically(|c| {
+                let stored = store::comments::insert_received(c, receipt, &comment, row.as_ref())?;
+                if stored {
+                    c.send(relay)?;
+                }
+                Ok(stored)
+            })?,
+            None => store::comments::insert_received(c, receipt, &comment, row.as_ref())?,
+        };
+        Ok(Threaded::Applied(if stored {
+            Applied::Done
+        } else {
+            Applied::Duplicate
+        }))
     })
     .await
 }

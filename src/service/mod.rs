@@ -29,6 +29,7 @@ use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::ops::{Deref, DerefMut};
 
+use diesel::Connection;
 use serde_json::Value;
 
 use crate::domain::peers::IdeaForm;
@@ -51,6 +52,33 @@ where
     let (out, queued) = ctx
         .db
         .write(move |conn| {
+            let mut tx = Tx::new(conn, &urls);
+            let out = change(&mut tx)?;
+            Ok((out, tx.queued))
+        })
+        .await?;
+    if queued {
+        ctx.delivery_wake.notify_one();
+    }
+    Ok(out)
+}
+
+/// [`commit`] for a change that is usually one write statement: on PostgreSQL its statements
+/// commit one by one ([`crate::store::Db::write_each`]), which saves the two round trips of
+/// `BEGIN` and `COMMIT`; the change opens a transaction itself around writes that must commit
+/// together ([`Tx::atomically`]). What it reads first must decide nothing that a transaction
+/// would keep from changing (in a read-committed transaction, nothing it does not lock), and
+/// a write must not be left half done by an error: its writes are either one statement or
+/// inside [`Tx::atomically`]. On SQLite it is [`commit`].
+pub async fn commit_each<T, F>(ctx: &Ctx, change: F) -> Result<T>
+where
+    F: FnOnce(&mut Tx<'_>) -> Result<T> + Send + 'static,
+    T: Send + 'static,
+{
+    let urls = ctx.urls.clone();
+    let (out, queued) = ctx
+        .db
+        .write_each(move |conn| {
             let mut tx = Tx::new(conn, &urls);
             let out = change(&mut tx)?;
             Ok((out, tx.queued))
@@ -99,6 +127,19 @@ impl<'a> Tx<'a> {
 }
 
 impl Tx<'_> {
+    /// Runs `change` in a transaction of its own (a savepoint when one is open already): all of
+    /// its writes commit or none. For the several writes of a change run by [`commit_each`].
+    pub fn atomically<T>(&mut self, change: impl FnOnce(&mut Tx<'_>) -> Result<T>) -> Result<T> {
+        let urls = self.urls;
+        let (out, queued) = self.conn.transaction(|conn| {
+            let mut tx = Tx::new(conn, urls);
+            let out = change(&mut tx)?;
+            Ok::<_, Error>((out, tx.queued))
+        })?;
+        self.queued |= queued;
+        Ok(out)
+    }
+
     /// A fresh id for an activity this node publishes.
     pub fn new_activity_id(&self) -> String {
         self.urls.new_activity()
@@ -131,6 +172,11 @@ impl Tx<'_> {
     fn publish_outgoing(&mut self, outgoing: &Outgoing<'_>) -> Result<()> {
         store::activities::insert(self, &outgoing.row())?;
         self.send(outgoing)
+    }
+
+    /// Whether [`Tx::send`] queues anything for `outgoing`: whether it goes to another server.
+    pub fn sends(&self, outgoing: &Outgoing<'_>) -> bool {
+        outgoing.inboxes.iter().any(|i| !self.urls.is_local(i))
     }
 
     /// Queues the deliveries of `outgoing`, which the transaction has stored (with

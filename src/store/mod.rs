@@ -459,6 +459,34 @@ impl Db {
         .map_err(|e| Error::Internal(format!("database task failed: {e}")))?
     }
 
+    /// Runs `f` off the async runtime with each of its statements committing on its own, for a
+    /// change whose reads decide nothing that a transaction would hold still and whose writes
+    /// are usually one statement: `f` opens a transaction itself around writes that must
+    /// commit together ([`diesel::Connection::transaction`]). On PostgreSQL this saves the
+    /// `BEGIN` and `COMMIT` round trips of [`Db::write`] (a lone statement is atomic, and a
+    /// read-committed transaction reads each statement's own snapshot anyway, so reading
+    /// before it changes nothing). On SQLite it is [`Db::write`]: `f` runs in the writer's
+    /// transaction (a transaction `f` opens is a savepoint in it), which holds still what `f`
+    /// read.
+    pub async fn write_each<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        if self.writer.is_some() {
+            return self.write(f).await;
+        }
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let out = db.with_connection(f);
+            // Moved whatever the outcome: an error may follow a statement that committed.
+            db.changes.fetch_add(1, Ordering::AcqRel);
+            out
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("database task failed: {e}")))?
+    }
+
     /// A count that moves after every change to the database: read it before a read to tell
     /// later whether what was read may have changed since. On SQLite it counts this process's
     /// write transactions (this process is the file's only server; a command-line tool writing
