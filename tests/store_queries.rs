@@ -320,3 +320,69 @@ fn large_text_is_compressed_with_lz4_on_postgresql() {
     assert_eq!(activity.as_deref(), Some("lz4"));
     assert_eq!(delivery.as_deref(), Some("lz4"));
 }
+
+/// Queued deliveries are one per target, in the order given, each with its own body (a body
+/// stored once however many share it) and its inbox's host, and every host is marked queued:
+/// what the delivery worker claims by. On PostgreSQL this is one statement.
+async fn queued_deliveries_keep_their_order_bodies_and_hosts(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(backend, &dir).await;
+    let (page, article) = (r#"{"type":"Page"}"#, r#"{"type":"Article"}"#);
+    let targets = [
+        ("https://b.example/inbox", page),
+        ("https://a.example:8080/inbox", article),
+        ("https://b.example/users/x/inbox", article),
+        ("https://c.example/inbox", page),
+        ("not a URL", page),
+    ];
+    let (queued, bodies, hosts) = db
+        .write(move |c| {
+            // A host already marked queued is left as it is (and not doubled).
+            store::delivery_hosts::mark_queued(c, &["c.example"])?;
+            let room = actor(c, "room", "maker.example", ActorKind::Group, true);
+            store::deliveries::enqueue_all(c, "https://maker.example/a/1", room.id, &targets)?;
+            store::deliveries::enqueue_all(c, "https://maker.example/a/2", room.id, &[])?;
+            let mut queued = store::deliveries::list(c, None, 100)?;
+            queued.reverse();
+            let bodies = store::deliveries::bodies(c, &queued)?;
+            let mut hosts = Vec::new();
+            for host in ["b.example", "a.example:8080", "c.example", ""] {
+                hosts.push(store::delivery_hosts::get(c, host)?.map(|h| h.queued));
+            }
+            Ok((queued, bodies, hosts))
+        })
+        .await
+        .unwrap();
+    let got: Vec<(&str, &str, &str, &str)> = queued
+        .iter()
+        .map(|d| {
+            (
+                d.activity_ap_id.as_str(),
+                d.inbox.as_str(),
+                d.host.as_str(),
+                &*bodies[&d.body_id],
+            )
+        })
+        .collect();
+    let a = "https://maker.example/a/1";
+    assert_eq!(
+        got,
+        vec![
+            (a, "https://b.example/inbox", "b.example", page),
+            (a, "https://a.example:8080/inbox", "a.example:8080", article),
+            (a, "https://b.example/users/x/inbox", "b.example", article),
+            (a, "https://c.example/inbox", "c.example", page),
+            (a, "not a URL", "", page),
+        ]
+    );
+    assert!(queued.iter().all(|d| d.attempts == 0
+        && d.state == cocreate::domain::kinds::DeliveryState::Pending
+        && d.claimed_until.is_none()));
+    let mut body_ids: Vec<i32> = queued.iter().map(|d| d.body_id).collect();
+    body_ids.sort_unstable();
+    body_ids.dedup();
+    assert_eq!(body_ids.len(), 2, "one row per distinct body");
+    assert_eq!(hosts, vec![Some(true); 4]);
+}
+
+backends!(queued_deliveries_keep_their_order_bodies_and_hosts);

@@ -33,15 +33,23 @@ pub fn enqueue(
 }
 
 /// Queues the deliveries of one activity, due now: one per `(inbox, body)`. Each distinct
-/// body is stored once ([`bodies`]); then one statement marks the hosts queued and one per 500
-/// deliveries writes their rows.
+/// body is stored once ([`bodies`]) and each host is marked queued
+/// ([`delivery_hosts::mark_queued`]). On PostgreSQL all of it is one statement, whatever the
+/// number of deliveries (so a change that sends is not a round trip per table slower); on
+/// SQLite, one statement per body, one for the hosts and one per 500 deliveries.
 pub fn enqueue_all(
     conn: &mut DbConnection,
     activity_ap_id: &str,
     signer: i32,
     targets: &[(&str, &str)],
 ) -> Result<()> {
+    if targets.is_empty() {
+        return Ok(());
+    }
     let t = now();
+    if let DbConnection::Postgresql(c) = conn {
+        return enqueue_all_pg(c, activity_ap_id, signer, targets, t);
+    }
     let mut body_ids: HashMap<&str, i32> = HashMap::new();
     for (_, body) in targets {
         if !body_ids.contains_key(body) {
@@ -88,6 +96,121 @@ pub fn enqueue_all(
     }
     Ok(())
 }
+
+/// [`enqueue_all`] on PostgreSQL, as one statement ([`Enqueue`]).
+fn enqueue_all_pg(
+    c: &mut diesel::PgConnection,
+    activity_ap_id: &str,
+    signer: i32,
+    targets: &[(&str, &str)],
+    t: NaiveDateTime,
+) -> Result<()> {
+    let mut bodies: Vec<&str> = Vec::new();
+    let mut forms: Vec<i64> = Vec::with_capacity(targets.len());
+    for (_, body) in targets {
+        let form = match bodies.iter().position(|b| b == body) {
+            Some(i) => i,
+            None => {
+                bodies.push(body);
+                bodies.len() - 1
+            }
+        };
+        forms.push(form as i64 + 1);
+    }
+    let inboxes: Vec<&str> = targets.iter().map(|(inbox, _)| *inbox).collect();
+    // An inbox with no host fails at its first try ("invalid inbox URL"), under host "".
+    let hosts: Vec<String> = inboxes
+        .iter()
+        .map(|inbox| crate::vocab::host_of(inbox).unwrap_or_default())
+        .collect();
+    let hosts: Vec<&str> = hosts.iter().map(String::as_str).collect();
+    Enqueue {
+        marked: delivery_hosts::lock_order(&hosts),
+        t,
+        bodies,
+        activity_ap_id,
+        signer,
+        inboxes,
+        hosts,
+        forms,
+    }
+    .execute(c)?;
+    Ok(())
+}
+
+/// The one statement of [`enqueue_all`] on PostgreSQL: the hosts `marked` queued (what
+/// [`delivery_hosts::mark_queued`] does, in its lock order), the distinct `bodies` stored, and
+/// one delivery per `inboxes[i]`, on `hosts[i]`, of the body numbered `forms[i]` (from 1), in
+/// that order. Its text is the same whatever the numbers, so the connection prepares it once.
+struct Enqueue<'a> {
+    marked: Vec<&'a str>,
+    t: NaiveDateTime,
+    bodies: Vec<&'a str>,
+    activity_ap_id: &'a str,
+    signer: i32,
+    inboxes: Vec<&'a str>,
+    hosts: Vec<&'a str>,
+    forms: Vec<i64>,
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for Enqueue<'_> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        use diesel::sql_types::{Array, BigInt, Integer, Text, Timestamp};
+        out.push_sql(
+            "WITH hosts AS (INSERT INTO delivery_hosts (host, failures, updated_at, queued) \
+             SELECT unnest(",
+        );
+        out.push_bind_param::<Array<Text>, _>(&self.marked)?;
+        out.push_sql("), 0, ");
+        out.push_bind_param::<Timestamp, _>(&self.t)?;
+        out.push_sql(
+            ", TRUE ON CONFLICT (host) DO UPDATE SET queued = TRUE \
+             WHERE NOT delivery_hosts.queued), \
+             bodies AS (INSERT INTO delivery_bodies (body) SELECT unnest(",
+        );
+        out.push_bind_param::<Array<Text>, _>(&self.bodies)?;
+        out.push_sql(
+            ") RETURNING id, body), \
+             forms AS (SELECT bodies.id, u.n FROM bodies JOIN unnest(",
+        );
+        out.push_bind_param::<Array<Text>, _>(&self.bodies)?;
+        out.push_sql(
+            ") WITH ORDINALITY AS u(body, n) ON u.body = bodies.body) \
+             INSERT INTO deliveries (activity_ap_id, signer_id, inbox, body_id, state, attempts, \
+             next_attempt_at, created_at, host) SELECT ",
+        );
+        out.push_bind_param::<Text, _>(&self.activity_ap_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Integer, _>(&self.signer)?;
+        out.push_sql(", d.inbox, forms.id, ");
+        out.push_bind_param::<Text, _>(DeliveryState::Pending.as_str())?;
+        out.push_sql(", 0, ");
+        out.push_bind_param::<Timestamp, _>(&self.t)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&self.t)?;
+        out.push_sql(", d.host FROM unnest(");
+        out.push_bind_param::<Array<Text>, _>(&self.inboxes)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.hosts)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.forms)?;
+        out.push_sql(
+            ") WITH ORDINALITY AS d(inbox, host, form, n) \
+             JOIN forms ON forms.n = d.form ORDER BY d.n",
+        );
+        Ok(())
+    }
+}
+
+impl diesel::query_builder::QueryId for Enqueue<'_> {
+    type QueryId = Enqueue<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl RunQueryDsl<diesel::PgConnection> for Enqueue<'_> {}
 
 /// The bodies of `deliveries`, by `body_id`, each read once however many deliveries share it.
 pub fn bodies(

@@ -32,17 +32,15 @@ pub fn ensure(conn: &mut DbConnection, host: &str) -> Result<()> {
 /// the queuing transaction ends. That lock is what keeps [`lock_ready`] from unmarking a host
 /// whose new delivery it cannot see yet: it unmarks only hosts whose rows it holds.
 pub fn mark_queued(conn: &mut DbConnection, hosts: &[&str]) -> Result<()> {
-    let mut hosts = hosts.to_vec();
-    // One order for every transaction, so that two of them lock shared hosts in the same order.
-    hosts.sort_unstable();
-    hosts.dedup();
+    let hosts = lock_order(hosts);
     if hosts.is_empty() {
         return Ok(());
     }
     let t = now();
-    // One statement whatever the number of hosts, the same text each time (so prepared once).
+    // One statement whatever the number of hosts.
     match conn {
         DbConnection::Postgresql(c) => {
+            // Also a part of `deliveries::enqueue_all`'s one statement on PostgreSQL.
             diesel::sql_query(
                 "INSERT INTO delivery_hosts (host, failures, updated_at, queued) \
                  SELECT unnest($1::text[]), 0, $2, TRUE \
@@ -67,6 +65,15 @@ pub fn mark_queued(conn: &mut DbConnection, hosts: &[&str]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The distinct hosts of `hosts` in the one order in which every transaction locks their rows
+/// (so that two transactions that queue to shared hosts cannot deadlock).
+pub(super) fn lock_order<'a>(hosts: &[&'a str]) -> Vec<&'a str> {
+    let mut hosts = hosts.to_vec();
+    hosts.sort_unstable();
+    hosts.dedup();
+    hosts
 }
 
 /// Adds a row for every host with pending deliveries that has none (a database written by an
