@@ -7,7 +7,8 @@
 //! method.
 //!
 //! For longer runs while profiling: COCREATE_BENCH_RUNS sets the number of runs (default 5),
-//! COCREATE_BENCH_REPLIES the replies sent at each concurrency level (default 800), and
+//! COCREATE_BENCH_REPLIES the replies sent at each concurrency level (default 800; a quarter
+//! of it, at least 200, in the last phase, to a room that 20 servers follow), and
 //! COCREATE_BENCH_BACKENDS=postgres (or sqlite) measures one backend only.
 
 #[path = "../tests/common/mod.rs"]
@@ -93,6 +94,13 @@ fn figures() -> Vec<Figure> {
     ));
     v.push(f("resident memory idle after start, MB", false));
     v.push(f("resident memory after the run, MB", false));
+    v.push(f(
+        &format!(
+            "inbox, room followed by {ACTORS} servers, {} in flight, activities/s",
+            LEVELS[1]
+        ),
+        true,
+    ));
     v
 }
 
@@ -217,34 +225,11 @@ async fn one_run(backend: Backend, binary: &std::path::Path, senders: &Senders) 
     let mut p99_last = 0.0;
     let concurrent = env_count("COCREATE_BENCH_REPLIES", CONCURRENT);
     for level in LEVELS {
-        let signed: Arc<Vec<SignedPost>> = Arc::new(
-            (0..concurrent)
-                .map(|i| senders.signed_reply(i, &idea_ap, &inbox_url))
-                .collect(),
-        );
-        let next = Arc::new(AtomicUsize::new(0));
-        let start = Instant::now();
-        let mut tasks = Vec::new();
-        for _ in 0..level {
-            let (client, inbox, signed, next) =
-                (client.clone(), inbox.clone(), signed.clone(), next.clone());
-            tasks.push(tokio::spawn(async move {
-                let mut lat = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(p) = signed.get(i) else { break };
-                    let t = Instant::now();
-                    assert_eq!(post(&client, &inbox, p.clone()).await, 202);
-                    lat.push(t.elapsed().as_secs_f64() * 1000.0);
-                }
-                lat
-            }));
-        }
-        let mut lat = Vec::new();
-        for t in tasks {
-            lat.extend(t.await.unwrap());
-        }
-        out.push(concurrent as f64 / start.elapsed().as_secs_f64());
+        let signed = (0..concurrent)
+            .map(|i| senders.signed_reply(i, &idea_ap, &inbox_url))
+            .collect();
+        let (rate, lat) = in_flight(&client, &inbox, signed, level).await;
+        out.push(rate);
         p99_last = percentile(lat, 0.99);
     }
     out.push(p99_last);
@@ -350,7 +335,57 @@ async fn one_run(backend: Backend, binary: &std::path::Path, senders: &Senders) 
     out.push(reads as f64 / start.elapsed().as_secs_f64());
     out.push(rss_idle);
     out.push(node.resident_mb());
+
+    // Replies in the room the 20 servers now follow, the realistic case: each reply is
+    // stored with the room's Announce of it and that Announce's deliveries to the 19 other
+    // servers, which the delivery worker sends while the replies keep coming. Last, so that
+    // its deliveries (left unsent when the node stops) weigh on no other figure.
+    let followed = (concurrent / 4).max(200);
+    let signed = (0..followed)
+        .map(|i| senders.signed_reply(i, &idea_ap, &inbox_url))
+        .collect();
+    let (rate, _) = in_flight(&client, &inbox, signed, LEVELS[1]).await;
+    out.push(rate);
     out
+}
+
+/// Posts `signed` to `inbox` with `level` requests in flight, each sender taking the next
+/// activity: the activities acknowledged per second, and each one's latency in ms.
+async fn in_flight(
+    client: &reqwest::Client,
+    inbox: &str,
+    signed: Vec<SignedPost>,
+    level: usize,
+) -> (f64, Vec<f64>) {
+    let count = signed.len();
+    let signed = Arc::new(signed);
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..level {
+        let (client, inbox, signed, next) = (
+            client.clone(),
+            inbox.to_string(),
+            signed.clone(),
+            next.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(p) = signed.get(i) else { break };
+                let t = Instant::now();
+                assert_eq!(post(&client, &inbox, p.clone()).await, 202);
+                lat.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            lat
+        }));
+    }
+    let mut lat = Vec::new();
+    for t in tasks {
+        lat.extend(t.await.unwrap());
+    }
+    (count as f64 / start.elapsed().as_secs_f64(), lat)
 }
 
 /// Whether an Announce carries a comment (the inbox phase's replies are announced too).
