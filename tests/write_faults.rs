@@ -1,7 +1,8 @@
 //! A write that panics (a bug in a use case) loses only itself, on both backends: nothing it
 //! did is committed, its caller gets an error, and every write after it commits, whichever
 //! connection it runs on. A write that a concurrent one got in the way of (a unique key taken
-//! meanwhile, a deadlock) answers 503 with `Retry-After`: a retry cures it.
+//! meanwhile, a deadlock) answers 503 with `Retry-After`: a retry cures it. A reply whose
+//! deliveries cannot be queued leaves nothing behind, so that the sender's retry applies it.
 
 mod common;
 
@@ -128,3 +129,131 @@ fn a_deadlock_asks_for_a_retry() {
     assert_eq!(err.status(), http::StatusCode::SERVICE_UNAVAILABLE, "{err}");
     assert_eq!(err.retry_after(), Some(1));
 }
+
+/// Runs the statements `sql` on the database at `url` (the node's own, from the test's side).
+fn run_sql(url: &str, sql: &str) {
+    use diesel::connection::SimpleConnection;
+    match url.strip_prefix("sqlite://") {
+        Some(path) => SqliteConnection::establish(path)
+            .unwrap()
+            .batch_execute(sql)
+            .unwrap(),
+        None => PgConnection::establish(url)
+            .unwrap()
+            .batch_execute(sql)
+            .unwrap(),
+    }
+}
+
+/// How many rows of `table` match `filter` in the database at `url`.
+fn count(url: &str, table: &str, filter: &str) -> i64 {
+    let sql = format!("SELECT COUNT(*) AS n FROM {table} WHERE {filter}");
+    let rows: Vec<Row> = match url.strip_prefix("sqlite://") {
+        Some(path) => diesel::sql_query(sql)
+            .load(&mut SqliteConnection::establish(path).unwrap())
+            .unwrap(),
+        None => diesel::sql_query(sql)
+            .load(&mut PgConnection::establish(url).unwrap())
+            .unwrap(),
+    };
+    rows[0].n
+}
+
+/// A reply in a followed room is stored with the room's `Announce` of it and that Announce's
+/// deliveries, all or nothing: when its deliveries cannot be queued (a trigger fails them,
+/// as a full disk would), the inbox answers an error and neither the comment nor the
+/// `Announce` nor the receipt stays, so the sender's retry, once the fault is gone, is
+/// stored and delivered like a first try. (On PostgreSQL the reply's statements otherwise
+/// commit one by one: this is what its explicit transaction is for.)
+async fn a_reply_whose_deliveries_cannot_be_queued_stores_nothing(backend: Backend) {
+    let node = Node::start("maker", backend).await;
+    let staff = node.add_user("alice", true);
+    node.post(
+        "/api/v1/rooms",
+        &staff,
+        serde_json::json!({"name": "lab", "title": "Lab"}),
+    )
+    .await;
+    let (_, idea) = node
+        .post(
+            "/api/v1/rooms/lab/ideas",
+            &staff,
+            serde_json::json!({"title": "An idea", "body": "x"}),
+        )
+        .await;
+    let idea_ap = idea["ap_id"].as_str().unwrap().to_string();
+    let follower = common::remote::RemoteActor::start("follower").await;
+    let follow = serde_json::json!({"id": follower.new_id("follow"), "type": "Follow",
+        "actor": follower.actor_id, "object": format!("{}/r/lab", node.base)});
+    let (s, t) = follower
+        .post_activity(&format!("{}/r/lab/inbox", node.base), &follow)
+        .await;
+    assert_eq!(s, 202, "{t}");
+    let author = common::remote::RemoteActor::start("author").await;
+    let note = author.new_id("note");
+    let reply = serde_json::json!({"id": author.new_id("create"), "type": "Create",
+        "actor": author.actor_id,
+        "object": {"id": note, "type": "Note", "attributedTo": author.actor_id,
+                   "inReplyTo": idea_ap, "content": "<p>a reply</p>",
+                   "to": ["https://www.w3.org/ns/activitystreams#Public"]}});
+    let url = node.database_url.clone();
+    let announces = "kind = 'Announce'";
+    let announces_before = count(&url, "activities", announces);
+    let fault = match backend {
+        Backend::Sqlite => {
+            "CREATE TRIGGER fault BEFORE INSERT ON deliveries \
+             BEGIN SELECT RAISE(ABORT, 'no space left (test)'); END"
+        }
+        Backend::Postgres => {
+            "CREATE FUNCTION fault() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'no space left (test)'; END $$; \
+             CREATE TRIGGER fault BEFORE INSERT ON deliveries \
+             FOR EACH ROW EXECUTE FUNCTION fault()"
+        }
+    };
+    run_sql(&url, fault);
+
+    let (s, t) = author
+        .post_activity(&format!("{}/inbox", node.base), &reply)
+        .await;
+    assert!(s.is_server_error(), "{s} {t}");
+    let this_note = format!("ap_id = '{note}'");
+    assert_eq!(count(&url, "comments", &this_note), 0, "no comment stays");
+    assert_eq!(
+        count(&url, "activities", announces),
+        announces_before,
+        "no Announce stays"
+    );
+    let receipt = format!("ap_id = '{}'", reply["id"].as_str().unwrap());
+    assert_eq!(
+        count(&url, "inbox_receipts", &receipt),
+        0,
+        "no receipt stays"
+    );
+
+    run_sql(
+        &url,
+        match backend {
+            Backend::Sqlite => "DROP TRIGGER fault",
+            Backend::Postgres => "DROP TRIGGER fault ON deliveries",
+        },
+    );
+    let (s, t) = author
+        .post_activity(&format!("{}/inbox", node.base), &reply)
+        .await;
+    assert_eq!(s, 202, "the retry is stored: {t}");
+    assert_eq!(count(&url, "comments", &this_note), 1);
+    eventually(
+        30,
+        "the follower gets the room's Announce of the reply",
+        || async {
+            follower
+                .received()
+                .iter()
+                .any(|a| a["type"] == "Announce" && a["object"]["object"]["id"] == note.as_str())
+                .then_some(())
+        },
+    )
+    .await;
+}
+backends!(a_reply_whose_deliveries_cannot_be_queued_stores_nothing);

@@ -5,6 +5,9 @@
 //! connection together with this node's URLs and the ways to send. What it publishes is stored
 //! with its deliveries in the same transaction as the change (the transactional outbox), so a
 //! crash between the two loses nothing; [`crate::federation::outbox`] delivers afterwards.
+//! A change that reads first and then usually writes one statement (a received reply) may run
+//! in [`commit_each`] instead, which saves PostgreSQL's `BEGIN` and `COMMIT` round trips and
+//! keeps several writes together with [`Tx::atomically`].
 //! Who may do what is decided in [`policy`], once for the API, the inbox and the pages.
 
 pub mod accounts;
@@ -48,19 +51,8 @@ where
     F: FnOnce(&mut Tx<'_>) -> Result<T> + Send + 'static,
     T: Send + 'static,
 {
-    let urls = ctx.urls.clone();
-    let (out, queued) = ctx
-        .db
-        .write(move |conn| {
-            let mut tx = Tx::new(conn, &urls);
-            let out = change(&mut tx)?;
-            Ok((out, tx.queued))
-        })
-        .await?;
-    if queued {
-        ctx.delivery_wake.notify_one();
-    }
-    Ok(out)
+    let done = ctx.db.write(on_tx(ctx.urls.clone(), change)).await?;
+    Ok(woken(ctx, done))
 }
 
 /// [`commit`] for a change that is usually one write statement: on PostgreSQL its statements
@@ -75,19 +67,34 @@ where
     F: FnOnce(&mut Tx<'_>) -> Result<T> + Send + 'static,
     T: Send + 'static,
 {
-    let urls = ctx.urls.clone();
-    let (out, queued) = ctx
-        .db
-        .write_each(move |conn| {
-            let mut tx = Tx::new(conn, &urls);
-            let out = change(&mut tx)?;
-            Ok((out, tx.queued))
-        })
-        .await?;
+    let done = ctx.db.write_each(on_tx(ctx.urls.clone(), change)).await?;
+    Ok(woken(ctx, done))
+}
+
+/// `change` as a database job: run on a [`Tx`] over the job's connection, it answers what the
+/// change answered and whether it queued a delivery.
+fn on_tx<T, F>(
+    urls: Urls,
+    change: F,
+) -> impl FnOnce(&mut DbConnection) -> Result<(T, bool)> + Send + 'static
+where
+    F: FnOnce(&mut Tx<'_>) -> Result<T> + Send + 'static,
+    T: Send + 'static,
+{
+    move |conn| {
+        let mut tx = Tx::new(conn, &urls);
+        let out = change(&mut tx)?;
+        Ok((out, tx.queued))
+    }
+}
+
+/// Wakes the delivery worker when a committed change queued deliveries (a change that sends
+/// nothing leaves it asleep: waking it costs a claim transaction); answers the change's value.
+fn woken<T>(ctx: &Ctx, (out, queued): (T, bool)) -> T {
     if queued {
         ctx.delivery_wake.notify_one();
     }
-    Ok(out)
+    out
 }
 
 /// One write transaction of a use case. It dereferences to the connection, so store functions
