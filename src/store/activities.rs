@@ -20,17 +20,16 @@ pub struct NewActivity<'a> {
 }
 
 pub fn insert(conn: &mut DbConnection, new: &NewActivity<'_>) -> Result<()> {
-    diesel::insert_into(activities::table)
-        .values((
-            activities::ap_id.eq(new.ap_id),
-            activities::actor_id.eq(new.actor_id),
-            activities::kind.eq(new.kind),
-            activities::body.eq(new.body),
-            activities::public.eq(new.public),
-            activities::published.eq(now()),
-            activities::listed.eq(new.listed),
-        ))
-        .execute(conn)?;
+    let insert = diesel::insert_into(activities::table).values((
+        activities::ap_id.eq(new.ap_id),
+        activities::actor_id.eq(new.actor_id),
+        activities::kind.eq(new.kind),
+        activities::body.eq(new.body),
+        activities::public.eq(new.public),
+        activities::published.eq(now()),
+        activities::listed.eq(new.listed),
+    ));
+    per_backend!(conn, |c| insert.execute(c))?;
     Ok(())
 }
 

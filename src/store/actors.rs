@@ -38,10 +38,8 @@ pub fn by_ids(conn: &mut DbConnection, ids: &[i32]) -> Result<Vec<Actor>> {
 }
 
 pub fn by_key_id(conn: &mut DbConnection, key_id: &str) -> Result<Option<Actor>> {
-    Ok(actors::table
-        .filter(actors::key_id.eq(key_id))
-        .first(conn)
-        .optional()?)
+    let query = actors::table.filter(actors::key_id.eq(key_id));
+    Ok(per_backend!(conn, |c| query.first(c).optional())?)
 }
 
 /// A known actor by `name@host`; the instance actor is never meant by a handle.

@@ -72,23 +72,22 @@ pub fn any_of(conn: &mut DbConnection, hosts: &[String]) -> Result<Option<Blocke
     if hosts.is_empty() {
         return Ok(None);
     }
-    if let DbConnection::Sqlite(_) = conn {
+    if let DbConnection::Sqlite(c) = conn {
         let mut first: Option<BlockedHost> = None;
         for host in hosts {
             if first.as_ref().is_some_and(|f| f.host <= *host) {
                 continue;
             }
-            if let Some(found) = blocked_hosts::table.find(host).first(conn).optional()? {
+            if let Some(found) = blocked_hosts::table.find(host).first(c).optional()? {
                 first = Some(found);
             }
         }
         return Ok(first);
     }
-    Ok(blocked_hosts::table
+    let query = blocked_hosts::table
         .filter(blocked_hosts::host.eq_any(hosts))
-        .order(blocked_hosts::host.asc())
-        .first(conn)
-        .optional()?)
+        .order(blocked_hosts::host.asc());
+    Ok(per_backend!(conn, |c| query.first(c).optional())?)
 }
 
 /// Every block among `hosts`, in host order: one statement for any number of hosts (on

@@ -14,10 +14,8 @@ pub fn by_id(conn: &mut DbConnection, id: i32) -> Result<Option<Idea>> {
 }
 
 pub fn by_ap_id(conn: &mut DbConnection, ap_id: &str) -> Result<Option<Idea>> {
-    Ok(ideas::table
-        .filter(ideas::ap_id.eq(ap_id))
-        .first(conn)
-        .optional()?)
+    let query = ideas::table.filter(ideas::ap_id.eq(ap_id));
+    Ok(per_backend!(conn, |c| query.first(c).optional())?)
 }
 
 pub fn insert(conn: &mut DbConnection, new: &NewIdea) -> Result<Idea> {

@@ -13,6 +13,21 @@
 //! other pooled connection is pinged at its next checkout. A database that went away costs at
 //! most the one request that found out, and none after an idle period.
 
+/// Runs `$body` with `$c` bound to the backend's own connection (a `PgConnection` or a
+/// `SqliteConnection`): the same query code, type-checked once per backend. For the queries of
+/// the hot paths (the inbox's): through [`DbConnection`], diesel builds a query's SQL text on
+/// every execution (twice: to collect its binds and to ask whether it may be cached), even
+/// though the prepared statement is found by the query's type; on the backend's own connection
+/// a prepared query's text is built once, when it is prepared.
+macro_rules! per_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::store::DbConnection::Postgresql($c) => $body,
+            $crate::store::DbConnection::Sqlite($c) => $body,
+        }
+    };
+}
+
 pub mod activities;
 pub mod actors;
 pub mod blocked_hosts;

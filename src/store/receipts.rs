@@ -28,9 +28,9 @@ pub fn record(conn: &mut DbConnection, ap_id: &str, actor: &str, kind: &str) -> 
 }
 
 pub fn exists(conn: &mut DbConnection, ap_id: &str) -> Result<bool> {
-    let seen: i64 = inbox_receipts::table
+    let query = inbox_receipts::table
         .filter(inbox_receipts::ap_id.eq(ap_id))
-        .count()
-        .get_result(conn)?;
+        .count();
+    let seen: i64 = per_backend!(conn, |c| query.get_result(c))?;
     Ok(seen > 0)
 }
