@@ -386,3 +386,164 @@ async fn queued_deliveries_keep_their_order_bodies_and_hosts(backend: Backend) {
 }
 
 backends!(queued_deliveries_keep_their_order_bodies_and_hosts);
+
+/// What a reply target is, in terms that compare: the idea, the room, whether it has
+/// settings, whether the reply is held, the memberships (member and kind) and recipients.
+type TargetSummary = (i32, i32, bool, bool, Vec<(i32, ActorKind)>, Vec<Recipient>);
+
+fn target_summary(t: &store::comments::ReplyTarget) -> TargetSummary {
+    let mut memberships: Vec<(i32, ActorKind)> = t
+        .memberships
+        .iter()
+        .map(|(m, kind)| (m.actor_id, *kind))
+        .collect();
+    memberships.sort_by_key(|m| m.0);
+    (
+        t.idea.id,
+        t.room.id,
+        t.settings.is_some(),
+        t.held,
+        memberships,
+        t.recipients.clone(),
+    )
+}
+
+/// The inbox's screening of a reply reads its target along on PostgreSQL (one round trip for
+/// both), exactly what [`store::comments::reply_target`] reads for the key's actor: the
+/// author's own membership and those of organisations on its host, not of other actors on its
+/// host or of organisations elsewhere; whether the reply is held; the room's followers. Only
+/// for an idea this node holds (a reply to a comment is read when it is stored), only for a
+/// known key, never past a block; SQLite, where reads are not round trips, reads it when the
+/// reply is stored.
+async fn the_screening_reads_a_replys_target_ahead_as_reply_target_does(backend: Backend) {
+    use cocreate::domain::membership::Role;
+    use cocreate::store::inbound::{screen, ReplyProbe};
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(backend, &dir).await;
+    db.write(move |c| {
+        let room = actor(c, "room", "maker.example", ActorKind::Group, true);
+        let author = actor(c, "author", "a.example", ActorKind::Person, true);
+        let org = actor(c, "org", "a.example", ActorKind::Organization, true);
+        let neighbour = actor(c, "neighbour", "a.example", ActorKind::Person, true);
+        let other_org = actor(c, "other", "b.example", ActorKind::Organization, true);
+        let follower = actor(c, "follower", "c.example", ActorKind::Person, false);
+        store::follows::put(
+            c,
+            follower.id,
+            room.id,
+            FollowState::Accepted,
+            "https://c.example/f/1",
+        )?;
+        for member in [&author, &org, &neighbour, &other_org] {
+            store::members::put(c, room.id, member.id, Role::Partner, None)?;
+        }
+        let idea_ap_id = idea(c, &room, &author, 1);
+        let held = "https://a.example/notes/held";
+        let idea_id = store::ideas::by_ap_id(c, &idea_ap_id)?.unwrap().id;
+        let parent = store::comments::insert(
+            c,
+            &store::models::NewComment {
+                ap_id: held.into(),
+                idea_id,
+                author_id: author.id,
+                in_reply_to: idea_ap_id.clone(),
+                content: "<p>held</p>".into(),
+                source: None,
+                local: false,
+                deleted: false,
+                published: now(),
+                updated: now(),
+                terms: None,
+            },
+        )?;
+        let key = author.key_id.clone();
+        let hosts = vec!["a.example".to_string()];
+        let probe = |in_reply_to: &str, ap_id: &str| ReplyProbe {
+            in_reply_to: in_reply_to.into(),
+            ap_id: ap_id.into(),
+            host: "a.example".into(),
+        };
+        let activity = Some("https://a.example/create/1");
+        for ap_id in ["https://a.example/notes/new", held] {
+            let screened = screen(
+                c,
+                &hosts,
+                Some(&key),
+                activity,
+                Some(probe(&idea_ap_id, ap_id)),
+            )?;
+            assert_eq!(screened.signer.as_ref().map(|s| s.id), Some(author.id));
+            assert!(screened.block.is_none() && !screened.seen);
+            let expected = store::comments::reply_target(c, &idea_ap_id, ap_id, &author)?
+                .expect("the idea is held");
+            assert_eq!(
+                target_summary(&expected).4,
+                vec![
+                    (author.id, ActorKind::Person),
+                    (org.id, ActorKind::Organization)
+                ],
+                "the author's own membership and its organisation's, no one else's"
+            );
+            assert_eq!(target_summary(&expected).3, ap_id == held);
+            match backend {
+                Backend::Postgres => {
+                    let ahead = screened.reply.expect("read ahead on PostgreSQL");
+                    let target = ahead
+                        .target_for(&author, &probe(&idea_ap_id, ap_id))
+                        .expect("read for this reply and this author");
+                    assert_eq!(target_summary(&target), target_summary(&expected));
+                }
+                Backend::Sqlite => assert!(screened.reply.is_none()),
+            }
+        }
+        if backend == Backend::Postgres {
+            let mut read = |probe: ReplyProbe| screen(c, &hosts, Some(&key), activity, Some(probe));
+            // Taken only for the reply and the author it was read for.
+            let ahead = read(probe(&idea_ap_id, "https://a.example/notes/2"))?
+                .reply
+                .unwrap();
+            assert!(ahead
+                .target_for(&neighbour, &probe(&idea_ap_id, "https://a.example/notes/2"))
+                .is_none());
+            let ahead = read(probe(&idea_ap_id, "https://a.example/notes/2"))?
+                .reply
+                .unwrap();
+            assert!(ahead
+                .target_for(&author, &probe(&idea_ap_id, "https://a.example/notes/3"))
+                .is_none());
+            // A reply to a comment, or to nothing held here: read when it is stored.
+            let to_comment = read(probe(&parent.ap_id, "https://a.example/notes/4"))?;
+            assert_eq!(to_comment.signer.map(|s| s.id), Some(author.id));
+            assert!(to_comment.reply.is_none());
+            assert!(read(probe(
+                "https://x.example/ideas/9",
+                "https://a.example/notes/5"
+            ))?
+            .reply
+            .is_none());
+        }
+        // An unknown key reads nothing ahead; a blocked host, only its block.
+        let unknown = screen(
+            c,
+            &hosts,
+            Some("https://a.example/actors/nobody#main-key"),
+            activity,
+            Some(probe(&idea_ap_id, "https://a.example/notes/6")),
+        )?;
+        assert!(unknown.signer.is_none() && unknown.reply.is_none());
+        store::blocked_hosts::put(c, "a.example", None, now())?;
+        let blocked = screen(
+            c,
+            &hosts,
+            Some(&key),
+            activity,
+            Some(probe(&idea_ap_id, "https://a.example/notes/7")),
+        )?;
+        assert_eq!(blocked.block.map(|b| b.host), Some("a.example".to_string()));
+        assert!(blocked.signer.is_none() && blocked.reply.is_none());
+        Ok(())
+    })
+    .await
+    .unwrap();
+}
+backends!(the_screening_reads_a_replys_target_ahead_as_reply_target_does);

@@ -31,7 +31,7 @@ use crate::limits::{self, RateLimiter};
 use crate::metrics::InboxResult;
 use crate::remote;
 use crate::service::blocks;
-use crate::service::inbound::{self, Applied, Precheck};
+use crate::service::inbound::{self, Applied, Precheck, ReplyProbe};
 use crate::state::Ctx;
 use crate::vocab::{self, same_host};
 
@@ -145,16 +145,31 @@ async fn screen(
         limiter.check_host(&host).map_err(Screened::Throttled)?;
     }
     // The key id's host stands for the key id (the block check looks at hosts only).
-    let signer_url = signer_host.map(|h| format!("https://{h}/"));
+    let signer_url = signer_host.as_deref().map(|h| format!("https://{h}/"));
     let urls: Vec<&str> = signer_url.as_deref().into_iter().chain(actor).collect();
     let id = activity["id"].as_str().map(str::to_string);
-    match inbound::precheck(ctx, &urls, key_id, id).await {
+    let reply = signer_host.and_then(|host| reply_probe(activity, host));
+    match inbound::precheck(ctx, &urls, key_id, id, reply).await {
         Ok(Precheck {
             block: Some(block), ..
         }) => Err(Screened::Blocked(blocks::inbox_refusal(&block))),
         Ok(precheck) => Ok(precheck),
         Err(e) => Err(Screened::Failed(e)),
     }
+}
+
+/// The reply a `Create` carries (an embedded post answering something), as claimed by a
+/// sender of `host`: its target is read with the screening ([`inbound::precheck`]).
+fn reply_probe(activity: &Value, host: String) -> Option<ReplyProbe> {
+    if vocab::type_of(activity) != Some("Create") {
+        return None;
+    }
+    let post = &activity["object"];
+    Some(ReplyProbe {
+        in_reply_to: vocab::id_of(&post["inReplyTo"])?.to_string(),
+        ap_id: post["id"].as_str()?.to_string(),
+        host,
+    })
 }
 
 async fn receive(
@@ -201,6 +216,6 @@ async fn receive(
         remote::actor(ctx, &actor_id).await?
     };
     DirectActivity::parse(&activity, &actor)?
-        .receive(ctx, actor, activity)
+        .receive(ctx, actor, activity, precheck.reply)
         .await
 }

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use crate::domain::membership::Action;
 use crate::domain::text;
 use crate::error::{Error, Result};
-use crate::service::inbound::{Applied, Inbound};
+use crate::service::inbound::{Applied, Inbound, ReadAhead, ReplyProbe};
 use crate::service::{commit, commit_each, ideas, members, policy, Tx};
 use crate::state::Ctx;
 use crate::store::models::{Actor, Comment, Idea, NewComment};
@@ -206,7 +206,7 @@ pub struct IncomingComment {
 
 /// Stores a reply from another server; in a local room the room announces it to followers.
 pub async fn receive(ctx: &Ctx, reply: Inbound<IncomingComment>) -> Result<Applied> {
-    match receive_in_thread(ctx, reply).await? {
+    match receive_in_thread(ctx, reply, None).await? {
         Threaded::Applied(applied) => Ok(applied),
         Threaded::NoThread(reply) => Err(Error::Unsupported(format!(
             "{} does not reply to an idea on this node",
@@ -225,22 +225,40 @@ pub enum Threaded {
 }
 
 /// [`receive`], handing the reply back when its thread is not here, so that the inbox needs
-/// no separate read to know whether to fetch the thread first.
-pub async fn receive_in_thread(ctx: &Ctx, reply: Inbound<IncomingComment>) -> Result<Threaded> {
+/// no separate read to know whether to fetch the thread first. `ahead` is the reply's target
+/// if the inbox read it ahead ([`ReadAhead`]); it is taken only if it was read for this reply
+/// and this author.
+pub async fn receive_in_thread(
+    ctx: &Ctx,
+    reply: Inbound<IncomingComment>,
+    ahead: Option<ReadAhead>,
+) -> Result<Threaded> {
     if reply.content.content.len() > MAX_COMMENT * 4 {
         return Err(Error::TooLarge("comment content".into()));
     }
     // Sanitised before the transaction: the write lock is held for database work only.
     let content = text::sanitize_html(&reply.content.content);
+    let ahead = ahead.and_then(|read| {
+        let probe = ReplyProbe {
+            in_reply_to: reply.content.in_reply_to.clone(),
+            ap_id: reply.content.ap_id.clone(),
+            host: reply.actor.host.clone(),
+        };
+        read.target_for(&reply.actor, &probe)
+    });
     // Each statement on its own: the reply target is read without locks (nothing a
-    // transaction would hold still), and the common case stores the reply in one statement.
+    // transaction would hold still; read ahead on PostgreSQL, it was read the same way a
+    // moment earlier), and the common case stores the reply in one statement.
     commit_each(ctx, move |c| {
-        let target = reply_target(
-            c,
-            &reply.content.in_reply_to,
-            &reply.content.ap_id,
-            &reply.actor,
-        )?;
+        let target = match ahead {
+            Some(target) => Some(target),
+            None => reply_target(
+                c,
+                &reply.content.in_reply_to,
+                &reply.content.ap_id,
+                &reply.actor,
+            )?,
+        };
         let Some(store::comments::ReplyTarget {
             idea,
             room,

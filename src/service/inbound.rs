@@ -83,17 +83,28 @@ pub async fn remember(ctx: &Ctx, receipt: Receipt) -> Result<()> {
 /// deliveries of one activity still applies it once).
 pub type Precheck = store::inbound::Screened;
 
+/// A reply an activity carries, whose target the [`precheck`] reads ahead where that saves a
+/// round trip (PostgreSQL).
+pub type ReplyProbe = store::inbound::ReplyProbe;
+
+/// A reply's target as the [`precheck`] read it ahead, for the owner of the claimed key.
+pub type ReadAhead = store::inbound::ReadAhead;
+
 /// Reads the [`Precheck`] of an activity: `urls` are the claimed sender's ids (key id,
-/// actor), `key_id` the signature's claimed key, `id` the activity's id.
+/// actor), `key_id` the signature's claimed key, `id` the activity's id, `reply` the reply it
+/// carries, if any.
 pub async fn precheck(
     ctx: &Ctx,
     urls: &[&str],
     key_id: Option<String>,
     id: Option<String>,
+    reply: Option<ReplyProbe>,
 ) -> Result<Precheck> {
     let hosts = blocks::covering(urls);
     ctx.db
-        .read_point(move |c| store::inbound::screen(c, &hosts, key_id.as_deref(), id.as_deref()))
+        .read_point(move |c| {
+            store::inbound::screen(c, &hosts, key_id.as_deref(), id.as_deref(), reply)
+        })
         .await
 }
 

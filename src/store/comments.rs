@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use super::activities::NewActivity;
-use super::follows::{parse_recipients, Recipient, RoomRecipientsOfIdea};
+use super::follows::{parse_recipients, Recipient};
 use super::models::*;
 use super::schema::*;
 use super::{now, DbConnection};
@@ -27,10 +27,11 @@ pub struct ReplyTarget {
     pub recipients: Vec<Recipient>,
 }
 
-/// A row of [`reply_target`]'s query.
-type ReplyRow = (
-    Idea,
-    Actor,
+/// The columns of a reply target in [`reply_target_query!`]'s rows (all empty when the idea
+/// is not there).
+pub type TargetColumns = (
+    Option<Idea>,
+    Option<Actor>,
     Option<RoomSettings>,
     bool,
     String,
@@ -38,48 +39,63 @@ type ReplyRow = (
     Option<String>,
 );
 
-/// The idea `idea_ap_id` with its room, the room's settings, whether the comment `ap_id` is
-/// held, the memberships in the room that may apply to `author` and the room's followers, in
-/// one query; `None` when there is no such idea.
-pub fn reply_target(
-    conn: &mut DbConnection,
-    idea_ap_id: &str,
-    ap_id: &str,
-    author: &Actor,
-) -> Result<Option<ReplyTarget>> {
-    let held = diesel::dsl::exists(comments::table.filter(comments::ap_id.eq(ap_id)));
-    // One row per membership that may apply (usually none or one), or one row without: the
-    // author's own, and those of organisations on its host.
-    let candidates = actors::table
-        .filter(
-            actors::id.eq(author.id).or(actors::host
-                .eq(author.host.clone())
-                .and(actors::kind.eq(ActorKind::Organization.as_str()))),
-        )
-        .select(actors::id);
-    let (rooms, members) = diesel::alias!(actors as rooms, actors as members);
-    let rows: Vec<ReplyRow> = ideas::table
-        .inner_join(rooms.on(rooms.field(actors::id).eq(ideas::room_id)))
-        .left_join(room_settings::table.on(room_settings::room_id.eq(ideas::room_id)))
-        .left_join(
-            room_members::table.on(room_members::room_id
-                .eq(ideas::room_id)
-                .and(room_members::actor_id.eq_any(candidates))),
-        )
-        .left_join(members.on(members.field(actors::id).eq(room_members::actor_id)))
-        .filter(ideas::ap_id.eq(idea_ap_id))
-        .select((
-            ideas::all_columns,
-            rooms.fields(actors::all_columns),
-            room_settings::all_columns.nullable(),
-            held,
-            RoomRecipientsOfIdea,
-            room_members::all_columns.nullable(),
-            members.field(actors::kind).nullable(),
-        ))
-        .load(conn)?;
+/// The query of a reply target, from the `actors` row of the reply's author (the caller
+/// filters `actors` to that one row): the idea `$in_reply_to` with its room, the room's
+/// settings, whether the comment `$ap_id` is held, the room's followers, and one row per
+/// membership in the room that may apply to the author (its own, and those of organisations
+/// on `$host`, the author's host), or one row without. A row is `(lead, target)` where `lead`
+/// is what `$lead` selects (none: `(target,)`) and `target` is [`TargetColumns`]; read the
+/// targets with [`target_of`]. The inbox reads a
+/// reply's target together with the screening of its sender
+/// ([`super::inbound::screen`]), one round trip instead of two.
+macro_rules! reply_target_query {
+    ($in_reply_to:expr, $ap_id:expr, $host:expr $(, $lead:expr)?) => {{
+        use $crate::store::follows::RoomRecipientsOfIdea;
+        use $crate::store::schema::{actors, comments, ideas, room_members, room_settings};
+        let (rooms, members, orgs) =
+            diesel::alias!(actors as rooms, actors as members, actors as orgs);
+        let held = diesel::dsl::exists(comments::table.filter(comments::ap_id.eq($ap_id)));
+        let organisations = orgs
+            .filter(orgs.field(actors::host).eq($host))
+            .filter(
+                orgs.field(actors::kind)
+                    .eq($crate::domain::kinds::ActorKind::Organization.as_str()),
+            )
+            .select(orgs.field(actors::id));
+        actors::table
+            .left_join(ideas::table.on(ideas::ap_id.eq($in_reply_to)))
+            .left_join(rooms.on(rooms.field(actors::id).eq(ideas::room_id)))
+            .left_join(room_settings::table.on(room_settings::room_id.eq(ideas::room_id)))
+            .left_join(
+                room_members::table.on(room_members::room_id.eq(ideas::room_id).and(
+                    room_members::actor_id
+                        .eq(actors::id)
+                        .or(room_members::actor_id.eq_any(organisations)),
+                )),
+            )
+            .left_join(members.on(members.field(actors::id).eq(room_members::actor_id)))
+            .select((
+                $($lead,)?
+                (
+                    ideas::all_columns.nullable(),
+                    rooms.fields(actors::all_columns).nullable(),
+                    room_settings::all_columns.nullable(),
+                    held,
+                    RoomRecipientsOfIdea,
+                    room_members::all_columns.nullable(),
+                    members.field(actors::kind).nullable(),
+                ),
+            ))
+    }};
+}
+pub(crate) use reply_target_query;
+
+/// The reply target in the rows of a [`reply_target_query!`]; `None` when the idea is not
+/// there.
+pub fn target_of(rows: impl IntoIterator<Item = TargetColumns>) -> Result<Option<ReplyTarget>> {
     let mut rows = rows.into_iter();
-    let Some((idea, room, settings, held, recipients, member, kind)) = rows.next() else {
+    let Some((Some(idea), Some(room), settings, held, recipients, member, kind)) = rows.next()
+    else {
         return Ok(None);
     };
     let recipients = parse_recipients(&recipients)?;
@@ -97,15 +113,30 @@ pub fn reply_target(
     }))
 }
 
+/// The idea `idea_ap_id` with its room, the room's settings, whether the comment `ap_id` is
+/// held, the memberships in the room that may apply to `author` and the room's followers, in
+/// one query; `None` when there is no such idea.
+pub fn reply_target(
+    conn: &mut DbConnection,
+    idea_ap_id: &str,
+    ap_id: &str,
+    author: &Actor,
+) -> Result<Option<ReplyTarget>> {
+    // Owned binds: a query with aliases must not borrow (diesel asks `'static` of it).
+    let (idea_ap_id, ap_id) = (idea_ap_id.to_string(), ap_id.to_string());
+    let query = reply_target_query!(idea_ap_id, ap_id, author.host.clone())
+        .filter(actors::id.eq(author.id));
+    let rows: Vec<(TargetColumns,)> = per_backend!(conn, |c| query.load(c))?;
+    target_of(rows.into_iter().map(|(target,)| target))
+}
+
 pub fn by_id(conn: &mut DbConnection, id: i32) -> Result<Option<Comment>> {
     Ok(comments::table.find(id).first(conn).optional()?)
 }
 
 pub fn by_ap_id(conn: &mut DbConnection, ap_id: &str) -> Result<Option<Comment>> {
-    Ok(comments::table
-        .filter(comments::ap_id.eq(ap_id))
-        .first(conn)
-        .optional()?)
+    let query = comments::table.filter(comments::ap_id.eq(ap_id));
+    Ok(per_backend!(conn, |c| query.first(c).optional())?)
 }
 
 /// The receipt of an inbound activity: its id, its actor's id and its type.
@@ -258,9 +289,8 @@ struct ReceivedCommentQuery<const RELAYED: bool>;
 impl<const RELAYED: bool> RunQueryDsl<diesel::PgConnection> for ReceivedComment<'_, RELAYED> {}
 
 pub fn insert(conn: &mut DbConnection, new: &NewComment) -> Result<Comment> {
-    Ok(diesel::insert_into(comments::table)
-        .values(new)
-        .get_result(conn)?)
+    let insert = diesel::insert_into(comments::table).values(new);
+    Ok(per_backend!(conn, |c| insert.get_result(c))?)
 }
 
 pub fn of_idea(conn: &mut DbConnection, idea: i32) -> Result<Vec<(Comment, String)>> {

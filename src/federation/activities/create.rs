@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::post::{self, addresses, Addressing, Change, Post};
 use crate::error::Result;
-use crate::service::inbound::{Applied, Inbound};
+use crate::service::inbound::{Applied, Inbound, ReadAhead};
 use crate::state::Ctx;
 use crate::store::models::Actor;
 
@@ -29,6 +29,7 @@ impl Create {
         ctx: &Ctx,
         inbound: Inbound<Value>,
         via: Option<&Actor>,
+        ahead: Option<ReadAhead>,
     ) -> Result<Applied> {
         let post = Post::of(ctx, &self.object).await?;
         let addressing = Addressing {
@@ -37,6 +38,6 @@ impl Create {
             audience: self.audience,
             ..Addressing::default()
         };
-        post::receive(ctx, inbound, Change::Create, &addressing, post, via).await
+        post::receive(ctx, inbound, Change::Create, &addressing, post, via, ahead).await
     }
 }

@@ -33,7 +33,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::service::comments;
-use crate::service::inbound::{Applied, Inbound, Receipt};
+use crate::service::inbound::{Applied, Inbound, ReadAhead, Receipt};
 use crate::state::Ctx;
 use crate::store::models::Actor;
 use crate::vocab::{self, ActivityKind};
@@ -96,15 +96,22 @@ impl DirectActivity {
         })
     }
 
-    /// Checks and applies an activity `actor` (verified) sent.
-    pub async fn receive(self, ctx: &Ctx, actor: Actor, original: Value) -> Result<Applied> {
+    /// Checks and applies an activity `actor` (verified) sent; `ahead` is what the inbox read
+    /// ahead about it (a reply's target), for the use case to take if it fits.
+    pub async fn receive(
+        self,
+        ctx: &Ctx,
+        actor: Actor,
+        original: Value,
+        ahead: Option<ReadAhead>,
+    ) -> Result<Applied> {
         let inbound = Envelope::new(actor, &original)?;
         match self {
             DirectActivity::Follow(a) => a.receive(ctx, inbound.with(original)).await,
             DirectActivity::Accept(a) => a.receive(ctx, inbound.with(original)).await,
             DirectActivity::Reject(a) => a.receive(ctx, inbound.with(original)).await,
             DirectActivity::Undo(a) => a.receive(ctx, inbound.with(original)).await,
-            DirectActivity::Create(a) => a.receive(ctx, inbound.with(original), None).await,
+            DirectActivity::Create(a) => a.receive(ctx, inbound.with(original), None, ahead).await,
             DirectActivity::Update(a) => a.receive(ctx, inbound.with(original), None).await,
             DirectActivity::Delete(a) => a.receive(ctx, inbound.with(original)).await,
             DirectActivity::Like(a) => a.receive(ctx, inbound.with(original)).await,
@@ -157,7 +164,7 @@ impl RelayedActivity {
             let inbound = inbound.with(original);
             match relayed {
                 RelayedActivity::Undo(a) => a.receive(ctx, inbound).await,
-                RelayedActivity::Create(a) => a.receive(ctx, inbound, Some(room)).await,
+                RelayedActivity::Create(a) => a.receive(ctx, inbound, Some(room), None).await,
                 RelayedActivity::Update(a) => a.receive(ctx, inbound, Some(room)).await,
                 RelayedActivity::Delete(a) => a.receive(ctx, inbound).await,
                 RelayedActivity::Like(a) => a.receive(ctx, inbound).await,

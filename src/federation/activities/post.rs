@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::remote;
 use crate::service::comments::{self, CommentEdit, IncomingComment, Threaded};
 use crate::service::ideas::{self, IncomingIdea, MAX_TITLE};
-use crate::service::inbound::{self, Applied, Inbound};
+use crate::service::inbound::{self, Applied, Inbound, ReadAhead};
 use crate::service::policy;
 use crate::state::Ctx;
 use crate::store::models::Actor;
@@ -313,7 +313,7 @@ impl Post {
 }
 
 /// Applies a post `inbound.actor` created or changed; `via` is the followed room that relayed
-/// it, if any.
+/// it, if any; `ahead` what the inbox read ahead about it.
 pub async fn receive(
     ctx: &Ctx,
     inbound: Inbound<Value>,
@@ -321,6 +321,7 @@ pub async fn receive(
     activity: &Addressing,
     post: Post,
     via: Option<&Actor>,
+    ahead: Option<ReadAhead>,
 ) -> Result<Applied> {
     let actor = &inbound.actor;
     let object_id = post
@@ -382,7 +383,7 @@ pub async fn receive(
             public,
         };
         // Most replies answer what this node holds: the thread is fetched only when it is not.
-        let reply = match comments::receive_in_thread(ctx, typed(inbound, reply)).await? {
+        let reply = match comments::receive_in_thread(ctx, typed(inbound, reply), ahead).await? {
             Threaded::Applied(applied) => return Ok(applied),
             Threaded::NoThread(reply) => reply,
         };

@@ -37,6 +37,6 @@ impl Update {
             audience: self.audience,
             ..Addressing::default()
         };
-        post::receive(ctx, inbound, Change::Update, &addressing, post, via).await
+        post::receive(ctx, inbound, Change::Update, &addressing, post, via, None).await
     }
 }
