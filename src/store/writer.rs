@@ -9,9 +9,10 @@
 //! answers them: a write that failed was rolled back to its savepoint alone, and every write
 //! answered `Ok` is committed. When the commit itself fails, every write of the batch is
 //! answered [`Error::Unavailable`] (nothing of it is kept; the caller may try again), and the
-//! connection is replaced. A write that panics takes its batch with it the same way (the
-//! writes of the batch that had not run yet go on into the next one), so that a fault in one
-//! use case never commits half of another.
+//! connection is replaced, as is a connection that a write left unusable (a failed rollback
+//! breaks diesel's transaction manager). A write that panics takes its batch with it the same
+//! way (the writes of the batch that had not run yet go on into the next one), so that a
+//! fault in one use case never commits half of another.
 //!
 //! Nothing waits for company: a write that arrives at an idle writer runs and commits at
 //! once, as a transaction of its own (no savepoint); batches form only while the writer is
@@ -120,6 +121,10 @@ fn run(
             }
         }
         let outcome = run_batch(&mut conn, &mut waiting);
+        // A write whose commit and rollback both failed (its answer says so) leaves the
+        // connection inside a transaction, or its transaction manager broken: every later
+        // write on it would fail. A new one starts clean.
+        let settled = outcome.failure.is_some() || settled(&mut conn);
         match outcome.failure {
             None => {
                 // Counted before anyone is answered: a read that starts after an answer sees
@@ -139,7 +144,22 @@ fn run(
                 conn = reopen(&open);
             }
         }
+        if !settled {
+            tracing::error!("a database write left its connection unusable; opening a new one");
+            conn = reopen(&open);
+        }
     }
+}
+
+/// Whether `conn` is outside any transaction and its transaction manager usable (diesel
+/// marks it broken when a rollback fails).
+fn settled(conn: &mut DbConnection) -> bool {
+    use diesel::connection::TransactionManager;
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    matches!(
+        Manager::transaction_manager_status_mut(conn).transaction_depth(),
+        Ok(None)
+    )
 }
 
 /// What became of one batch: the answers of the writes that ran, and why the batch was not
@@ -389,6 +409,30 @@ mod tests {
         assert!(matches!(p, Err(Error::Unavailable(_))), "{p:?}");
         assert_eq!(w.write(insert(2)).await.unwrap(), 2);
         assert_eq!(committed(&path), vec![2]);
+    }
+
+    /// A write whose rollback failed leaves diesel's transaction manager broken (diesel
+    /// marks it so, [`diesel::connection::TransactionManagerStatus::set_in_error`], when a
+    /// `ROLLBACK` fails: a disk that went away, say); its caller gets an error, and the writer
+    /// goes on with a new connection. Without one, every later write failed
+    /// (`BrokenTransactionManager`).
+    #[tokio::test]
+    async fn a_write_whose_rollback_failed_leaves_the_writer_usable() {
+        use diesel::connection::TransactionManager;
+        type Manager = <DbConnection as Connection>::TransactionManager;
+        let dir = tempfile::tempdir().unwrap();
+        let (w, _, path) = writer(&dir);
+        let broken = w
+            .write(|c| -> Result<()> {
+                insert(3)(c)?;
+                Manager::transaction_manager_status_mut(c).set_in_error();
+                Ok(())
+            })
+            .await;
+        assert!(broken.is_err(), "{broken:?}");
+        assert_eq!(w.write(insert(2)).await.unwrap(), 2);
+        assert_eq!(w.write(insert(4)).await.unwrap(), 4);
+        assert_eq!(committed(&path), vec![2, 4]);
     }
 
     /// Another connection to the file (a command-line tool, say) holds the write lock for a
