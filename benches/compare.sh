@@ -18,6 +18,9 @@ if [ ! -d "$tree" ]; then
 fi
 echo "building the release binary of $sha in $tree"
 (cd "$tree" && CARGO_TARGET_DIR="$cache/target" cargo build --release --locked --bin cocreate)
-export COCREATE_BENCH_BASELINE="$cache/target/release/cocreate"
+# Named apart from this checkout's `cocreate`, so that `benches/cpu.sh` tells their processes
+# apart.
+cp "$cache/target/release/cocreate" "$cache/baseline-$sha"
+export COCREATE_BENCH_BASELINE="$cache/baseline-$sha"
 export COCREATE_BENCH_BASELINE_LABEL="$sha"
 cargo bench "$@"
