@@ -71,7 +71,9 @@ macro_rules! backends {
 #[allow(unused_imports)]
 pub(crate) use backends;
 
-/// A new, empty database on the test PostgreSQL server; returns its URL.
+/// A new, empty database on the test PostgreSQL server; returns its URL. The database is
+/// dropped when the test process exits (see [`drop_made_databases`]), so that test runs do
+/// not pile databases up on the developer's server; a failing test's node keeps its own.
 pub fn fresh_postgres_db() -> String {
     use diesel::{Connection, PgConnection, RunQueryDsl};
     let server = postgres_server().expect("COCREATE_TEST_POSTGRES");
@@ -81,7 +83,63 @@ pub fn fresh_postgres_db() -> String {
     diesel::sql_query(format!("CREATE DATABASE {name}"))
         .execute(&mut conn)
         .expect("create test database");
+    MADE_DATABASES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(name.clone());
+    DROP_AT_EXIT.call_once(|| {
+        // SAFETY: registers a plain `extern "C"` function that takes nothing; libc calls it
+        // once, when the process exits normally (the test harness's `main` returns or calls
+        // `exit`, whether the tests passed or failed).
+        unsafe { libc::atexit(drop_made_databases) };
+    });
     format!("{server}/{name}")
+}
+
+/// Takes the PostgreSQL database at `url` off the list [`drop_made_databases`] drops: the
+/// database of a node in a failing test outlives the run. Returns the URL when it was on it.
+fn keep_database(url: &str) -> Option<&str> {
+    let name = url.rsplit('/').next()?;
+    let mut made = MADE_DATABASES.lock().unwrap_or_else(|e| e.into_inner());
+    let at = made.iter().position(|n| n == name)?;
+    made.swap_remove(at);
+    Some(url)
+}
+
+/// The databases [`fresh_postgres_db`] made in this process.
+static MADE_DATABASES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+static DROP_AT_EXIT: std::sync::Once = std::sync::Once::new();
+
+/// Drops the databases this process made, with the connections still open to them (a pool
+/// of the test's own), but for those of nodes in failing tests ([`keep_database`]);
+/// `COCREATE_TEST_KEEP_DATABASES=1` keeps them all. Runs at exit, so it never panics: a
+/// database it cannot drop is named on stderr.
+extern "C" fn drop_made_databases() {
+    use diesel::{Connection, PgConnection, RunQueryDsl};
+    let names = std::mem::take(&mut *MADE_DATABASES.lock().unwrap_or_else(|e| e.into_inner()));
+    if names.is_empty() || std::env::var_os("COCREATE_TEST_KEEP_DATABASES").is_some() {
+        return;
+    }
+    let Some(server) = postgres_server() else {
+        return;
+    };
+    let mut conn = match PgConnection::establish(&format!("{server}/postgres")) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!(
+                "could not drop this run's {} test databases (cocreate_test_*): {e}",
+                names.len()
+            );
+            return;
+        }
+    };
+    for name in names {
+        if let Err(e) = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut conn)
+        {
+            eprintln!("could not drop the test database {name}: {e}");
+        }
+    }
 }
 
 pub fn free_port() -> u16 {
@@ -497,6 +555,12 @@ impl Drop for Node {
                 "--- the last lines of node {}'s log ---\n{tail}\n---",
                 self.name
             );
+            if let Some(kept) = keep_database(&self.database_url) {
+                eprintln!(
+                    "(node {}'s database is kept for inspection: {kept})",
+                    self.name
+                );
+            }
         }
     }
 }
